@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+// CallStub: call C functions whose signatures are known only at run time.
+// Layering (docs/ARCHITECTURE.md): data flows one way, CTypeModel imports nothing,
+// and each C library is reached through one thin C-facing target.
+
+import PackageDescription
+
+let package = Package(
+    name: "CallStub",
+    products: [
+        .library(name: "CallStub", targets: ["CallStub"]),
+        .executable(name: "callstub", targets: ["callstub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - C-facing targets (one Swift module imports each)
+        .target(
+            name: "CLLVM",
+            linkerSettings: [.linkedLibrary("LLVM-19")]
+        ),
+        .target(
+            name: "CFFI",
+            linkerSettings: [.linkedLibrary("ffi")]
+        ),
+        .target(
+            name: "CLibDW",
+            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]
+        ),
+
+        // MARK: - Swift modules
+        .target(name: "CTypeModel"),
+        .target(name: "CDeclParser", dependencies: ["CTypeModel"]),
+        .target(name: "DWARFImport", dependencies: ["CTypeModel", "CLibDW"]),
+        .target(name: "LLVMBackend", dependencies: ["CTypeModel", "CLLVM"]),
+        .target(name: "FFIBackend", dependencies: ["CTypeModel", "CFFI"]),
+        .target(
+            name: "CallStub",
+            dependencies: ["CTypeModel", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend"]
+        ),
+        .executableTarget(
+            name: "callstub",
+            dependencies: [
+                "CallStub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests (one target per module; the C compiler is the oracle where it can answer)
+        .target(name: "CTestSupport", dependencies: ["CTypeModel"], path: "Tests/CTestSupport"),
+        .testTarget(name: "CTypeModelTests", dependencies: ["CTypeModel", "CDeclParser", "CTestSupport"]),
+        .testTarget(name: "CDeclParserTests", dependencies: ["CDeclParser", "CTypeModel", "CTestSupport"]),
+        .testTarget(name: "BackendSmokeTests", dependencies: ["DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

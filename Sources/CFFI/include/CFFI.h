@@ -1,0 +1,20 @@
+// libffi as one module, plus accessors for its predefined ffi_type globals, which
+// Swift 6 refuses as shared mutable state when used directly.
+#ifndef CALLSTUB_CFFI_H
+#define CALLSTUB_CFFI_H
+#include <ffi.h>
+
+ffi_type *CFFI_type_void(void);
+ffi_type *CFFI_type_uint8(void);
+ffi_type *CFFI_type_sint8(void);
+ffi_type *CFFI_type_uint16(void);
+ffi_type *CFFI_type_sint16(void);
+ffi_type *CFFI_type_uint32(void);
+ffi_type *CFFI_type_sint32(void);
+ffi_type *CFFI_type_uint64(void);
+ffi_type *CFFI_type_sint64(void);
+ffi_type *CFFI_type_float(void);
+ffi_type *CFFI_type_double(void);
+ffi_type *CFFI_type_longdouble(void);
+ffi_type *CFFI_type_pointer(void);
+#endif

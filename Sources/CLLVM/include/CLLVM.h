@@ -1,0 +1,18 @@
+// The LLVM 19 C API as one module. `llvm-c` and `llvm/Config` beside this file are
+// symbolic links into /usr/lib/llvm-19/include (installed by llvm-19-dev); nothing of
+// LLVM's is copied into the repository.
+#ifndef CALLSTUB_CLLVM_H
+#define CALLSTUB_CLLVM_H
+#include "llvm-c/Core.h"
+#include "llvm-c/Analysis.h"
+#include "llvm-c/Error.h"
+#include "llvm-c/IRReader.h"
+#include "llvm-c/LLJIT.h"
+#include "llvm-c/Orc.h"
+#include "llvm-c/Target.h"
+#include "llvm-c/TargetMachine.h"
+
+/// Initialises the native target, its assembly printer and parser once.
+/// Returns 0 on success (LLVM's convention: non-zero is failure).
+int CLLVM_InitializeNativeTarget(void);
+#endif

@@ -1,0 +1,127 @@
+// An ORC LLJIT instance behind a small safe wrapper: add textual IR modules, look up
+// symbols. Later issues add the stub emitter on top; this file owns the raw LLVM calls
+// for the JIT itself.
+
+internal import CLLVM
+import Synchronization
+
+/// Errors from the LLVM JIT.
+public enum JITError: Error, Equatable, CustomStringConvertible {
+    /// The native target could not be initialised.
+    case targetUnavailable
+    /// LLVM reported an error; the text is LLVM's.
+    case llvm(String)
+    /// Textual IR did not parse or verify; the text is LLVM's diagnostic.
+    case invalidIR(String)
+    /// No symbol of that name was defined in the session.
+    case symbolNotFound(String)
+
+    public var description: String {
+        switch self {
+        case .targetUnavailable: return "LLVM native target is unavailable"
+        case .llvm(let text): return "LLVM: \(text)"
+        case .invalidIR(let text): return "invalid LLVM IR: \(text)"
+        case .symbolNotFound(let name): return "JIT symbol not found: \(name)"
+        }
+    }
+}
+
+/// One ORC LLJIT instance. Adding modules and looking up symbols are serialised behind
+/// a lock: LLVM contexts are not thread-safe (FIELD-NOTES.md), so each added module is
+/// parsed in a context of its own.
+public final class JITSession: Sendable {
+    // LLJIT itself is thread-safe; the lock serialises our use of it with module building.
+    private nonisolated(unsafe) let instance: LLVMOrcLLJITRef
+    private let lock = Mutex<Void>(())
+
+    /// The target triple the JIT compiles for, e.g. `x86_64-pc-linux-gnu`.
+    public let targetTriple: String
+    /// The data layout string of the JIT's target machine.
+    public let dataLayout: String
+
+    /// Creates an LLJIT for the host. The corresponding C function is `LLVMOrcCreateLLJIT`.
+    public init() throws(JITError) {
+        guard Self.nativeTargetReady else { throw .targetUnavailable }
+        var created: LLVMOrcLLJITRef?
+        // A nil builder asks for the defaults: host target machine, JITLink.
+        if let error = LLVMOrcCreateLLJIT(&created, nil) {
+            throw .llvm(Self.consume(error))
+        }
+        guard let created else { throw .llvm("LLVMOrcCreateLLJIT returned no instance") }
+        targetTriple = String(cString: LLVMOrcLLJITGetTripleString(created))
+        dataLayout = String(cString: LLVMOrcLLJITGetDataLayoutStr(created))
+        instance = created
+    }
+
+    deinit {
+        if let error = LLVMOrcDisposeLLJIT(instance) { _ = Self.consume(error) }
+    }
+
+    /// Parses textual LLVM IR, verifies it, and adds it to the JIT's main dylib.
+    public func addModule(ir: String, name: String = "module") throws(JITError) {
+        let context = LLVMOrcCreateNewThreadSafeContext()
+        defer { LLVMOrcDisposeThreadSafeContext(context) }
+        let llvmContext = LLVMOrcThreadSafeContextGetContext(context)
+
+        var module: LLVMModuleRef?
+        var message: UnsafeMutablePointer<CChar>?
+        let parsed: Bool = ir.withCString { text in
+            // The buffer is consumed by LLVMParseIRInContext.
+            let buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(text, ir.utf8.count, name)
+            return LLVMParseIRInContext(llvmContext, buffer, &module, &message) == 0
+        }
+        guard parsed, let module else {
+            throw .invalidIR(Self.takeMessage(message) ?? "unknown parse error")
+        }
+        if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
+            let text = Self.takeMessage(message) ?? "verification failed"
+            LLVMDisposeModule(module)
+            throw .invalidIR(text)
+        }
+        _ = Self.takeMessage(message)
+        // Consumes the module.
+        let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module, context)
+        let failure: String? = lock.withLock { _ in
+            let dylib = LLVMOrcLLJITGetMainJITDylib(instance)
+            if let error = LLVMOrcLLJITAddLLVMIRModule(instance, dylib, threadSafeModule) {
+                LLVMOrcDisposeThreadSafeModule(threadSafeModule)
+                return Self.consume(error)
+            }
+            return nil
+        }
+        if let failure { throw .llvm(failure) }
+    }
+
+    /// The address of a symbol defined by an added module, compiling it on first use.
+    public func address(of symbol: String) throws(JITError) -> UnsafeRawPointer {
+        let result: Result<UInt64, JITError> = lock.withLock { _ in
+            var address: LLVMOrcExecutorAddress = 0
+            if let error = LLVMOrcLLJITLookup(instance, &address, symbol) {
+                let text = Self.consume(error)
+                return .failure(text.contains("Symbols not found") ? .symbolNotFound(symbol) : .llvm(text))
+            }
+            return .success(address)
+        }
+        let address = try result.get()
+        guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
+            throw .symbolNotFound(symbol)
+        }
+        return pointer
+    }
+
+    // MARK: - LLVM plumbing
+
+    private static let nativeTargetReady: Bool = CLLVM_InitializeNativeTarget() == 0
+
+    private static func consume(_ error: LLVMErrorRef) -> String {
+        let message = LLVMGetErrorMessage(error)
+        defer { LLVMDisposeErrorMessage(message) }
+        return message.map { String(cString: $0) } ?? "unknown LLVM error"
+    }
+
+    private static func takeMessage(_ message: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let message else { return nil }
+        defer { LLVMDisposeMessage(message) }
+        return String(cString: message)
+    }
+}
