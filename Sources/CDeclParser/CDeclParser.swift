@@ -626,6 +626,10 @@ struct Parser {
             default: try checkIgnorable(attribute)
             }
         }
+        if recordAttributes.scalarStorageOrder != nil, let index = fields.firstIndex(where: \.isBitField) {
+            // gcc reverses bit-field allocation under a reversed storage order; not modelled.
+            throw ParseError(fieldLocations[index], "scalar_storage_order on a record with bit-fields is not supported")
+        }
         if let order = recordAttributes.scalarStorageOrder {
             for index in fields.indices where CPrinter.scalarByteOrder(of: fields[index].type) == nil {
                 fields[index].type = Self.withByteOrder(fields[index].type, order) ?? fields[index].type
@@ -699,6 +703,7 @@ struct Parser {
                 case "packed": field.isPacked = true
                 case "aligned": field.alignment = max(field.alignment ?? 0, try attribute.alignmentValue())
                 case "scalar_storage_order":
+                    if width != nil { throw ParseError(attribute.location, "scalar_storage_order on a bit-field is not supported") }
                     guard let ordered = Self.withByteOrder(type, try attribute.byteOrder()) else {
                         throw ParseError(attribute.location, "scalar_storage_order applies to scalar members and arrays of scalars")
                     }

@@ -72,9 +72,8 @@ public struct CPrinter: Sendable {
     private func declaration(of type: CQualType, declarator: String, level: Int, packs: inout Set<Int>) -> String {
         switch type.type {
         case .pointer(let pointee):
-            var inner = "*"
-            let qualifiers = type.qualifiers.spellings.joined(separator: " ")
-            if !qualifiers.isEmpty { inner += " " + qualifiers + (declarator.isEmpty ? "" : " ") }
+            var inner = "*" + type.qualifiers.spellings.joined(separator: " ")
+            if !type.qualifiers.isEmpty && !declarator.isEmpty { inner += " " }
             inner += declarator
             switch pointee.type {
             case .array, .function: inner = "(" + inner + ")"

@@ -1,0 +1,26 @@
+// The `callstub` command-line tool: subcommands over the CallStub library.
+
+import ArgumentParser
+import Foundation
+
+@main
+struct CallStubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callstub",
+        abstract: "Call C functions whose signatures are known only at run time.",
+        version: "0.1.0",
+        subcommands: [Parse.self]
+    )
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    var standardError = StandardError()
+    print(text, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}
