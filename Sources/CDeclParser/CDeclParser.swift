@@ -20,26 +20,43 @@ public struct CParseResult: Sendable {
 public enum CDeclParser {
     /// Parses `source`, resolving names against `scope` (the standard typedefs by default).
     public static func parse(_ source: String, scope: CScope = .standard) throws(CParseError) -> CParseResult {
-        var parser: Parser
-        do {
-            var lexer = Lexer(source)
-            parser = Parser(tokens: try lexer.tokenize(), scope: scope)
-            try parser.translationUnit()
-        } catch {
-            throw CParseError(diagnostics: [CDiagnostic(.error, at: error.location, error.message)], source: source)
-        }
-        return CParseResult(declarations: parser.declarations, scope: parser.scope, warnings: parser.warnings)
+        try unwrap(withLargeStack { translationUnit(source, scope: scope) }, source: source)
     }
 
     /// Parses a single type name such as `const char *` or `int (*)(int)`.
     public static func parseTypeName(_ source: String, scope: CScope = .standard) throws(CParseError) -> CQualType {
-        do {
+        try unwrap(withLargeStack { typeName(source, scope: scope) }, source: source)
+    }
+
+    // These run on the large-stack thread (LargeStack.swift).
+
+    private static func translationUnit(_ source: String, scope: CScope) -> Result<CParseResult, ParseError> {
+        do throws(ParseError) {
+            var lexer = Lexer(source)
+            var parser = Parser(tokens: try lexer.tokenize(), scope: scope)
+            try parser.translationUnit()
+            return .success(CParseResult(declarations: parser.declarations, scope: parser.scope, warnings: parser.warnings))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func typeName(_ source: String, scope: CScope) -> Result<CQualType, ParseError> {
+        do throws(ParseError) {
             var lexer = Lexer(source)
             var parser = Parser(tokens: try lexer.tokenize(), scope: scope)
             let type = try parser.typeName()
             try parser.expectEnd()
-            return type
+            return .success(type)
         } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func unwrap<T>(_ outcome: Result<T, ParseError>, source: String) throws(CParseError) -> T {
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error):
             throw CParseError(diagnostics: [CDiagnostic(.error, at: error.location, error.message)], source: source)
         }
     }
@@ -61,6 +78,8 @@ struct Parser {
     /// Nesting of declarators, records and expressions (C11 §5.2.4.1 asks for 63 levels).
     private var depth = 0
     static let maximumDepth = 96
+    /// Pointer, array and function derivations in one declarator (C11 §5.2.4.1 asks for 12).
+    static let maximumDerivations = 64
 
     init(tokens: [Token], scope: CScope) {
         self.tokens = tokens
@@ -440,6 +459,9 @@ struct Parser {
                 if ["const", "volatile", "restrict", "_Atomic"].contains(Self.keywordAlias[word] ?? word) { advance() } else { break }
             }
             pointers.append((.pointer(qualifiers), location))
+            if pointers.count > Self.maximumDerivations {
+                throw ParseError(location, "declarator is too complex (more than \(Self.maximumDerivations) pointer, array and function levels)")
+            }
         }
         var inner: Declarator?
         if current.isPunctuator("(") && isNestedDeclarator(abstract: abstract) {
@@ -478,9 +500,15 @@ struct Parser {
             } else {
                 break
             }
+            if suffixes.count > Self.maximumDerivations {
+                throw ParseError(location, "declarator is too complex (more than \(Self.maximumDerivations) pointer, array and function levels)")
+            }
         }
         result.derivations = pointers + suffixes.reversed()
         if let inner {
+            if inner.derivations.count + result.derivations.count > Self.maximumDerivations {
+                throw ParseError(result.location, "declarator is too complex (more than \(Self.maximumDerivations) pointer, array and function levels)")
+            }
             result.name = inner.name
             result.nameLocation = inner.nameLocation
             result.derivations += inner.derivations
@@ -646,7 +674,8 @@ struct Parser {
 
     private static func location(of error: CLayoutError, fields: [CField], locations: [CSourceLocation]) -> CSourceLocation? {
         guard case .invalidMember(_, let member, _) = error else { return nil }
-        if let index = fields.firstIndex(where: { $0.name == member }) { return locations[index] }
+        // The last member of that name: a duplicate is reported where it is repeated.
+        if let index = fields.lastIndex(where: { $0.name == member }) { return locations[index] }
         if member.hasPrefix("#"), let number = Int(member.dropFirst().prefix(while: \.isNumber)), number - 1 < locations.count {
             return locations[number - 1]
         }

@@ -53,7 +53,6 @@ struct Lexer {
     private let bytes: [UInt8]
     private var index = 0
     private var line = 1
-    private var lineStart = 0
     private var atLineStart = true
 
     init(_ source: String) { bytes = Array(source.utf8) }
@@ -68,16 +67,10 @@ struct Lexer {
         }
     }
 
-    private var location: CSourceLocation {
-        // Columns count characters: continuation bytes of UTF-8 do not advance them.
-        var column = 1
-        var position = lineStart
-        while position < index {
-            if bytes[position] & 0xC0 != 0x80 { column += 1 }
-            position += 1
-        }
-        return CSourceLocation(line: line, column: column, offset: index)
-    }
+    /// Columns count characters: continuation bytes of UTF-8 do not advance them.
+    private var column = 1
+
+    private var location: CSourceLocation { CSourceLocation(line: line, column: column, offset: index) }
 
     private func peek(_ ahead: Int = 0) -> UInt8 {
         index + ahead < bytes.count ? bytes[index + ahead] : 0
@@ -86,8 +79,10 @@ struct Lexer {
     private mutating func advance() {
         if bytes[index] == UInt8(ascii: "\n") {
             line += 1
-            lineStart = index + 1
+            column = 1
             atLineStart = true
+        } else if index + 1 >= bytes.count || bytes[index + 1] & 0xC0 != 0x80 {
+            column += 1  // the next byte starts a new character
         }
         index += 1
     }

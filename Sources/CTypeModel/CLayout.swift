@@ -58,8 +58,9 @@ extension CType {
         case .pointer:
             return CTypeLayout(size: 8, alignment: 8)
         case .array(let element, let count):
+            guard let count else { throw .incompleteType("array of unknown size") }
             let inner = try element.layout()
-            let (size, overflow) = inner.size.multipliedReportingOverflow(by: count ?? 0)
+            let (size, overflow) = inner.size.multipliedReportingOverflow(by: count)
             if overflow || size > CTypeLayout.maximumObjectSize { throw .tooLarge("array") }
             return CTypeLayout(size: size, alignment: inner.alignment)
         case .record(let record):

@@ -190,6 +190,7 @@ extension CIntegerKind {
     public static func range(of kind: CIntegerKind) -> ClosedRange<Int128> {
         if kind == .bool { return 0...1 }
         if kind == .unsignedInt128 { return 0...Int128.max }  // Int128 cannot hold the top half
+        if kind == .int128 { return Int128.min...Int128.max }
         let bits = kind.size * 8
         if kind.isSigned {
             let limit = Int128(1) << (bits - 1)

@@ -1,0 +1,79 @@
+// No input crashes or hangs the parser: at least 100,000 seeded random and mutated
+// inputs end in a result or a diagnostic. A crash fails the whole test process; a hang
+// would show as a run far beyond its usual seconds.
+
+import CDeclParser
+import CTestSupport
+import CTypeModel
+import Testing
+
+@Suite struct FuzzTests {
+    static let fragments = [
+        "int", "char", "unsigned", "long", "double", "struct", "union", "enum", "typedef", "const", "volatile",
+        "restrict", "_Atomic", "__attribute__((packed))", "__attribute__((aligned(8)))", "__extension__", "*", "(",
+        ")", "[", "]", "{", "}", ";", ",", ":", "...", "=", "x", "y", "S", "T", "f", "0", "1", "3", "-1",
+        "0xffffffffffffffff", "sizeof", "_Alignof", "<<", ">>", "+", "-", "/", "%", "?", "!", "~", "'a'", "\"s\"",
+        "#pragma pack(1)", "#pragma pack(pop)", "\n", "/*", "*/", "//", "size_t", "_Bool", "__int128", "_Complex",
+        "void", "static", "extern", "_Static_assert", "int (*fp)(int)", "struct S { int a : 3; }", "\\", "$", "@",
+    ]
+
+    @Test("100,000 random and mutated inputs never crash the parser")
+    func randomInputsOnlyDiagnose() {
+        var random = SeededGenerator(seed: 0xF022)
+        let seeds = RoundTripTests.tricky + [RandomRecords.header(count: 20, seed: 3)]
+        var parsed = 0
+        var rejected = 0
+        for iteration in 0..<100_000 {
+            let input: String
+            if iteration % 2 == 0 {
+                // Random token soup.
+                input = (0..<Int.random(in: 1...40, using: &random)).map { _ in Self.fragments.randomElement(using: &random)! }
+                    .joined(separator: Bool.random(using: &random) ? " " : "")
+            } else {
+                input = Self.mutate(seeds.randomElement(using: &random)!, &random)
+            }
+            do {
+                let result = try CDeclParser.parse(input)
+                // Whatever parsed must also print and lay out without trapping.
+                _ = CPrinter().print(result.declarations)
+                parsed += 1
+            } catch {
+                _ = error.rendered
+                rejected += 1
+            }
+        }
+        #expect(parsed + rejected == 100_000)
+        #expect(parsed > 1_000, "mutations should leave many inputs valid")
+        #expect(rejected > 1_000)
+    }
+
+    @Test("deep nesting is a diagnostic, not a stack overflow")
+    func deepNesting() {
+        for source in [
+            String(repeating: "(", count: 100_000), "int " + String(repeating: "*", count: 100_000) + "p;",
+            "enum E { A = " + String(repeating: "(", count: 50_000) + "1" + String(repeating: ")", count: 50_000) + " };",
+            "enum E { A = " + String(repeating: "-", count: 50_000) + "1 };",
+            "int " + String(repeating: "(", count: 50_000) + "x" + String(repeating: ")", count: 50_000) + ";",
+            String(repeating: "struct { ", count: 10_000),
+        ] {
+            #expect(throws: CParseError.self) { try CDeclParser.parse(source) }
+        }
+    }
+
+    static func mutate(_ text: String, _ random: inout SeededGenerator) -> String {
+        var bytes = Array(text.utf8)
+        for _ in 0..<Int.random(in: 1...4, using: &random) {
+            guard !bytes.isEmpty else { break }
+            let position = Int.random(in: 0..<bytes.count, using: &random)
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0: bytes.remove(at: position)
+            case 1: bytes.insert(UInt8.random(in: 0...255, using: &random), at: position)
+            case 2: bytes[position] = Array("(){}[];,*:0123456789abcxyz_ ".utf8).randomElement(using: &random)!
+            default:
+                let end = min(bytes.count, position + Int.random(in: 1...12, using: &random))
+                bytes.insert(contentsOf: bytes[position..<end], at: Int.random(in: 0...bytes.count, using: &random))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
