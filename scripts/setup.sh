@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages CallStub builds and tests with, only those missing, so
+# a second run returns at once. Sourced by scripts/main and scripts/test.
+set -euo pipefail
+
+packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+if ! command -v swift >/dev/null 2>&1; then
+    echo "setup: swift (6.1 or later) is not on PATH; install the Swift toolchain first" >&2
+    exit 1
+fi
