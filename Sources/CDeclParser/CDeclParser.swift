@@ -521,7 +521,7 @@ struct Parser {
     /// start of a parameter list?
     private func isNestedDeclarator(abstract: Bool) -> Bool {
         let next = peekToken()
-        if next.isPunctuator("*") || next.isPunctuator("(") || next.isPunctuator("[") { return !next.isPunctuator("[") || !abstract ? true : true }
+        if next.isPunctuator("*") || next.isPunctuator("(") || next.isPunctuator("[") { return true }
         guard let word = next.identifier else { return false }
         if word == "__attribute__" || word == "__attribute" { return true }
         if abstract { return false }
