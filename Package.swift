@@ -32,12 +32,13 @@ let package = Package(
         // MARK: - Swift modules
         .target(name: "CTypeModel"),
         .target(name: "CDeclParser", dependencies: ["CTypeModel"]),
+        .target(name: "ABILowering", dependencies: ["CTypeModel"]),
         .target(name: "DWARFImport", dependencies: ["CTypeModel", "CLibDW"]),
         .target(name: "LLVMBackend", dependencies: ["CTypeModel", "CLLVM"]),
-        .target(name: "FFIBackend", dependencies: ["CTypeModel", "CFFI"]),
+        .target(name: "FFIBackend", dependencies: ["ABILowering", "CTypeModel", "CFFI"]),
         .target(
             name: "CallStub",
-            dependencies: ["CTypeModel", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend"]
+            dependencies: ["CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
         ),
         .executableTarget(
             name: "callstub",
@@ -51,7 +52,8 @@ let package = Package(
         .target(name: "CTestSupport", dependencies: ["CTypeModel"], path: "Tests/CTestSupport"),
         .testTarget(name: "CTypeModelTests", dependencies: ["CTypeModel", "CDeclParser", "CTestSupport"]),
         .testTarget(name: "CDeclParserTests", dependencies: ["CDeclParser", "CTypeModel", "CTestSupport"]),
-        .testTarget(name: "BackendSmokeTests", dependencies: ["DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
+        .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
+        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 // Accessors for libffi's predefined ffi_type globals (see CFFI.h).
 #include "CFFI.h"
+#include <errno.h>
 
 ffi_type *CFFI_type_void(void) { return &ffi_type_void; }
 ffi_type *CFFI_type_uint8(void) { return &ffi_type_uint8; }
@@ -14,3 +15,16 @@ ffi_type *CFFI_type_float(void) { return &ffi_type_float; }
 ffi_type *CFFI_type_double(void) { return &ffi_type_double; }
 ffi_type *CFFI_type_longdouble(void) { return &ffi_type_longdouble; }
 ffi_type *CFFI_type_pointer(void) { return &ffi_type_pointer; }
+ffi_type *CFFI_type_complex_float(void) { return &ffi_type_complex_float; }
+ffi_type *CFFI_type_complex_double(void) { return &ffi_type_complex_double; }
+ffi_type *CFFI_type_complex_longdouble(void) { return &ffi_type_complex_longdouble; }
+
+static _Thread_local int captured_errno;
+
+void CFFI_call_capturing_errno(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue) {
+    errno = 0;
+    ffi_call(cif, fn, rvalue, avalue);
+    captured_errno = errno;
+}
+
+int CFFI_captured_errno(void) { return captured_errno; }

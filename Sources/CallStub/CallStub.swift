@@ -1,5 +1,6 @@
-// The public library. For now it re-exports the C type model and the declaration
-// parser; bound functions, values and calls arrive with the slow-path issue.
+// The public library: re-exports the C type model, the declaration parser and the
+// validated signatures that typed-call conformances mention.
 
 @_exported import CTypeModel
 @_exported import CDeclParser
+@_exported import ABILowering

@@ -1,6 +1,7 @@
 // The three C libraries link and work: LLVM 19's ORC LLJIT compiles and runs IR,
 // libffi prepares a cif and calls libm, libdw reads DWARF the C compiler wrote.
 
+import ABILowering
 import CTestSupport
 import CTypeModel
 import DWARFImport
@@ -27,7 +28,9 @@ import Testing
     }
 
     @Test func ffiPreparesACifAndCallsPow() throws {
-        let interface = try FFIScalarInterface(result: .double, arguments: [.double, .double])
+        let signature = try ValidatedSignature.validate(
+            CFunctionType(result: CQualType(.double), parameters: [CParameter(type: CQualType(.double)), CParameter(type: CQualType(.double))]))
+        let interface = try FFICallInterface(signature)
         let pow = try #require(dlsym(dlopen("libm.so.6", RTLD_NOW), "pow"))
         var base = 2.0
         var exponent = 10.0
@@ -41,8 +44,10 @@ import Testing
             }
         }
         #expect(result == 1024)
-        let record = try CRecord(kind: .struct, tag: "P", fields: [CField(name: "x", type: CQualType(.int))])
-        #expect(throws: FFIError.self) { try FFIScalarInterface(result: .void, arguments: [.record(record)]) }
+        let union = try CRecord(kind: .union, tag: "U", fields: [CField(name: "x", type: CQualType(.int))])
+        let takesUnion = try ValidatedSignature.validate(
+            CFunctionType(result: CQualType(.void), parameters: [CParameter(type: CQualType(.record(union)))]))
+        #expect(throws: FFIError.self) { try FFICallInterface(takesUnion) }
     }
 
     @Test func libdwReadsCompilerWrittenDWARF() throws {

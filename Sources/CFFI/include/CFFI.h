@@ -17,4 +17,13 @@ ffi_type *CFFI_type_float(void);
 ffi_type *CFFI_type_double(void);
 ffi_type *CFFI_type_longdouble(void);
 ffi_type *CFFI_type_pointer(void);
+ffi_type *CFFI_type_complex_float(void);
+ffi_type *CFFI_type_complex_double(void);
+ffi_type *CFFI_type_complex_longdouble(void);
+
+/// ffi_call between `errno = 0` and a read of errno into a thread-local slot, so that no
+/// other code runs between the callee and the read.
+void CFFI_call_capturing_errno(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue);
+/// The errno saved by the last capturing call on this thread.
+int CFFI_captured_errno(void);
 #endif

@@ -1,0 +1,225 @@
+// A C function bound to a library symbol with a validated signature, callable in three
+// styles: typed (`typed(_:returning:)`, checked once), dynamic (`call(_:)`, checked per
+// call) and raw (`invoke(arguments:result:)`, libffi's `avalue` layout).
+
+import ABILowering
+import CDeclParser
+import CTypeModel
+import FFIBackend
+import Synchronization
+
+/// How a function is bound.
+public struct BindingOptions: Hashable, Sendable {
+    /// Which code path to call through.
+    public enum Backend: String, Hashable, Sendable, CaseIterable {
+        /// The fastest path available for the signature.
+        case auto
+        /// libffi's `ffi_call`.
+        case libffi
+        /// An LLVM-generated stub.
+        case jit
+    }
+
+    public var backend: Backend
+    /// Capture errno: it is set to 0 before each call and read right after it, in the same
+    /// C frame, into a per-thread slot that `CErrno.captured` reads.
+    public var capturesErrno: Bool
+
+    public init(backend: Backend = .auto, capturesErrno: Bool = false) {
+        self.backend = backend
+        self.capturesErrno = capturesErrno
+    }
+}
+
+/// Whether a function's signature has been checked against the library's debug info.
+public enum SignatureVerification: Hashable, Sendable, CustomStringConvertible {
+    /// Not checked; `reason` says why.
+    case unverified(reason: String)
+    /// Checked against the library's DWARF; `source` says where it was found.
+    case verified(source: String)
+
+    public var description: String {
+        switch self {
+        case .unverified(let reason): return "unverified (\(reason))"
+        case .verified(let source): return "verified against \(source)"
+        }
+    }
+}
+
+/// The errno captured by the calling thread's last call of a function bound with
+/// `capturesErrno`.
+public enum CErrno {
+    /// Read it on the thread that made the call, before the next such call.
+    public static var captured: Int32 { FFICallInterface.capturedErrno }
+}
+
+/// A C function bound to a symbol. Thread-safe: any number of threads may call it at once.
+/// It keeps its library loaded for as long as it lives.
+public final class BoundFunction: Sendable, CustomStringConvertible {
+    /// The symbol name.
+    public let name: String
+    /// The symbol's address.
+    public let address: CPointer
+    /// The function type as declared.
+    public let type: CFunctionType
+    /// The backend calls go through.
+    public let backend: CallBackend
+    /// Whether the declaration was checked against debug info.
+    public let verification: SignatureVerification
+    /// Whether calls capture errno (see `BindingOptions.capturesErrno`).
+    public let capturesErrno: Bool
+    /// The declarations the function's declaration was read with, its own included:
+    /// the place to find its record types by name.
+    public let declarations: CScope
+
+    private let library: LibraryHandle
+    /// The call shape with no variadic arguments.
+    @usableFromInline let fixedTarget: CallTarget
+    private let variadicTargets = Mutex<[[CValueClass]: CallTarget]>([:])
+    /// Distinct variadic tails kept prepared; beyond this the cache starts over.
+    static let variadicCacheLimit = 256
+
+    init(
+        name: String, library: LibraryHandle, address: UnsafeMutableRawPointer, signature: ValidatedSignature,
+        declarations: CScope, options: BindingOptions
+    ) throws(CallStubError) {
+        if options.backend == .jit {
+            throw .backendUnavailable(.jit, reason: "not available yet: the LLVM stub backend is not built")
+        }
+        self.name = name
+        self.library = library
+        self.address = CPointer(address)
+        self.type = signature.function
+        self.backend = .libffi
+        self.verification = .unverified(reason: "DWARF verification is not implemented yet")
+        self.capturesErrno = options.capturesErrno
+        self.declarations = declarations
+        self.fixedTarget = try CallTarget(signature: signature, function: self.address, capturesErrno: options.capturesErrno)
+    }
+
+    /// The canonical C declaration.
+    public var declaration: String { CPrinter().print(.function(name: name, type: type)) }
+
+    /// The name of the library the function comes from.
+    public var libraryName: String { library.name }
+
+    public var description: String { "\(declaration) [\(libraryName), \(backend), \(verification)]" }
+
+    /// Whether the function takes variadic arguments (or has no prototype).
+    public var isVariadic: Bool { fixedTarget.signature.isVariadic }
+
+    /// The number of fixed parameters.
+    public var parameterCount: Int { fixedTarget.signature.fixedArgumentCount }
+
+    /// A struct or union type named in C (`div_t`, `struct P2d`) among the function's declarations.
+    public func type(_ name: String) throws(CallStubError) -> CQualType {
+        do { return try CDeclParser.parseTypeName(name, scope: declarations) } catch { throw .malformedDeclaration(error) }
+    }
+
+    /// A zeroed value of the struct or union type named `typeName` among the function's declarations.
+    public func makeRecord(_ typeName: String) throws(CallStubError) -> CRecordValue {
+        try CRecordValue.make(type(typeName))
+    }
+
+    // MARK: - Call shapes
+
+    /// The prepared shape for this variadic tail (validated and promoted), made once per
+    /// distinct tail and cached.
+    func target(variadicTail tail: [CQualType]) throws(CallStubError) -> CallTarget {
+        if tail.isEmpty { return fixedTarget }
+        let signature: ValidatedSignature
+        do { signature = try ValidatedSignature.validate(type, variadicTail: tail) } catch { throw .invalidSignature(error) }
+        let key = signature.variadicArguments.map(\.valueClass)
+        if let cached = variadicTargets.withLock({ $0[key] }) { return cached }
+        let made = try CallTarget(signature: signature, function: address, capturesErrno: capturesErrno)
+        return variadicTargets.withLock { cache in
+            if let raced = cache[key] { return raced }
+            if cache.count >= Self.variadicCacheLimit { cache.removeAll() }
+            cache[key] = made
+            return made
+        }
+    }
+
+    /// The number of variadic call shapes prepared so far.
+    public var preparedVariadicShapeCount: Int { variadicTargets.withLock { $0.count } }
+
+    // MARK: - Dynamic calls
+
+    /// Calls with dynamic values, checked against the signature on every call.
+    /// Variadic arguments take the type a C literal of the value would have (`.int(5)` is
+    /// an `int`, `.int(1 << 40)` a `long`, `.float` is promoted to `double`, `.string` is
+    /// a `char *`); pass `variadicTypes` to choose them.
+    public func call(_ arguments: [CValue] = []) throws(CallStubError) -> CValue {
+        let fixed = fixedTarget.signature.fixedArgumentCount
+        try checkCount(arguments.count)
+        if arguments.count == fixed { return try fixedTarget.call(arguments, name: name) }
+        var tail: [CQualType] = []
+        for (offset, value) in arguments[fixed...].enumerated() {
+            tail.append(try Self.variadicType(of: value, position: fixed + offset + 1))
+        }
+        return try target(variadicTail: tail).call(arguments, name: name)
+    }
+
+    /// Calls a variadic function with the variadic arguments' C types given explicitly
+    /// (the default argument promotions are applied to them).
+    public func call(_ arguments: [CValue], variadicTypes: [CQualType]) throws(CallStubError) -> CValue {
+        let fixed = fixedTarget.signature.fixedArgumentCount
+        try checkCount(arguments.count)
+        guard arguments.count - fixed == variadicTypes.count else {
+            throw .argumentCount(function: name, expected: fixed + variadicTypes.count, variadic: false, got: arguments.count)
+        }
+        return try target(variadicTail: variadicTypes).call(arguments, name: name)
+    }
+
+    private func checkCount(_ count: Int) throws(CallStubError) {
+        let fixed = fixedTarget.signature.fixedArgumentCount
+        if count < fixed || (!isVariadic && count != fixed) {
+            throw .argumentCount(function: name, expected: fixed, variadic: isVariadic, got: count)
+        }
+    }
+
+    /// The C type a dynamic value has as a variadic argument: the type of the C literal.
+    static func variadicType(of value: CValue, position: Int) throws(CallStubError) -> CQualType {
+        switch value {
+        case .bool: return CQualType(.int)
+        case .int(let number): return CQualType(Int32(exactly: number) != nil ? .int : .long)
+        case .uint(let number): return CQualType(UInt32(exactly: number) != nil ? .unsignedInt : .unsignedLong)
+        case .int128: return CQualType(.integer(.int128))
+        case .uint128: return CQualType(.integer(.unsignedInt128))
+        case .float, .double: return CQualType(.double)
+        case .longDouble: return CQualType(.longDouble)
+        case .complexFloat: return CQualType(.complex(.float))
+        case .complexDouble: return CQualType(.complex(.double))
+        case .complexLongDouble: return CQualType(.complex(.longDouble))
+        case .pointer: return CQualType(.pointer(to: .void))
+        case .string: return CQualType(.pointer(to: .char))
+        case .record(let record): return CQualType(.record(record.record))
+        case .void, .array:
+            throw .invalidArgument(
+                position: "variadic argument \(position)", type: "?",
+                reason: "\(ValueCoding.kindName(value)) has no C type; give variadicTypes")
+        }
+    }
+
+    // MARK: - Raw calls
+
+    /// The bytes `invoke`'s result buffer must hold (at least 16).
+    public var resultBufferSize: Int { fixedTarget.resultBufferSize }
+
+    /// Calls with libffi's `avalue` layout: `arguments[i]` points at the i-th fixed
+    /// argument's value (the C type's size and alignment), `result` at `resultBufferSize`
+    /// writable bytes (integer results narrower than 8 bytes are widened to 8). The array
+    /// is not modified. Nothing is checked: this is the path for callers that manage
+    /// their own buffers.
+    public func invoke(arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
+        fixedTarget.invokePreservingArguments(arguments, result)
+    }
+
+    /// Raw calls of one variadic shape: `arguments` holds the fixed arguments and then the
+    /// variadic ones, of the (promoted) `variadicTypes`.
+    public func invoke(
+        arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer, variadicTypes: [CQualType]
+    ) throws(CallStubError) {
+        try target(variadicTail: variadicTypes).invokePreservingArguments(arguments, result)
+    }
+}

@@ -1,0 +1,198 @@
+// Shared libraries: `dlopen` by name or path, symbol lookup, and the declaration set that
+// binding reads. Every bound function holds the library's handle, so the library stays
+// mapped as long as any function of it can still be called: `close()` only gives up this
+// object's claim, and `dlclose` runs when the last claim is gone.
+
+import ABILowering
+import CDeclParser
+import CTypeModel
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `dlopen` handle; `dlclose` runs when the last owner (a library or a bound function) goes.
+final class LibraryHandle: @unchecked Sendable {
+    // Immutable after init; dlsym on one handle from several threads is safe.
+    let raw: UnsafeMutableRawPointer
+    let name: String
+
+    init(raw: UnsafeMutableRawPointer, name: String) {
+        self.raw = raw
+        self.name = name
+    }
+
+    deinit { dlclose(raw) }
+
+    /// The address of `symbol`. The corresponding C function is `dlsym`.
+    func address(of symbol: String) throws(CallStubError) -> UnsafeMutableRawPointer {
+        let lookup = Self.lock.withLock { _ -> (UnsafeMutableRawPointer?, String?) in
+            _ = dlerror()  // clear a stale message
+            let address = dlsym(raw, symbol)
+            return (address, address == nil ? dlerror().map { String(cString: $0) } : nil)
+        }
+        guard let address = lookup.0 else {
+            throw .symbolNotFound(symbol: symbol, library: name, message: lookup.1 ?? "the symbol's value is NULL")
+        }
+        return address
+    }
+
+    /// dlerror's message belongs to the thread but not to one call: keep open/lookup and
+    /// the read of the message together.
+    static let lock = Mutex<Void>(())
+}
+
+/// A shared library loaded into the process.
+///
+///     let libm = try SharedLibrary("libm.so.6")
+///     let pow = try libm.function("pow", declaration: "double pow(double, double)")
+///     try pow.call([.double(2), .double(10)])   // .double(1024)
+///
+/// The library also holds a declaration set, like a small header: `declare` adds
+/// typedefs, records and prototypes that later declarations and `function(_:)` can use.
+public final class SharedLibrary: Sendable, CustomStringConvertible {
+    /// The name or path the library was opened with.
+    public let name: String
+    private let state: Mutex<State>
+
+    private struct State {
+        var handle: LibraryHandle?
+        var declarations: CScope
+    }
+
+    /// Opens a library by file name (searched as the dynamic linker does, e.g.
+    /// `libm.so.6`) or by path. The corresponding C function is `dlopen` with
+    /// `RTLD_NOW | RTLD_LOCAL`: every undefined symbol is resolved now, so a broken
+    /// library fails here rather than at its first call.
+    public init(_ nameOrPath: String, declarations: CScope = .standard) throws(CallStubError) {
+        let opened = LibraryHandle.lock.withLock { _ -> (UnsafeMutableRawPointer?, String?) in
+            let handle = dlopen(nameOrPath, RTLD_NOW | RTLD_LOCAL)
+            return (handle, handle == nil ? dlerror().map { String(cString: $0) } : nil)
+        }
+        guard let raw = opened.0 else {
+            throw .libraryNotLoaded(name: nameOrPath, message: opened.1 ?? "unknown error")
+        }
+        name = nameOrPath
+        state = Mutex(State(handle: LibraryHandle(raw: raw, name: nameOrPath), declarations: declarations))
+    }
+
+    public var description: String { "SharedLibrary(\(name))" }
+
+    /// Whether `close()` has been called.
+    public var isClosed: Bool { state.withLock { $0.handle == nil } }
+
+    /// Gives up this object's claim on the library. Functions already bound keep working
+    /// (each keeps the library loaded); new lookups and bindings fail with `libraryClosed`.
+    /// The library is unloaded (`dlclose`) when its last bound function is gone.
+    public func close() {
+        state.withLock { $0.handle = nil }
+    }
+
+    func handle() throws(CallStubError) -> LibraryHandle {
+        guard let handle = state.withLock({ $0.handle }) else { throw .libraryClosed(name) }
+        return handle
+    }
+
+    /// The address of a symbol. The corresponding C function is `dlsym`.
+    public func address(of symbol: String) throws(CallStubError) -> CPointer {
+        CPointer(try handle().address(of: symbol))
+    }
+
+    // MARK: - Declarations
+
+    /// The library's declaration set.
+    public var declarations: CScope { state.withLock { $0.declarations } }
+
+    /// Adds declarations (typedefs, structs, unions, enums, prototypes) to the library's
+    /// set, as if they were written in a header before every later declaration. Returns
+    /// the parser's warnings.
+    @discardableResult
+    public func declare(_ text: String) throws(CallStubError) -> [CDiagnostic] {
+        // Parsing under the lock keeps concurrent declarations from losing each other's names.
+        let outcome = state.withLock { state -> Result<[CDiagnostic], CParseError> in
+            do throws(CParseError) {
+                let result = try CDeclParser.parse(text, scope: state.declarations)
+                state.declarations = result.scope
+                return .success(result.warnings)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let warnings): return warnings
+        case .failure(let error): throw .malformedDeclaration(error)
+        }
+    }
+
+    /// A type named in C (`struct P2d`, `div_t`, `int (*)(int)`) in the library's set.
+    public func type(_ name: String) throws(CallStubError) -> CQualType {
+        do { return try CDeclParser.parseTypeName(name, scope: declarations) } catch { throw .malformedDeclaration(error) }
+    }
+
+    /// A zeroed value of a struct or union type named in C (`struct P2d`, `div_t`).
+    public func makeRecord(_ typeName: String) throws(CallStubError) -> CRecordValue {
+        try CRecordValue.make(type(typeName))
+    }
+
+    // MARK: - Binding
+
+    /// Binds the function `name`. `declaration` is C text that declares it (and may define
+    /// the types it uses first, like a small header); it is parsed against the library's
+    /// declaration set. Without a declaration, the prototype must already be in the set.
+    ///
+    ///     let div = try libc.function("div", declaration: """
+    ///         typedef struct { int quot; int rem; } div_t;
+    ///         div_t div(int, int);
+    ///         """)
+    public func function(
+        _ name: String, declaration: String? = nil, options: BindingOptions = BindingOptions()
+    ) throws(CallStubError) -> BoundFunction {
+        var scope = declarations
+        var type = scope.function(named: name)
+        if let declaration {
+            let result: CParseResult
+            do { result = try CDeclParser.parse(declaration, scope: scope) } catch { throw .malformedDeclaration(error) }
+            scope = result.scope
+            let declared = result.declarations.compactMap { entry -> (String, CFunctionType)? in
+                if case .function(let functionName, let functionType) = entry { return (functionName, functionType) }
+                return nil
+            }
+            guard let match = declared.last(where: { $0.0 == name }) else {
+                let names = declared.map(\.0)
+                throw .declarationMismatch(
+                    names.isEmpty
+                        ? "the declaration declares no function; expected a prototype of \(name)"
+                        : "the declaration declares \(names.joined(separator: ", ")), not \(name)")
+            }
+            type = match.1
+        }
+        guard let type else {
+            throw .declarationMismatch("no declaration of \(name): give one, or declare it in the library first")
+        }
+        return try function(name, type: type, declarations: scope, options: options)
+    }
+
+    /// Binds the function `name` with a signature given as a value.
+    public func function(
+        _ name: String, type: CFunctionType, declarations: CScope? = nil, options: BindingOptions = BindingOptions()
+    ) throws(CallStubError) -> BoundFunction {
+        let signature: ValidatedSignature
+        do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
+        let handle = try handle()
+        let address = try handle.address(of: name)
+        return try BoundFunction(
+            name: name, library: handle, address: address, signature: signature,
+            declarations: declarations ?? self.declarations, options: options)
+    }
+}
+
+extension CRecordValue {
+    /// A zeroed value of a struct or union type (typedefs resolved).
+    public static func make(_ type: CQualType) throws(CallStubError) -> CRecordValue {
+        guard case .record(let record) = type.resolved.type else {
+            throw .invalidField(record: type.description, path: "", reason: "not a struct or union type")
+        }
+        return try CRecordValue(record)
+    }
+}

@@ -1,0 +1,108 @@
+// The libffi backend: a prepared call interface (`ffi_cif`) per validated signature, and
+// `ffi_call` through it, optionally capturing errno in the same C frame.
+
+internal import CFFI
+import ABILowering
+import CTypeModel
+
+/// Errors from the libffi backend.
+public enum FFIError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A type this backend cannot pass; `position` names the argument or the result.
+    case unsupportedType(position: String, type: String, reason: String)
+    /// `ffi_prep_cif` refused the signature; the status is libffi's.
+    case preparationFailed(status: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedType(let position, let type, let reason): return "\(position) (\(type)): \(reason)"
+        case .preparationFailed(let status): return "ffi_prep_cif failed: \(status)"
+        }
+    }
+}
+
+/// A prepared libffi call interface for one validated signature (for a variadic function,
+/// one call shape). It owns the `ffi_cif`, the argument-type array and the type tree that
+/// libffi keeps pointers into, for as long as it lives.
+public final class FFICallInterface: @unchecked Sendable {
+    // Immutable after init; libffi only reads a prepared cif, so concurrent calls are safe.
+    private let cif: UnsafeMutablePointer<ffi_cif>
+    private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+    private let tree: FFITypeTree
+    public let signature: ValidatedSignature
+    /// Whether `ffi_call` writes into the `avalue` array: libffi 3.4.4 stores the address
+    /// of its own copy of every by-value struct larger than 16 bytes there. Callers that
+    /// reuse an argument array must pass a fresh copy when this is set.
+    public let writesArgumentArray: Bool
+
+    /// Prepares the interface. The corresponding C functions are `ffi_prep_cif` and
+    /// `ffi_prep_cif_var`.
+    public init(_ signature: ValidatedSignature) throws(FFIError) {
+        let tree = FFITypeTree()
+        let resultType = try tree.type(
+            for: signature.result.valueClass, position: "result", declared: signature.result.declared)
+        var types: [UnsafeMutablePointer<ffi_type>] = []
+        var writes = false
+        for (index, slot) in signature.arguments.enumerated() {
+            let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
+            types.append(try tree.type(for: slot.valueClass, position: position, declared: slot.declared))
+            if case .record = slot.valueClass, slot.valueClass.size > 16 { writes = true }
+        }
+        let argumentTypes = UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>.allocate(capacity: max(1, types.count))
+        for (index, type) in types.enumerated() { argumentTypes[index] = type }
+        let cif = UnsafeMutablePointer<ffi_cif>.allocate(capacity: 1)
+        let status: ffi_status
+        if signature.isVariadic {
+            status = ffi_prep_cif_var(
+                cif, FFI_DEFAULT_ABI, UInt32(signature.fixedArgumentCount), UInt32(types.count), resultType, argumentTypes)
+        } else {
+            status = ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(types.count), resultType, argumentTypes)
+        }
+        guard status == FFI_OK else {
+            cif.deallocate()
+            argumentTypes.deallocate()
+            throw .preparationFailed(status: Self.name(of: status))
+        }
+        self.cif = cif
+        self.argumentTypes = argumentTypes
+        self.tree = tree
+        self.signature = signature
+        self.writesArgumentArray = writes
+    }
+
+    deinit {
+        cif.deallocate()
+        argumentTypes.deallocate()
+    }
+
+    /// The number of bytes a result buffer needs: the result's size, at least 16 (libffi
+    /// widens integer results to a full `ffi_arg` and stores register pairs whole).
+    public var resultBufferSize: Int { max(16, signature.result.valueClass.size) }
+
+    /// Calls `function` with libffi's `avalue` layout: `arguments[i]` points at the i-th
+    /// argument's value; `result` holds `resultBufferSize` bytes. With `capturingErrno`,
+    /// errno is cleared before the call and saved right after it, in C, for
+    /// `FFICallInterface.capturedErrno`. The corresponding C function is `ffi_call`.
+    public func call(
+        _ function: UnsafeRawPointer, arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+        result: UnsafeMutableRawPointer, capturingErrno: Bool = false
+    ) {
+        let entry = unsafeBitCast(function, to: (@convention(c) () -> Void).self)
+        if capturingErrno {
+            CFFI_call_capturing_errno(cif, entry, result, arguments)
+        } else {
+            ffi_call(cif, entry, result, arguments)
+        }
+    }
+
+    /// The errno saved by the last capturing call on the calling thread.
+    public static var capturedErrno: Int32 { CFFI_captured_errno() }
+
+    static func name(of status: ffi_status) -> String {
+        switch status {
+        case FFI_BAD_TYPEDEF: return "FFI_BAD_TYPEDEF"
+        case FFI_BAD_ABI: return "FFI_BAD_ABI"
+        case FFI_BAD_ARGTYPE: return "FFI_BAD_ARGTYPE"
+        default: return "status \(status.rawValue)"
+        }
+    }
+}
