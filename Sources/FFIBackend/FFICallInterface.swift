@@ -38,6 +38,13 @@ public final class FFICallInterface: @unchecked Sendable {
     /// `ffi_prep_cif_var`.
     public init(_ signature: ValidatedSignature) throws(FFIError) {
         let tree = FFITypeTree()
+        if case .record(let record) = signature.result.valueClass, FFITypeTree.isX87Record(record) {
+            // psABI §3.2.3: a record of class X87, X87UP is returned in %st0; libffi
+            // 3.4.4 returns it through memory instead, which reads garbage.
+            throw .unsupportedType(
+                position: "result", type: signature.result.declared.description,
+                reason: "libffi returns a record holding one long double in memory; the psABI returns it in %st0")
+        }
         let resultType = try tree.type(
             for: signature.result.valueClass, position: "result", declared: signature.result.declared)
         var types: [UnsafeMutablePointer<ffi_type>] = []

@@ -65,6 +65,21 @@ final class FFITypeTree {
 
     // MARK: - Records
 
+    /// Whether a record's only data is one `long double` (its eightbytes classify as X87,
+    /// X87UP), possibly nested or in a one-element array.
+    static func isX87Record(_ record: CRecord) -> Bool {
+        guard let definition = record.definition, definition.layout.size == 16 else { return false }
+        func scalars(of type: CQualType) -> [CType] {
+            switch type.resolved.type {
+            case .array(let element, let count): return (0..<(count ?? 0)).flatMap { _ in scalars(of: element) }
+            case .record(let inner):
+                return inner.definition?.fields.flatMap { $0.isBitField ? [CType.int] : scalars(of: $0.type) } ?? []
+            case let other: return [other]
+            }
+        }
+        return scalars(of: CQualType(.record(record))) == [.longDouble]
+    }
+
     struct RecordRefusal: Error {
         var reason: String
     }

@@ -1,0 +1,168 @@
+// Structs by value of every eightbyte class mix, 1 to 64 bytes, as arguments and results,
+// through the dynamic, typed and raw styles; the values come from C (`make_*`, `weigh_*`).
+
+import CTestSupport
+import CallStub
+import Testing
+
+/// A fixture record: its name and the fields `make_<name>(10)` yields, flattened.
+struct RecordShape: CustomStringConvertible, Sendable {
+    var name: String
+    /// `make_<name>(10)` printed as `callstub call` prints records.
+    var made: String
+    var fieldCount: Int
+    var description: String { name }
+
+    /// `weigh_<name>` of `make_<name>(10)`: field k is 10 + k, weighted by k + 1.
+    var weight: Double { (0..<fieldCount).reduce(0.0) { $0 + Double((10 + $1) * ($1 + 1)) } }
+
+    static let all: [RecordShape] = [
+        RecordShape(name: "S1", made: "{10}", fieldCount: 1),
+        RecordShape(name: "S3", made: "{{10, 11, 12}}", fieldCount: 3),
+        RecordShape(name: "S4", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "I2", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "F2", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "IF", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "D1", made: "{10}", fieldCount: 1),
+        RecordShape(name: "I3", made: "{10, 11, 12}", fieldCount: 3),
+        RecordShape(name: "F3", made: "{10, 11, 12}", fieldCount: 3),
+        RecordShape(name: "DD", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "LD", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "DL", made: "{10, 11}", fieldCount: 2),
+        RecordShape(name: "FID", made: "{10, 11, 12}", fieldCount: 3),
+        RecordShape(name: "NS", made: "{{10}, 11}", fieldCount: 2),
+        RecordShape(name: "L3", made: "{10, 11, 12}", fieldCount: 3),
+        RecordShape(name: "NEST", made: "{{10, 11}, {12, 13}}", fieldCount: 4),
+        RecordShape(name: "BIG", made: "{{10, 11, 12, 13}, {14, 15, 16, 17}}", fieldCount: 8),
+        RecordShape(name: "B64", made: "{{10, 11, 12, 13, 14, 15, 16, 17}}", fieldCount: 8),
+    ]
+
+    static var cases: [(FixtureLibrary, RecordShape)] {
+        FixtureLibrary.built.flatMap { fixture in all.map { (fixture, $0) } }
+    }
+}
+
+@Suite struct RecordCallTests {
+    @Test(arguments: RecordShape.cases)
+    func passesAndReturnsRecords(_ fixture: FixtureLibrary, _ shape: RecordShape) throws {
+        let library = try openFixture(fixture)
+        let make = try library.function("make_\(shape.name)")
+        let echo = try library.function("echo_\(shape.name)")
+        let weigh = try library.function("weigh_\(shape.name)")
+
+        // Dynamic: a record made in C comes back with C's field values and round-trips.
+        guard case .record(let made) = try make.call([.int(10)]) else {
+            Issue.record("make_\(shape.name) returned no record")
+            return
+        }
+        #expect(made.description == shape.made)
+        #expect(try echo.call([.record(made)]).description == shape.made)
+        #expect(try weigh.call([.record(made)]) == .double(shape.weight))
+
+        // Typed.
+        let typedMake = try make.typed(Int32.self, returning: CRecordValue.self)
+        let typedEcho = try echo.typed(CRecordValue.self, returning: CRecordValue.self)
+        let typedWeigh = try weigh.typed(CRecordValue.self, returning: Double.self)
+        #expect(typedMake(10).description == shape.made)
+        #expect(typedEcho(made).description == shape.made)
+        #expect(typedWeigh(made) == shape.weight)
+
+        // Raw: the record's bytes in, the result buffer out; nothing past the result written.
+        let raw = try rawCall(weigh, [made.bytes])
+        #expect(load(Double.self, from: raw) == shape.weight)
+        let echoed = try rawCall(echo, [made.bytes])
+        let size = made.bytes.count
+        let record = try CRecordValue(made.record, bytes: Array(echoed[0..<size]))
+        #expect(record.description == shape.made)
+        #expect(echoed[max(size, echo.resultBufferSize)...].allSatisfy { $0 == 0xA5 }, "result buffer overrun")
+    }
+
+    @Test(arguments: FixtureLibrary.built)
+    func recordsBuiltInSwift(_ fixture: FixtureLibrary) throws {
+        let library = try openFixture(fixture)
+        let nest = try library.makeRecord("struct NEST")
+        var value = try CRecordValue(nest.record, elements: [.array([.int(1), .int(2)]), .array([.double(3), .double(4)])])
+        #expect(try library.function("weigh_NEST").call([.record(value)]) == .double(30))
+        try value.setField("q.b", to: .double(-1))
+        #expect(try value.field("q.b") == .double(-1))
+        #expect(try library.function("weigh_NEST").call([.record(value)]) == .double(10))
+        // An initializer list passes where a record is expected.
+        #expect(try library.function("weigh_DD").call([.array([.double(1), .double(2)])]) == .double(5))
+        var big = try library.makeRecord("struct BIG")
+        try big.setField("d", to: .array([.double(1), .double(2)]))
+        try big.setField("i[3]", to: .int(100))
+        #expect(try library.function("weigh_BIG").call([.record(big)]) == .double(1 + 4 + 800))
+        // A record of class X87 passes as an argument (in memory) even if libffi cannot return one.
+        var lds = try library.makeRecord("struct LDS")
+        try lds.setField("x", to: .longDouble(10.25))
+        #expect(try library.function("weigh_LDS").call([.record(lds)]) == .double(10.25))
+        let pointerRecord = try library.makeRecord("struct NP")
+        #expect(throws: CallStubError.self) { var copy = pointerRecord; try copy.setField("name", to: .string("x")) }
+    }
+
+    /// Registers run out before a record: it goes to the stack whole, later scalars still
+    /// use the registers left (psABI §3.2.3).
+    @Test(arguments: FixtureLibrary.built)
+    func recordsAfterRegistersRunOut(_ fixture: FixtureLibrary) throws {
+        let library = try openFixture(fixture)
+        let dd = CValue.array([.double(8), .double(9)])
+        var arguments: [CValue] = (1...7).map { .double(Double($0)) }
+        arguments += [dd, .double(10)]
+        let squares: Double = 1 + 4 + 9 + 16 + 25 + 36 + 49
+        let expected: Double = squares + 64 + 81 + 100
+        #expect(try library.function("dd_after_seven_doubles").call(arguments) == .double(expected))
+
+        let i3 = CValue.array([.int(6), .int(7), .int(8)])
+        let longs: [CValue] = (1...5).map { .int(Int64($0)) } + [i3, .int(9)]
+        #expect(try library.function("i3_after_five_longs").call(longs) == .int(285))
+
+        let two = try library.function("two_records").call([
+            .array([.int(1), .double(2)]), .array([.double(3), .int(4)]), .array([.float(5), .float(6), .float(7)]),
+        ])
+        #expect(two == .double(140))
+    }
+
+    /// libffi cannot pass unions, bit-field records or packed records by value: binding
+    /// fails with an error naming the argument instead of passing them wrongly.
+    @Test(arguments: FixtureLibrary.built)
+    func refusesWhatLibffiCannotPass(_ fixture: FixtureLibrary) throws {
+        let library = try openFixture(fixture)
+        for (name, fragment) in [
+            ("echo_U", "union U): libffi cannot pass unions"),
+            ("echo_BITS", "member a is a bit-field"),
+            ("echo_PACKED", "packed or over-aligned"),
+            ("echo_LDS", "result (struct LDS): libffi returns a record holding one long double in memory"),
+        ] {
+            do {
+                _ = try library.function(name)
+                Issue.record("\(name) was bound")
+            } catch {
+                #expect(error.description.contains(fragment), "\(error)")
+                #expect(error.description.contains("result") || error.description.contains("argument 1"), "\(error)")
+            }
+        }
+    }
+
+    /// Bit-field access in record values agrees with the C compiler's layout.
+    @Test(arguments: FixtureLibrary.built)
+    func bitFieldsMatchTheCompiler(_ fixture: FixtureLibrary) throws {
+        let library = try openFixture(fixture)
+        var bits = try library.makeRecord("struct BITS")
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: bits.bytes.count, alignment: 8)
+        defer { memory.deallocate() }
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: bits.bytes.count)
+        _ = try library.function("bits_set").call([.pointer(CPointer(memory)), .uint(5), .int(-7), .uint(123_456)])
+        let written = try CRecordValue(bits.record, bytes: Array(UnsafeRawBufferPointer(start: memory, count: bits.bytes.count)))
+        #expect(try written.field("a") == .uint(5))
+        #expect(try written.field("b") == .int(-7))
+        #expect(try written.field("c") == .uint(123_456))
+
+        try bits.setField("a", to: .uint(7))
+        try bits.setField("b", to: .int(-16))
+        try bits.setField("c", to: .uint(1 << 19))
+        #expect(throws: CallStubError.self) { try bits.setField("a", to: .uint(8)) }
+        #expect(throws: CallStubError.self) { try bits.setField("b", to: .int(16)) }
+        bits.bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        #expect(try library.function("bits_sum").call([.pointer(CPointer(memory))]) == .int(7 - 16 + (1 << 19)))
+    }
+}
