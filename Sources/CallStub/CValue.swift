@@ -8,8 +8,8 @@ public struct CPointer: Hashable, Sendable, CustomStringConvertible {
     public var address: UInt
 
     public init(address: UInt) { self.address = address }
+    /// The address of any pointer (typed and mutable pointers convert implicitly).
     public init(_ pointer: UnsafeRawPointer?) { address = UInt(bitPattern: pointer) }
-    public init(_ pointer: UnsafeMutableRawPointer?) { address = UInt(bitPattern: pointer) }
 
     /// The null pointer.
     public static let null = CPointer(address: 0)

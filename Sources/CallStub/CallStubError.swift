@@ -47,7 +47,7 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
         case .backendUnavailable(let backend, let reason): return "the \(backend) backend is not available: \(reason)"
         case .argumentCount(let function, let expected, let variadic, let got):
             let wanted = variadic ? "at least \(expected)" : "\(expected)"
-            return "\(function) takes \(wanted) argument\(expected == 1 && !variadic ? "" : "s"), got \(got)"
+            return "\(function) takes \(wanted) argument\(expected == 1 ? "" : "s"), got \(got)"
         case .invalidArgument(let position, let type, let reason): return "\(position) (\(type)): \(reason)"
         case .typeMismatch(let position, let cType, let swiftType, let reason):
             return "\(position) (\(cType)): Swift type \(swiftType) \(reason)"

@@ -152,7 +152,9 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         var type = scope.function(named: name)
         if let declaration {
             let result: CParseResult
-            do { result = try CDeclParser.parse(declaration, scope: scope) } catch { throw .malformedDeclaration(error) }
+            do { result = try CDeclParser.parse(Self.terminated(declaration), scope: scope) } catch {
+                throw .malformedDeclaration(error)
+            }
             scope = result.scope
             let declared = result.declarations.compactMap { entry -> (String, CFunctionType)? in
                 if case .function(let functionName, let functionType) = entry { return (functionName, functionType) }
@@ -171,6 +173,14 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
             throw .declarationMismatch("no declaration of \(name): give one, or declare it in the library first")
         }
         return try function(name, type: type, declarations: scope, options: options)
+    }
+
+    /// The text with a `;` added when its last declaration has none, so that a single
+    /// prototype may be written as in documentation: `double pow(double, double)`.
+    static func terminated(_ text: String) -> String {
+        let trimmed = text.reversed().drop { $0.isWhitespace }
+        guard let last = trimmed.first, last != ";" else { return text }
+        return text + ";"
     }
 
     /// Binds the function `name` with a signature given as a value.

@@ -1,0 +1,133 @@
+// Real system libraries (glibc's libc and libm), bad input of every kind, and library
+// lifetimes: a bound function keeps its library loaded after the library is closed.
+
+import CallStub
+import Foundation
+import Testing
+
+@Suite struct RealLibraryTests {
+    @Test func libmAndLibc() throws {
+        let libm = try SharedLibrary("libm.so.6")
+        let pow = try libm.function("pow", declaration: "double pow(double, double)")
+        #expect(pow.backend == .libffi)
+        #expect(pow.verification == .unverified(reason: "DWARF verification is not implemented yet"))
+        #expect(try pow.call([.double(2), .double(10)]) == .double(1024))
+        #expect(try pow.call([.int(2), .int(10)]) == .double(1024))
+        let typedPow = try pow.typed((Double, Double).self, returning: Double.self)
+        #expect(typedPow(2, 0.5) == 2.0.squareRoot())
+        let atan2 = try libm.function("atan2", declaration: "double atan2(double y, double x)")
+        #expect(try atan2.call([.double(1), .double(1)]) == .double(Double.pi / 4))
+
+        let frexp = try libm.function("frexp", declaration: "double frexp(double x, int *exponent)")
+        var exponent: Int32 = 0
+        let typedFrexp = try frexp.typed((Double, UnsafeMutablePointer<Int32>).self, returning: Double.self)
+        #expect(typedFrexp(48, &exponent) == 0.75)
+        #expect(exponent == 6)
+
+        let libc = try SharedLibrary("libc.so.6")
+        let div = try libc.function(
+            "div", declaration: "typedef struct { int quot; int rem; } div_t; div_t div(int, int);")
+        guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else {
+            Issue.record("div returned no record")
+            return
+        }
+        #expect(quotient.description == "{3, 1}")
+        #expect(try quotient.field("rem") == .int(1))
+
+        let strtol = try libc.function("strtol", declaration: "long strtol(const char *restrict s, char **restrict end, int base)")
+        let text = strdup("  -123xyz")!
+        defer { free(text) }
+        var end: UnsafeMutablePointer<CChar>? = nil
+        let typedStrtol = try strtol.typed(
+            (UnsafePointer<CChar>, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, Int32).self, returning: Int.self)
+        #expect(typedStrtol(text, &end, 10) == -123)
+        #expect(end.map { String(cString: $0) } == "xyz")
+        #expect(try strtol.call([.string("ff"), .null, .int(16)]) == .int(255))
+
+        let snprintf = try libc.function(
+            "snprintf", declaration: "int snprintf(char *restrict s, size_t n, const char *restrict format, ...)")
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 64)
+        defer { buffer.deallocate() }
+        let written = try snprintf.call([
+            .pointer(CPointer(buffer)), .int(64), .string("%d|%ld|%.2f|%s|%c"), .int(-42), .int(1 << 40), .double(2.5),
+            .string("ok"), .int(65),
+        ])
+        #expect(written == .int(27))
+        #expect(String(cString: buffer) == "-42|1099511627776|2.50|ok|A")
+    }
+
+    @Test func badInputIsATypedErrorAndTheProcessSurvives() throws {
+        func expectError(_ fragment: String, _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("no error; expected one containing \(fragment)")
+            } catch let error as CallStubError {
+                #expect(error.description.contains(fragment), "\(error.description)")
+            } catch {
+                Issue.record("untyped error \(error)")
+            }
+        }
+        let libm = try SharedLibrary("libm.so.6")
+        expectError("cannot load library libnothing.so.9") { _ = try SharedLibrary("libnothing.so.9") }
+        expectError("/nonexistent/libx.so: cannot open shared object file") { _ = try SharedLibrary("/nonexistent/libx.so") }
+        expectError("symbol no_such_function not found in libm.so.6") {
+            _ = try libm.function("no_such_function", declaration: "int no_such_function(void)")
+        }
+        expectError("line 1, column 12: invalid combination of type specifiers") { _ = try libm.function("pow", declaration: "double pow(double double)") }
+        expectError("declares sin, not pow") { _ = try libm.function("pow", declaration: "double sin(double)") }
+        expectError("no declaration of cos") { _ = try libm.function("cos") }
+        expectError("argument 1 (struct P): incomplete type struct P") {
+            _ = try libm.function("pow", declaration: "struct P; double pow(struct P, double)")
+        }
+        expectError("function cannot return an array") {
+            _ = try libm.function("pow", declaration: "typedef int A[2]; A pow(double, double);")
+        }
+        expectError("the jit backend is not available") {
+            _ = try libm.function("pow", declaration: "double pow(double, double)", options: BindingOptions(backend: .jit))
+        }
+        let pow = try libm.function("pow", declaration: "double pow(double, double)")
+        expectError("pow takes 2 arguments, got 1") { _ = try pow.call([.double(1)]) }
+        expectError("pow takes 2 arguments, got 3") { _ = try pow.call([.double(1), .double(2), .double(3)]) }
+        expectError("argument 2 (double): expected a number, got a string") { _ = try pow.call([.double(1), .string("x")]) }
+        expectError("argument 1 (double): expected a number, got null") { _ = try pow.call([.null, .double(1)]) }
+        expectError("argument 1 (double): Swift type Int32 is an integer type") {
+            _ = try pow.typed((Int32, Double).self, returning: Double.self)
+        }
+        expectError("result (double): Swift type Float is Float") { _ = try pow.typed((Double, Double).self, returning: Float.self) }
+        expectError("pow takes 2 arguments, got 1") { _ = try pow.typed(Double.self, returning: Double.self) }
+
+        let libc = try SharedLibrary("libc.so.6")
+        let div = try libc.function("div", declaration: "typedef struct { int quot; int rem; } div_t; div_t div(int, int);")
+        expectError("argument 1 (int): 3000000000 does not fit in int") { _ = try div.call([.int(3_000_000_000), .int(1)]) }
+        expectError("argument 2 (int): expected an integer, got the floating value 2.5") { _ = try div.call([.int(1), .double(2.5)]) }
+        try libc.declare("struct P2d { double x, y; };")
+        let labs = try libc.function("labs", declaration: "long labs(struct P2d)")
+        expectError("argument 1 (struct P2d): expected a struct P2d value, got null") { _ = try labs.call([.null]) }
+        expectError("argument 1 (struct P2d): expected a struct P2d value, got a struct <anonymous> value") {
+            _ = try labs.call([try div.call([.int(1), .int(1)])])
+        }
+        expectError("struct P2d, field z: struct P2d has no member named z") {
+            _ = try libc.makeRecord("struct P2d").field("z")
+        }
+        expectError("struct P2d, field x: expected a number, got a string") {
+            var point = try libc.makeRecord("struct P2d")
+            try point.setField("x", to: .string("1"))
+        }
+        let printf = try libc.function("printf", declaration: "int printf(const char *, ...)")
+        expectError("variadic argument 2 (?): an initializer list has no C type") { _ = try printf.call([.string("%d"), .array([])]) }
+        expectError("printf takes at least 1 argument, got 0") { _ = try printf.call([]) }
+    }
+
+    /// Closing a library never leaves a dangling function: the function keeps it loaded.
+    @Test func boundFunctionsKeepTheirLibraryAlive() throws {
+        var libm: SharedLibrary? = try SharedLibrary("libm.so.6")
+        let fabs = try libm!.function("fabs", declaration: "double fabs(double)")
+        libm!.close()
+        #expect(libm!.isClosed)
+        #expect(throws: CallStubError.self) { try libm!.function("fabs", declaration: "double fabs(double)") }
+        libm = nil
+        let root = try fabs.call([.double(-2.5)])
+        #expect(root == .double(2.5))
+        #expect(fabs.libraryName == "libm.so.6")
+    }
+}
