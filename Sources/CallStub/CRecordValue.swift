@@ -91,6 +91,22 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
         return "{" + parts.joined(separator: ", ") + "}"
     }
 
+    /// The named members and their values in order; members of anonymous structs and
+    /// unions appear under their own names (a union: its first member only).
+    public func namedMembers() -> [(name: String, value: CValue)] {
+        var result: [(String, CValue)] = []
+        for member in initializableMembers {
+            guard let value = try? load(member.location, path: member.name) else { continue }
+            if member.name.hasPrefix("#"), case .record(let inner) = value {
+                result += inner.namedMembers()
+            } else {
+                result.append((member.name, value))
+            }
+            if record.kind == .union { break }
+        }
+        return result
+    }
+
     /// The named members (and anonymous records) an initializer list fills, in order.
     var initializableMembers: [(name: String, location: FieldLocation)] {
         guard let definition = record.definition else { return [] }
@@ -216,7 +232,7 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private mutating func store(_ value: CValue, at location: FieldLocation, path: String) throws(CallStubError) {
+    mutating func store(_ value: CValue, at location: FieldLocation, path: String) throws(CallStubError) {
         let byteOffset = location.offsetInBits / 8
         if let width = location.bitWidth {
             let kind = try bitFieldKind(location, path: path)

@@ -1,0 +1,142 @@
+// `callstub call`: bind one function of a library from a C declaration and call it with
+// arguments written in C syntax; print the result as C would write it, or as JSON.
+
+import ArgumentParser
+import CallStub
+import Foundation
+
+struct Call: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call a C function of a shared library and print its result.",
+        discussion: """
+            ARGS are C values: integers (-5, 0x1f, 10u), floating values (2.5, 1e-3, inf),
+            "strings" (passed as char *, alive during the call), 'c' characters, null,
+            0x… addresses for pointers, enum constants, and initializer lists for
+            records: {1, 2.5}, { {1, 2}, 3 }, {.x = 1, .y = 2}. Variadic arguments have the
+            type of the C literal (5 is int, 2.5 is double) unless cast: (long)5,
+            (struct P){1, 2}. Negative numbers are ordinary arguments.
+
+            The result prints as: integers (char and _Bool included) in decimal, floating
+            values in shortest round-trip form, pointers in hex, records as {a, b} in
+            member order with arrays and nested records in braces, nothing for void.
+
+              callstub call libm.so.6 pow --decl 'double pow(double, double)' 2 10
+              callstub call libc.so.6 div \\
+                --decl 'typedef struct { int quot; int rem; } div_t; div_t div(int, int);' 7 2
+              callstub call libc.so.6 printf --decl 'int printf(const char *, ...)' \\
+                '"%s is %d\\n"' '"x"' 42
+            """
+    )
+
+    @Argument(help: "The library: a file name the dynamic linker finds (libm.so.6) or a path.")
+    var library: String
+
+    @Argument(help: "The function's symbol name.")
+    var function: String
+
+    @Option(name: .long, help: "C declarations: the function's prototype, after any types it uses.")
+    var decl: String?
+
+    @Option(name: .long, help: "A header file of declarations to read first (repeatable).")
+    var header: [String] = []
+
+    @Option(name: .long, help: "The code path: ffi (libffi), jit (LLVM stub) or auto.")
+    var backend: BackendOption = .auto
+
+    @Flag(name: .long, help: "Capture errno: clear it before the call, print it after (stderr, or in JSON).")
+    var errno = false
+
+    @Flag(name: .long, help: "Print a char * result as the string it points to.")
+    var string = false
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    @Argument(parsing: .allUnrecognized, help: "The arguments, in C syntax.")
+    var arguments: [String] = []
+
+    enum BackendOption: String, ExpressibleByArgument, CaseIterable {
+        case ffi, jit, auto
+        var binding: BindingOptions.Backend {
+            switch self {
+            case .ffi: return .libffi
+            case .jit: return .jit
+            case .auto: return .auto
+            }
+        }
+    }
+
+    func run() throws {
+        do {
+            let shared = try SharedLibrary(library)
+            for path in header {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    printError("error: cannot read header \(path)")
+                    throw ExitCode.failure
+                }
+                for warning in try shared.declare(String(decoding: data, as: UTF8.self)) { printError(warning.description) }
+            }
+            let bound = try shared.function(
+                function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno))
+            // "--" ends the options; ArgumentParser passes it through with unrecognized arguments.
+            let values = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
+            let result = try bound.call(parsing: values)
+            let capturedErrno = errno ? CErrno.captured : nil
+            let text = string ? Self.stringResult(result) : nil
+            if json {
+                var report: [String: Any] = [
+                    "function": bound.name, "declaration": bound.declaration, "backend": bound.backend.rawValue,
+                    "verification": bound.verification.description, "result": Self.json(result),
+                ]
+                if let capturedErrno { report["errno"] = Int(capturedErrno) }
+                if let text { report["string"] = text }
+                let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                if let text {
+                    print(CValue.string(text).description)
+                } else if result != .void {
+                    print(result.description)
+                }
+                if let capturedErrno { printError("errno: \(capturedErrno) (\(String(cString: strerror(capturedErrno))))") }
+            }
+        } catch let error as CallStubError {
+            printError("error: \(error.description)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// The string a `char *` result points to; `null` prints for NULL.
+    static func stringResult(_ value: CValue) -> String? {
+        guard case .pointer(let pointer) = value, let raw = pointer.raw else { return nil }
+        return String(cString: raw.assumingMemoryBound(to: CChar.self))
+    }
+
+    /// The JSON form: numbers, `"0x…"` for pointers, objects with member names for
+    /// records, arrays for arrays, `{"real":…, "imaginary":…}` for complex values.
+    static func json(_ value: CValue) -> Any {
+        func number(_ double: Double) -> Any { double.isFinite ? double : double.description }
+        switch value {
+        case .void: return NSNull()
+        case .bool(let flag): return flag ? 1 : 0
+        case .int(let number): return number
+        case .uint(let number): return number
+        case .int128(let number): return number.description
+        case .uint128(let number): return number.description
+        case .float(let value): return number(Double(value))
+        case .double(let value): return number(value)
+        case .longDouble(let value): return number(Double(value))
+        case .complexFloat(let real, let imaginary): return ["real": number(Double(real)), "imaginary": number(Double(imaginary))]
+        case .complexDouble(let real, let imaginary): return ["real": number(real), "imaginary": number(imaginary)]
+        case .complexLongDouble(let real, let imaginary):
+            return ["real": number(Double(real)), "imaginary": number(Double(imaginary))]
+        case .pointer(let pointer): return pointer.description
+        case .string(let text): return text
+        case .array(let elements): return elements.map(json)
+        case .record(let record):
+            var object: [String: Any] = [:]
+            for (name, member) in record.namedMembers() { object[name] = json(member) }
+            return object
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// `callstub call` run as scripts run it: the built binary, the argument and output syntax
+// (a contract), JSON, and clear failures with a non-zero exit code.
+
+import CTestSupport
+import Foundation
+import Testing
+
+@Suite struct CallCommandTests {
+    static let divDeclaration = "typedef struct { int quot; int rem; } div_t; div_t div(int, int);"
+
+    func call(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try run(ParseCommandTests.binary, ["call"] + arguments)
+    }
+
+    @Test func documentedExamples() throws {
+        #expect(try call(["libm.so.6", "pow", "--decl", "double pow(double, double)", "2", "10"]) == (0, "1024\n"))
+        #expect(try call(["libc.so.6", "div", "--decl", Self.divDeclaration, "7", "2"]) == (0, "{3, 1}\n"))
+        #expect(try call(["libc.so.6", "div", "--decl", Self.divDeclaration, "-7", "2"]) == (0, "{-3, -1}\n"))
+        #expect(try call(["libc.so.6", "abs", "--decl", "int abs(int)", "--", "-5"]) == (0, "5\n"))
+        #expect(try call(["libm.so.6", "ldexp", "--decl", "double ldexp(double, int)", "-1.5", "-3"]) == (0, "-0.1875\n"))
+        let printf = try call([
+            "libc.so.6", "snprintf", "--decl", "int snprintf(char *, size_t, const char *, ...)", "null", "0",
+            "\"%d %s %.1f %lld\"", "42", "\"abc\"", "2.5", "(long long)-1",
+        ])
+        #expect(printf == (0, "13\n"))
+        #expect(try call(["libc.so.6", "getenv", "--decl", "char *getenv(const char *)", "\"CALLSTUB_NO_SUCH_VARIABLE\""]) == (0, "0x0\n"))
+    }
+
+    @Test(arguments: FixtureLibrary.built)
+    func fixtureValues(_ fixture: FixtureLibrary) throws {
+        let header = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.h").path
+        func fixtureCall(_ function: String, _ arguments: String...) throws -> String {
+            let result = try call([fixture.path, function, "--header", header] + arguments)
+            #expect(result.status == 0, "\(function): \(result.output)")
+            return result.output
+        }
+        #expect(try fixtureCall("echo_char", "'A'") == "65\n")
+        #expect(try fixtureCall("echo_schar", "-128") == "-128\n")
+        #expect(try fixtureCall("echo_bool", "true") == "1\n")
+        #expect(try fixtureCall("echo_uchar", "0xff") == "255\n")
+        #expect(try fixtureCall("echo_color", "BLUE") == "1000\n")
+        #expect(try fixtureCall("echo_float", "0.1") == "0.1\n")
+        #expect(try fixtureCall("echo_double", "1e300") == "1e+300\n")
+        #expect(try fixtureCall("echo_ldouble", "0.1") == "0.1\n")
+        #expect(try fixtureCall("echo_ullong", "18446744073709551615") == "18446744073709551615\n")
+        #expect(try fixtureCall("echo_pointer", "0x7f001234") == "0x7f001234\n")
+        #expect(try fixtureCall("echo_pointer", "null") == "0x0\n")
+        #expect(try fixtureCall("echo_cdouble", "{1, -2.5}") == "{1, -2.5}\n")
+        #expect(try fixtureCall("do_nothing") == "")
+        #expect(try fixtureCall("string_length", "\"tab\\there\"") == "8\n")
+        #expect(try fixtureCall("greeting", "--string") == "\"hello, world\"\n")
+        #expect(try fixtureCall("make_BIG", "1") == "{{1, 2, 3, 4}, {5, 6, 7, 8}}\n")
+        #expect(try fixtureCall("weigh_NEST", "{ {1, 2}, {.b = 4, .a = 3} }") == "30\n")
+        #expect(try fixtureCall("weigh_BIG", "{.i = {[3] = 100}, .d = {1, 2}}") == "805\n")
+        #expect(try fixtureCall("echo_NS", "{{1.5}, 2}") == "{{1.5}, 2}\n")
+        #expect(try fixtureCall("echo_S3", "{\"ab\"}") == "{{97, 98, 0}}\n")
+        #expect(try fixtureCall("vsum_int", "3", "1", "2", "3") == "14\n")
+        #expect(try fixtureCall("vmixed", "\"ldD\"", "(long)1", "0.5", "(struct DD){1, 2}") == "11\n")
+        // stdout and stderr share the pipe here, so only their lines are checked, not their order.
+        let errno = try fixtureCall("fail_with_errno", "34", "--errno").split(separator: "\n").sorted()
+        #expect(errno == ["-1", "errno: 34 (Numerical result out of range)"])
+        let json = try fixtureCall("make_NEST", "1", "--json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let result = try #require(object["result"] as? [String: Any])
+        #expect((result["p"] as? [String: Any])?["b"] as? Int == 2)
+        #expect((result["q"] as? [String: Any])?["a"] as? Double == 3)
+        #expect(object["backend"] as? String == "libffi")
+    }
+
+    @Test func failuresAreClearAndExitNonZero() throws {
+        let cases: [([String], String)] = [
+            (["libnothing.so.7", "f", "--decl", "int f(void)"], "error: cannot load library libnothing.so.7"),
+            (["libm.so.6", "nope", "--decl", "int nope(void)"], "error: symbol nope not found in libm.so.6"),
+            (["libm.so.6", "pow", "--decl", "double pow(double,, double)"], "error: line 1, column 19"),
+            (["libm.so.6", "pow", "--decl", "double pow(double, double)", "2"], "error: pow takes 2 arguments, got 1"),
+            (["libm.so.6", "pow", "--decl", "double pow(double, double)", "2", "\"x\""],
+                "error: argument 2 (double): column 1: expected a number for double"),
+            (["libm.so.6", "pow", "--decl", "double pow(double, double)", "2", "{1"],
+                "error: argument 2 (double): column 3: expected '}' to close the initializer list"),
+            (["libc.so.6", "div", "--decl", Self.divDeclaration, "7", "2.5"],
+                "error: argument 2 (int): column 1: a floating value for an integer type int"),
+            (["libc.so.6", "div", "--decl", Self.divDeclaration, "4294967296", "1"],
+                "error: argument 1 (int): 4294967296 does not fit in int"),
+            (["libm.so.6", "pow", "--decl", "double pow(double, double)", "--backend", "jit", "2", "10"],
+                "error: the jit backend is not available"),
+            (["libc.so.6", "printf", "--decl", "int printf(const char *, ...)", "\"%d\"", "{1}"],
+                "error: variadic argument 2 (...): column 1: an initializer list needs a type"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try call(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.output.hasPrefix(expected), "\(arguments): \(result.output)")
+        }
+    }
+}
