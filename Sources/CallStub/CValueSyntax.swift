@@ -112,6 +112,11 @@ public enum CValueSyntax {
                 do { type = try CDeclParser.parseTypeName(typeText, scope: scope) } catch {
                     throw self.error("cast to '\(typeText)': \(error.diagnostics.first?.message ?? "not a type name")", at: column + 1)
                 }
+                if case .array = type.resolved.type {} else {
+                    do { _ = try type.layout() } catch {
+                        throw self.error("cast to '\(typeText)': \(error.description)", at: column + 1)
+                    }
+                }
                 position = close + 1
                 return .cast(type, try parseValue(depth: depth + 1), column: column)
             case "{":
