@@ -18,6 +18,12 @@ public final class CallTarget: Sendable {
     let frameSize: Int
     /// Bytes a result buffer needs (at least 16: libffi stores whole registers).
     @usableFromInline let resultBufferSize: Int
+    private let argumentCount: Int
+    private let writesArgumentArray: Bool
+    /// Where the argument-pointer array and the result buffer sit in a dynamic call's scratch space.
+    private let argumentArrayOffset: Int
+    private let resultOffset: Int
+    private let scratchSize: Int
 
     init(signature: ValidatedSignature, function: CPointer, capturesErrno: Bool) throws(CallStubError) {
         do { interface = try FFICallInterface(signature) } catch {
@@ -41,6 +47,11 @@ public final class CallTarget: Sendable {
         argumentOffsets = offsets
         frameSize = max(size, 1)
         resultBufferSize = interface.resultBufferSize
+        argumentCount = signature.arguments.count
+        writesArgumentArray = interface.writesArgumentArray
+        argumentArrayOffset = (frameSize + 15) / 16 * 16
+        resultOffset = argumentArrayOffset + (argumentCount * 8 + 15) / 16 * 16
+        scratchSize = resultOffset + resultBufferSize
     }
 
     /// Calls the function. `arguments` has libffi's `avalue` layout and may be written to
@@ -56,8 +67,8 @@ public final class CallTarget: Sendable {
     func invokePreservingArguments(
         _ arguments: UnsafePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer
     ) {
-        let count = signature.arguments.count
-        if !interface.writesArgumentArray {
+        let count = argumentCount
+        if !writesArgumentArray {
             invoke(UnsafeMutablePointer(mutating: arguments), result)
             return
         }
@@ -72,28 +83,29 @@ public final class CallTarget: Sendable {
     /// Converts `values` into a frame, calls, and reads the result back as a value.
     /// `positions` names each argument in errors.
     func call(_ values: [CValue], name: String) throws(CallStubError) -> CValue {
-        let strings = StringArena()
-        let count = signature.arguments.count
-        let frame = UnsafeMutableRawPointer.allocate(byteCount: frameSize, alignment: 16)
-        defer { frame.deallocate() }
-        let argumentArray = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, count))
-        defer { argumentArray.deallocate() }
-        for (index, value) in values.enumerated() {
-            let slot = signature.arguments[index]
-            let destination = frame + argumentOffsets[index]
-            do throws(ValueMismatch) {
-                try ValueCoding.store(value, as: slot.valueClass, at: destination, strings: strings)
-            } catch {
-                let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
-                throw .invalidArgument(position: position, type: slot.declared.description, reason: error.reason)
+        // Strings need copies that live until the call returns; most calls have none.
+        let strings = values.contains { if case .string = $0 { return true } else { return false } } ? StringArena() : nil
+        // One scratch block (on the stack when small): the frame, the argument array, the result.
+        let outcome = withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 16) { scratch -> Result<CValue, CallStubError> in
+            let base = scratch.baseAddress!
+            let argumentArray = (base + argumentArrayOffset).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: max(1, argumentCount))
+            for (index, value) in values.enumerated() {
+                let slot = signature.arguments[index]
+                let destination = base + argumentOffsets[index]
+                do throws(ValueMismatch) {
+                    try ValueCoding.store(value, as: slot.valueClass, at: destination, strings: strings)
+                } catch {
+                    let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
+                    return .failure(.invalidArgument(position: position, type: slot.declared.description, reason: error.reason))
+                }
+                argumentArray[index] = destination
             }
-            argumentArray[index] = destination
+            let result = base + resultOffset
+            result.initializeMemory(as: UInt8.self, repeating: 0, count: resultBufferSize)
+            invoke(argumentArray, result)
+            return .success(ValueCoding.load(signature.result.valueClass, from: result))
         }
-        let result = UnsafeMutableRawPointer.allocate(byteCount: resultBufferSize, alignment: 16)
-        defer { result.deallocate() }
-        result.initializeMemory(as: UInt8.self, repeating: 0, count: resultBufferSize)
-        invoke(argumentArray, result)
         withExtendedLifetime(strings) {}
-        return ValueCoding.load(signature.result.valueClass, from: result)
+        return try outcome.get()
     }
 }
