@@ -139,6 +139,29 @@ extension Float80: CScalarConvertible {
     public static var cVariadicType: CQualType? { CQualType(.longDouble) }
 }
 
+// MARK: - Complex
+
+/// A C `_Complex` value: `float _Complex` is `CComplex<Float>`, `double _Complex`
+/// `CComplex<Double>`, `long double _Complex` `CComplex<Float80>` (C11 6.2.5p13: laid
+/// out as an array of two elements, real part first).
+@frozen
+public struct CComplex<Scalar: BinaryFloatingPoint & BitwiseCopyable & Sendable>: CScalarConvertible, Hashable, Sendable {
+    public var real: Scalar
+    public var imaginary: Scalar
+
+    public init(real: Scalar, imaginary: Scalar) {
+        self.real = real
+        self.imaginary = imaginary
+    }
+
+    public static func cScalarMismatch(for valueClass: CValueClass) -> String? {
+        guard case .complex(let kind) = valueClass else { return "is complex; the C type is not" }
+        let size = MemoryLayout<Scalar>.size
+        let expected = kind == .float ? 4 : kind == .double ? 8 : 10
+        return size == expected ? nil : "has \(Scalar.self) parts; the C type is \(kind.spelling) _Complex"
+    }
+}
+
 // MARK: - Pointers
 
 /// Swift pointer types: any of them matches any C pointer parameter (the pointee is the

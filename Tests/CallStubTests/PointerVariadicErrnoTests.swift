@@ -67,6 +67,10 @@ import Testing
         let typed = try vsumInt.typed((Int32, Int32, Int32).self, returning: Int.self)
         #expect(typed(2, 10, 20) == 50)
         #expect(throws: CallStubError.self) { try vsumInt.typed((Int32, Float).self, returning: Int.self) }
+        // Raw variadic calls: the fixed arguments, then the tail of the given types.
+        let raw = try rawCall(vsumInt, [bytes(of: Int32(2)), bytes(of: Int32(-4)), bytes(of: Int32(5))],
+            variadicTypes: [try library.type("int"), try library.type("short")])
+        #expect(load(Int.self, from: raw) == 6)
         // One prepared shape per distinct tail.
         let before = vsumInt.preparedVariadicShapeCount
         for _ in 0..<10 { _ = try vsumInt.call([.int(1), .int(5)]) }

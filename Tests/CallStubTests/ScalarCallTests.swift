@@ -48,6 +48,11 @@ import Testing
             try library.function("echo_cfloat").call([.complexFloat(real: 0.25, imaginary: 8)])
                 == .complexFloat(real: 0.25, imaginary: 8))
         #expect(try library.function("ldouble_to_double").call([.longDouble(2.5)]) == .double(2.5))
+        try echo(library, "echo_cdouble", CComplex<Double>(real: -1, imaginary: 0.5), dynamic: .complexDouble(real: -1, imaginary: 0.5))
+        try echo(library, "echo_cfloat", CComplex<Float>(real: 3, imaginary: -4), dynamic: .complexFloat(real: 3, imaginary: -4))
+        #expect(throws: CallStubError.self) {
+            try library.function("echo_cdouble").typed(CComplex<Float>.self, returning: CComplex<Double>.self)
+        }
     }
 
     /// Narrow arguments must arrive sign- or zero-extended: clang-built callees read the
