@@ -152,12 +152,12 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     public func call(_ arguments: [CValue] = []) throws(CallStubError) -> CValue {
         let fixed = fixedTarget.signature.fixedArgumentCount
         try checkCount(arguments.count)
-        if arguments.count == fixed { return try fixedTarget.call(arguments, name: name) }
+        if arguments.count == fixed { return try fixedTarget.call(arguments) }
         var tail: [CQualType] = []
         for (offset, value) in arguments[fixed...].enumerated() {
             tail.append(try Self.variadicType(of: value, position: fixed + offset + 1))
         }
-        return try target(variadicTail: tail).call(arguments, name: name)
+        return try target(variadicTail: tail).call(arguments)
     }
 
     /// Calls a variadic function with the variadic arguments' C types given explicitly
@@ -168,7 +168,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         guard arguments.count - fixed == variadicTypes.count else {
             throw .argumentCount(function: name, expected: fixed + variadicTypes.count, variadic: false, got: arguments.count)
         }
-        return try target(variadicTail: variadicTypes).call(arguments, name: name)
+        return try target(variadicTail: variadicTypes).call(arguments)
     }
 
     private func checkCount(_ count: Int) throws(CallStubError) {

@@ -81,8 +81,7 @@ public final class CallTarget: Sendable {
     // MARK: - Dynamic calls
 
     /// Converts `values` into a frame, calls, and reads the result back as a value.
-    /// `positions` names each argument in errors.
-    func call(_ values: [CValue], name: String) throws(CallStubError) -> CValue {
+    func call(_ values: [CValue]) throws(CallStubError) -> CValue {
         // Strings need copies that live until the call returns; most calls have none.
         let strings = values.contains { if case .string = $0 { return true } else { return false } } ? StringArena() : nil
         // One scratch block (on the stack when small): the frame, the argument array, the result.
