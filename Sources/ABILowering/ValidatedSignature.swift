@@ -136,6 +136,30 @@ public struct ValidatedSignature: Hashable, Sendable {
 
     // MARK: Rules
 
+    /// The path of an `_Atomic` member of a record or its nested records, if any.
+    static func atomicMember(of record: CRecord, visited: Set<ObjectIdentifier>) -> String? {
+        guard let definition = record.definition, !visited.contains(ObjectIdentifier(record)) else { return nil }
+        for (index, field) in definition.fields.enumerated() {
+            var type = field.type
+            let name = field.name ?? "#\(index + 1)"
+            while true {
+                let resolved = type.resolved
+                if resolved.qualifiers.contains(.atomic) { return name }
+                if case .array(let element, _) = resolved.type {
+                    type = element
+                    continue
+                }
+                if case .record(let inner) = resolved.type,
+                    let path = atomicMember(of: inner, visited: visited.union([ObjectIdentifier(record)]))
+                {
+                    return "\(name).\(path)"
+                }
+                break
+            }
+        }
+        return nil
+    }
+
     private static func validateResult(_ type: CQualType) throws(SignatureError) -> ValidatedSlot {
         let resolved = type.resolved
         switch resolved.type {
@@ -185,7 +209,13 @@ public struct ValidatedSignature: Hashable, Sendable {
         case .floating(let kind): return .floating(kind)
         case .complex(let kind): return .complex(kind)
         case .pointer(let pointee): return .pointer(pointee)
-        case .record(let record): return .record(record)
+        case .record(let record):
+            if let member = atomicMember(of: record, visited: []) {
+                // gcc passes such records as if the members were not atomic; clang classifies
+                // _Atomic members as MEMORY. No plan can be right for both compilers.
+                throw fail("member \(member) is _Atomic: gcc and clang pass such records differently by value")
+            }
+            return .record(record)
         default: throw fail("not an object type")
         }
     }

@@ -152,7 +152,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         var type = scope.function(named: name)
         if let declaration {
             let result: CParseResult
-            do { result = try CDeclParser.parse(Self.terminated(declaration), scope: scope) } catch {
+            do { result = try CDeclParser.parse(Self.terminatedDeclaration(declaration), scope: scope) } catch {
                 throw .malformedDeclaration(error)
             }
             scope = result.scope
@@ -177,7 +177,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
 
     /// The text with a `;` added when its last declaration has none, so that a single
     /// prototype may be written as in documentation: `double pow(double, double)`.
-    static func terminated(_ text: String) -> String {
+    public static func terminatedDeclaration(_ text: String) -> String {
         let trimmed = text.reversed().drop { $0.isWhitespace }
         guard let last = trimmed.first, last != ";" else { return text }
         return text + ";"

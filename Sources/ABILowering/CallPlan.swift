@@ -1,0 +1,192 @@
+// The CallPlan: how one call shape is passed, as a printable value. A calling convention
+// (X86_64SysV) makes it from a ValidatedSignature; the LLVM backend turns it into a stub.
+// The libffi backend never reads it, so that libffi stays an independent check.
+//
+//     struct P { double x, y; };  struct P add(struct P, struct P);
+//
+//     result      struct P   SSE SSE   xmm0 = double @0, xmm1 = double @8
+//     argument 1  struct P   SSE SSE   xmm0 = double @0, xmm1 = double @8
+//     argument 2  struct P   SSE SSE   xmm2 = double @0, xmm3 = double @8
+//     stack 0 bytes, vector registers 4
+
+/// The psABI classes of an eightbyte (§3.2.3).
+public enum EightbyteClass: String, Hashable, Sendable {
+    case integer = "INTEGER"
+    case sse = "SSE"
+    case sseUp = "SSEUP"
+    case x87 = "X87"
+    case x87Up = "X87UP"
+    case complexX87 = "COMPLEX_X87"
+    case noClass = "NO_CLASS"
+    case memory = "MEMORY"
+}
+
+/// What one piece of a value is, as a machine value.
+public enum PieceKind: Hashable, Sendable, CustomStringConvertible {
+    /// `bytes` bytes of integer data (1–8) in a general-purpose register or an 8-byte stack slot.
+    case integer(bytes: Int)
+    /// A pointer.
+    case pointer
+    case float
+    case double
+    /// Two floats in the low half of one XMM register (`<2 x float>`).
+    case floatPair
+    /// An x87 80-bit value (`long double`).
+    case x87
+    /// `__int128`: two general-purpose registers, or 16 bytes of stack aligned to 16.
+    case int128
+
+    /// The bytes of the C value the piece carries.
+    public var byteCount: Int {
+        switch self {
+        case .integer(let bytes): return bytes
+        case .pointer, .double, .floatPair: return 8
+        case .float: return 4
+        case .x87: return 10
+        case .int128: return 16
+        }
+    }
+
+    /// The LLVM IR type of the piece.
+    public var irType: String {
+        switch self {
+        case .integer(let bytes): return "i\(bytes * 8)"
+        case .pointer: return "ptr"
+        case .float: return "float"
+        case .double: return "double"
+        case .floatPair: return "<2 x float>"
+        case .x87: return "x86_fp80"
+        case .int128: return "i128"
+        }
+    }
+
+    public var description: String { irType }
+}
+
+/// Where a piece travels.
+public enum PieceLocation: Hashable, Sendable, CustomStringConvertible {
+    /// A general-purpose argument register: 0 … 5 are rdi, rsi, rdx, rcx, r8, r9; for
+    /// results 0 and 1 are rax and rdx.
+    case gpr(Int, isResult: Bool)
+    /// An XMM register.
+    case xmm(Int)
+    /// The x87 stack: 0 is st0.
+    case x87(Int)
+    /// The argument area on the stack, at this byte offset from the first argument slot.
+    case stack(Int)
+
+    static let argumentRegisters = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"]
+    static let resultRegisters = ["rax", "rdx"]
+
+    public var description: String {
+        switch self {
+        case .gpr(let index, let isResult): return isResult ? Self.resultRegisters[index] : Self.argumentRegisters[index]
+        case .xmm(let index): return "xmm\(index)"
+        case .x87(let index): return "st\(index)"
+        case .stack(let offset): return "stack+\(offset)"
+        }
+    }
+}
+
+/// Sign or zero extension of a narrow integer to 32 bits, which clang-built callees rely on.
+public enum IntegerExtension: String, Hashable, Sendable {
+    case none
+    case sign = "signext"
+    case zero = "zeroext"
+}
+
+/// One machine value carrying bytes `offset ..< offset + kind.byteCount` of a C value.
+public struct Piece: Hashable, Sendable, CustomStringConvertible {
+    public var offset: Int
+    public var kind: PieceKind
+    public var location: PieceLocation
+    public var extension_: IntegerExtension
+
+    public init(offset: Int, kind: PieceKind, location: PieceLocation, extension_: IntegerExtension = .none) {
+        self.offset = offset
+        self.kind = kind
+        self.location = location
+        self.extension_ = extension_
+    }
+
+    /// `xmm0 = double @0`, `rdi = i8 @0 signext`.
+    public var description: String {
+        "\(location) = \(kind) @\(offset)" + (extension_ == .none ? "" : " \(extension_.rawValue)")
+    }
+}
+
+/// How one argument is passed.
+public enum ArgumentLowering: Hashable, Sendable {
+    /// In registers or stack slots, piece by piece.
+    case direct([Piece])
+    /// A copy of the whole value in the argument area (MEMORY class; LLVM `byval`).
+    case stackCopy(offset: Int, size: Int, alignment: Int)
+    /// Nothing is passed (an empty record).
+    case ignored
+}
+
+/// How the result comes back.
+public enum ResultLowering: Hashable, Sendable {
+    case void
+    /// In rax/rdx, xmm0/xmm1 or st0/st1.
+    case direct([Piece])
+    /// In memory the caller provides, its address passed in rdi and returned in rax (LLVM `sret`).
+    case sret(size: Int, alignment: Int)
+    /// An empty record: nothing comes back.
+    case ignored
+}
+
+/// One argument's lowering, with its classification for printing.
+public struct ArgumentPlan: Hashable, Sendable {
+    public var lowering: ArgumentLowering
+    public var classes: [EightbyteClass]
+}
+
+/// The lowering of one call shape under one calling convention.
+public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
+    /// The convention's name (`x86-64 SysV`).
+    public var convention: String
+    public var result: ResultLowering
+    public var resultClasses: [EightbyteClass]
+    public var arguments: [ArgumentPlan]
+    public var fixedArgumentCount: Int
+    public var isVariadic: Bool
+    /// Bytes of the argument area on the stack (a multiple of 8).
+    public var stackSize: Int
+    /// The number of vector registers used; a variadic call passes it in `%al`.
+    public var vectorRegisterCount: Int
+    /// The signature the plan was made for (declared types, for printing).
+    public var signature: ValidatedSignature
+
+    public var description: String {
+        var rows: [(String, String, String, String)] = []
+        func classText(_ classes: [EightbyteClass]) -> String { classes.map(\.rawValue).joined(separator: " ") }
+        let resultText: String
+        switch result {
+        case .void: resultText = "void"
+        case .ignored: resultText = "ignored (empty record)"
+        case .direct(let pieces): resultText = pieces.map(\.description).joined(separator: ", ")
+        case .sret(let size, let alignment): resultText = "sret: caller memory (\(size) bytes, align \(alignment)), address in rdi, returned in rax"
+        }
+        rows.append(("result", signature.result.declared.description, classText(resultClasses), resultText))
+        for (index, argument) in arguments.enumerated() {
+            let name = index < fixedArgumentCount ? "argument \(index + 1)" : "variadic \(index + 1)"
+            let text: String
+            switch argument.lowering {
+            case .direct(let pieces): text = pieces.map(\.description).joined(separator: ", ")
+            case .stackCopy(let offset, let size, let alignment): text = "byval stack+\(offset) (\(size) bytes, align \(alignment))"
+            case .ignored: text = "ignored (empty record)"
+            }
+            rows.append((name, signature.arguments[index].declared.description, classText(argument.classes), text))
+        }
+        let widths = (rows.map(\.0.count).max() ?? 0, rows.map(\.1.count).max() ?? 0, rows.map(\.2.count).max() ?? 0)
+        func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: width - text.count) }
+        var lines = rows.map { row in
+            [padded(row.0, widths.0), padded(row.1, widths.1), padded(row.2, widths.2), row.3].joined(separator: "   ")
+        }
+        var footer = "\(convention): stack \(stackSize) bytes, vector registers \(vectorRegisterCount)"
+        if isVariadic { footer += " (variadic: %al = \(vectorRegisterCount))" }
+        lines.append(footer)
+        return lines.joined(separator: "\n")
+    }
+}

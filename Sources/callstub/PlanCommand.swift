@@ -1,0 +1,67 @@
+// `callstub plan`: how a C function is called under x86-64 System V, as CallStub's fast
+// path will call it: each argument's eightbyte classes, registers and stack slots.
+
+import ArgumentParser
+import CallStub
+import Foundation
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the CallPlan (x86-64 SysV lowering) of a C function declaration.",
+        discussion: """
+            DECLS holds C declarations ending with (or including) the function's prototype.
+            Each row shows an argument or the result: its C type, the psABI eightbyte
+            classes, and where each piece travels (rdi…r9, xmm0…xmm7, stack+offset; the
+            result in rax/rdx, xmm0/xmm1, st0/st1, or sret memory).
+
+              callstub plan 'struct P { double x, y; }; struct P add(struct P, struct P);'
+              callstub plan 'int printf(const char *, ...);' --variadic 'int, double'
+            """
+    )
+
+    @Argument(help: "C declarations including the function's prototype.")
+    var declarations: String
+
+    @Option(name: .long, help: "The function to plan (default: the last function declared).")
+    var function: String?
+
+    @Option(name: .long, help: "The C types of a variadic call's extra arguments, comma-separated.")
+    var variadic: String?
+
+    func run() throws {
+        let result: CParseResult
+        do {
+            result = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declarations))
+        } catch {
+            printError("error: " + error.rendered)
+            throw ExitCode.failure
+        }
+        let functions = result.declarations.compactMap { entry -> (String, CFunctionType)? in
+            if case .function(let name, let type) = entry { return (name, type) }
+            return nil
+        }
+        guard let (name, type) = function.map({ wanted in functions.last { $0.0 == wanted } }) ?? functions.last else {
+            printError("error: " + (function.map { "no function named \($0) is declared" } ?? "no function is declared"))
+            throw ExitCode.failure
+        }
+        var tail: [CQualType] = []
+        if let variadic {
+            for text in variadic.split(separator: ",") {
+                do {
+                    tail.append(try CDeclParser.parseTypeName(String(text), scope: result.scope))
+                } catch {
+                    printError("error: --variadic: " + error.rendered)
+                    throw ExitCode.failure
+                }
+            }
+        }
+        do {
+            let signature = try ValidatedSignature.validate(type, variadicTail: tail)
+            print(CPrinter().print(.function(name: name, type: type)))
+            print(X86_64SysV.plan(signature))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
