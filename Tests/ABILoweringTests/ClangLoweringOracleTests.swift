@@ -28,6 +28,7 @@ import Testing
         let ir = try Self.emitIR(corpus.source)
         let defines = Self.defineLines(ir)
         var mismatches: [String] = []
+        var refused = 0
         for name in corpus.functionNames {
             guard let type = parsed.scope.function(named: name) else {
                 mismatches.append("\(name): not parsed")
@@ -37,7 +38,15 @@ import Testing
                 mismatches.append("\(name): no define line")
                 continue
             }
-            let plan = X86_64SysV.plan(try ValidatedSignature.validate(type))
+            let signature: ValidatedSignature
+            do throws(SignatureError) {
+                signature = try ValidatedSignature.validate(type)
+            } catch {
+                guard error.reason.contains("_Atomic") else { throw error }
+                refused += 1  // records with _Atomic members: gcc and clang disagree, refused by design
+                continue
+            }
+            let plan = X86_64SysV.plan(signature)
             let expected = try ClangSignature(line: line, scope: parsed.scope).placements()
             let actual = PlanPlacements.of(plan)
             if expected != actual {
@@ -45,6 +54,7 @@ import Testing
                 mismatches.append("\(declaration)\n  clang: \(expected)\n  plan:  \(actual)\n  \(line)\n\(plan)")
             }
         }
+        #expect(refused * 10 < corpus.functionNames.count, "\(refused) signatures refused")
         #expect(mismatches.isEmpty, "seed \(String(seed, radix: 16)): \(mismatches.count) of \(corpus.functionNames.count) differ\n\(mismatches.prefix(5).joined(separator: "\n\n"))")
     }
 

@@ -26,13 +26,28 @@ enum RandomSignatures {
         "__int128", "void *", "float _Complex", "double _Complex", "enum E1",
     ]
 
-    /// Whether a record body nests a record whose own body has an _Atomic member.
-    static func mentionsAtomicRecord(_ body: Substring, _ header: String) -> Bool {
-        for word in body.split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where word.hasPrefix("R") {
+    /// The body of `kind tag { … }` in `header`, braces matched.
+    static func body(of declaration: String, in header: String) -> Substring? {
+        guard let start = header.range(of: declaration + " {") else { return nil }
+        var depth = 0
+        var index = start.upperBound
+        depth = 1
+        while index < header.endIndex, depth > 0 {
+            if header[index] == "{" { depth += 1 }
+            if header[index] == "}" { depth -= 1 }
+            index = header.index(after: index)
+        }
+        return header[start.upperBound..<index]
+    }
+
+    /// Whether a record, or a record it nests, has an _Atomic member.
+    static func hasAtomicMember(_ body: Substring, _ header: String, depth: Int = 0) -> Bool {
+        if body.contains("_Atomic") { return true }
+        guard depth < 32 else { return true }
+        for word in Set(body.split(whereSeparator: { !$0.isLetter && !$0.isNumber })) where word.hasPrefix("R") {
             for kind in ["struct", "union"] {
-                if let start = header.range(of: "\(kind) \(word) {") {
-                    let inner = header[start.lowerBound...].prefix { $0 != "}" }
-                    if inner.contains("_Atomic") || (inner != body && mentionsAtomicRecord(inner, header)) { return true }
+                if let inner = Self.body(of: "\(kind) \(word)", in: header), hasAtomicMember(inner, header, depth: depth + 1) {
+                    return true
                 }
             }
         }
@@ -78,9 +93,8 @@ enum RandomSignatures {
         // refuses them; see X86_64SysV.compilerDisagreement).
         let large = (0..<24).compactMap { index -> String? in
             for kind in ["struct", "union"] {
-                guard let start = header.range(of: "\(kind) R\(index) {") else { continue }
-                let body = header[start.lowerBound...].prefix { $0 != "}" }
-                return body.contains("_Atomic") || mentionsAtomicRecord(body, header) ? nil : "\(kind) R\(index)"
+                guard let body = Self.body(of: "\(kind) R\(index)", in: header) else { continue }
+                return hasAtomicMember(body, header) ? nil : "\(kind) R\(index)"
             }
             return nil
         }
