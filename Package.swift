@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CDeclParser", dependencies: ["CTypeModel"]),
         .target(name: "ABILowering", dependencies: ["CTypeModel"]),
         .target(name: "DWARFImport", dependencies: ["CTypeModel", "CLibDW"]),
-        .target(name: "LLVMBackend", dependencies: ["CTypeModel", "CLLVM"]),
+        .target(name: "LLVMBackend", dependencies: ["ABILowering", "CTypeModel", "CLLVM"]),
         .target(name: "FFIBackend", dependencies: ["ABILowering", "CTypeModel", "CFFI"]),
         .target(
             name: "CallStub",

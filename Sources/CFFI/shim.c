@@ -28,3 +28,5 @@ void CFFI_call_capturing_errno(ffi_cif *cif, void (*fn)(void), void *rvalue, voi
 }
 
 int CFFI_captured_errno(void) { return captured_errno; }
+
+void CFFI_save_errno(int value) { captured_errno = value; }

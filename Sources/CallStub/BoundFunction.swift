@@ -66,6 +66,13 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     public let backend: CallBackend
     /// Whether the declaration was checked against debug info.
     public let verification: SignatureVerification
+    /// Why calls do not use the JIT although it was allowed (`nil` when they do, or when
+    /// libffi was asked for).
+    public var fallbackReason: String? { fixedTarget.fallbackReason }
+    /// The backend the binding asked for.
+    public let requestedBackend: BindingOptions.Backend
+    /// The x86-64 SysV lowering of the fixed call shape.
+    public var plan: CallPlan { fixedTarget.plan }
     /// Whether calls capture errno (see `BindingOptions.capturesErrno`).
     public let capturesErrno: Bool
     /// The declarations the function's declaration was read with, its own included:
@@ -83,18 +90,17 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         name: String, library: LibraryHandle, address: UnsafeMutableRawPointer, signature: ValidatedSignature,
         declarations: CScope, options: BindingOptions
     ) throws(CallStubError) {
-        if options.backend == .jit {
-            throw .backendUnavailable(.jit, reason: "not available yet: the LLVM stub backend is not built")
-        }
         self.name = name
         self.library = library
         self.address = CPointer(address)
         self.type = signature.function
-        self.backend = .libffi
         self.verification = .unverified(reason: "DWARF verification is not implemented yet")
         self.capturesErrno = options.capturesErrno
         self.declarations = declarations
-        self.fixedTarget = try CallTarget(signature: signature, function: self.address, capturesErrno: options.capturesErrno)
+        self.requestedBackend = options.backend
+        self.fixedTarget = try CallTarget(
+            signature: signature, function: self.address, capturesErrno: options.capturesErrno, backend: options.backend)
+        self.backend = fixedTarget.backend
     }
 
     /// The canonical C declaration.
@@ -131,7 +137,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         do { signature = try ValidatedSignature.validate(type, variadicTail: tail) } catch { throw .invalidSignature(error) }
         let key = signature.variadicArguments.map(\.valueClass)
         if let cached = variadicTargets.withLock({ $0[key] }) { return cached }
-        let made = try CallTarget(signature: signature, function: address, capturesErrno: capturesErrno)
+        let made = try CallTarget(signature: signature, function: address, capturesErrno: capturesErrno, backend: requestedBackend)
         return variadicTargets.withLock { cache in
             if let raced = cache[key] { return raced }
             if cache.count >= Self.variadicCacheLimit { cache.removeAll() }

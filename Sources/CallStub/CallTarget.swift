@@ -5,6 +5,7 @@
 
 import ABILowering
 import FFIBackend
+import LLVMBackend
 
 /// One prepared call shape of a bound function: opaque to users, it appears only in the
 /// `CArgumentConvertible` requirement so that record arguments can check their type.
@@ -12,7 +13,16 @@ public final class CallTarget: Sendable {
     let signature: ValidatedSignature
     let function: CPointer
     let capturesErrno: Bool
-    private let interface: FFICallInterface
+    /// The x86-64 SysV lowering: what a stub implements.
+    let plan: CallPlan
+    /// libffi's prepared interface, or `nil` when libffi cannot take the signature.
+    private let interface: FFICallInterface?
+    /// The JIT stub, or `nil` when calls go through libffi.
+    @usableFromInline let stub: StubEntry?
+    /// The backend calls go through.
+    let backend: CallBackend
+    /// Why the preferred backend is not the one used (`nil` when it is).
+    let fallbackReason: String?
     /// Where each argument sits in a dynamic call frame, and the frame's size.
     let argumentOffsets: [Int]
     let frameSize: Int
@@ -25,18 +35,59 @@ public final class CallTarget: Sendable {
     private let resultOffset: Int
     private let scratchSize: Int
 
-    init(signature: ValidatedSignature, function: CPointer, capturesErrno: Bool) throws(CallStubError) {
-        do { interface = try FFICallInterface(signature) } catch {
-            switch error {
-            case .unsupportedType(let position, let type, let reason):
-                throw .unsupportedSignature(backend: .libffi, reason: "\(position) (\(type)): \(reason)")
-            case .preparationFailed:
-                throw .unsupportedSignature(backend: .libffi, reason: error.description)
-            }
-        }
+    init(
+        signature: ValidatedSignature, function: CPointer, capturesErrno: Bool, backend requested: BindingOptions.Backend
+    ) throws(CallStubError) {
         self.signature = signature
         self.function = function
         self.capturesErrno = capturesErrno
+        plan = X86_64SysV.plan(signature)
+
+        // libffi: prepared unless only the JIT was asked for.
+        var ffi: FFICallInterface?
+        var ffiRefusal: String?
+        if requested != .jit {
+            do throws(FFIError) {
+                ffi = try FFICallInterface(signature)
+            } catch {
+                ffiRefusal = error.description
+            }
+        }
+        // The JIT: a stub unless only libffi was asked for.
+        var stub: StubEntry?
+        var jitRefusal: String?
+        if requested != .libffi {
+            switch JITRuntime.stub(for: plan, capturesErrno: capturesErrno) {
+            case .success(let entry): stub = entry
+            case .failure(let error): jitRefusal = error.description
+            }
+        }
+        switch requested {
+        case .libffi:
+            guard ffi != nil else { throw .unsupportedSignature(backend: .libffi, reason: ffiRefusal ?? "") }
+            backend = .libffi
+            fallbackReason = nil
+        case .jit:
+            guard stub != nil else {
+                throw .backendUnavailable(.jit, reason: jitRefusal ?? "")
+            }
+            backend = .jit
+            fallbackReason = nil
+        case .auto:
+            if stub != nil {
+                backend = .jit
+                fallbackReason = nil
+            } else if ffi != nil {
+                backend = .libffi
+                fallbackReason = jitRefusal
+            } else {
+                throw .unsupportedSignature(
+                    backend: .libffi, reason: "\(ffiRefusal ?? ""); and \(jitRefusal ?? "the JIT is unavailable")")
+            }
+        }
+        self.interface = ffi
+        self.stub = backend == .jit ? stub : nil
+
         var offsets: [Int] = []
         var size = 0
         for slot in signature.arguments {
@@ -46,9 +97,10 @@ public final class CallTarget: Sendable {
         }
         argumentOffsets = offsets
         frameSize = max(size, 1)
-        resultBufferSize = interface.resultBufferSize
+        resultBufferSize = max(16, signature.result.valueClass.size)
         argumentCount = signature.arguments.count
-        writesArgumentArray = interface.writesArgumentArray
+        // Only libffi writes into the argument array (by-value structs over 16 bytes).
+        writesArgumentArray = self.stub == nil && (ffi?.writesArgumentArray ?? false)
         argumentArrayOffset = (frameSize + 15) / 16 * 16
         resultOffset = argumentArrayOffset + (argumentCount * 8 + 15) / 16 * 16
         scratchSize = resultOffset + resultBufferSize
@@ -57,9 +109,20 @@ public final class CallTarget: Sendable {
     /// Calls the function. `arguments` has libffi's `avalue` layout and may be written to
     /// by libffi (see `FFICallInterface.writesArgumentArray`); `result` holds
     /// `resultBufferSize` bytes.
-    @usableFromInline
+    @inlinable @inline(__always)
     func invoke(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {
-        interface.call(UnsafeRawPointer(function.raw!), arguments: arguments, result: result, capturingErrno: capturesErrno)
+        if let stub {
+            stub(functionAddress, arguments, result)
+        } else {
+            invokeLibffi(arguments, result)
+        }
+    }
+
+    @usableFromInline var functionAddress: UnsafeRawPointer { UnsafeRawPointer(bitPattern: function.address)! }
+
+    @usableFromInline
+    func invokeLibffi(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {
+        interface!.call(functionAddress, arguments: arguments, result: result, capturingErrno: capturesErrno)
     }
 
     /// Calls with an argument array the caller may reuse: copied first when libffi would

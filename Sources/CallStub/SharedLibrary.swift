@@ -54,6 +54,8 @@ final class LibraryHandle: @unchecked Sendable {
 public final class SharedLibrary: Sendable, CustomStringConvertible {
     /// The name or path the library was opened with.
     public let name: String
+    /// The binding options used when `function` is called without any.
+    public let defaultOptions: BindingOptions
     private let state: Mutex<State>
 
     private struct State {
@@ -65,7 +67,11 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
     /// `libm.so.6`) or by path. The corresponding C function is `dlopen` with
     /// `RTLD_NOW | RTLD_LOCAL`: every undefined symbol is resolved now, so a broken
     /// library fails here rather than at its first call.
-    public init(_ nameOrPath: String, declarations: CScope = .standard) throws(CallStubError) {
+    /// `options` are the defaults for functions bound from this library.
+    public init(
+        _ nameOrPath: String, declarations: CScope = .standard, options: BindingOptions = BindingOptions()
+    ) throws(CallStubError) {
+        defaultOptions = options
         let opened = LibraryHandle.lock.withLock { _ -> (UnsafeMutableRawPointer?, String?) in
             let handle = dlopen(nameOrPath, RTLD_NOW | RTLD_LOCAL)
             return (handle, handle == nil ? dlerror().map { String(cString: $0) } : nil)
@@ -146,7 +152,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
     ///         div_t div(int, int);
     ///         """)
     public func function(
-        _ name: String, declaration: String? = nil, options: BindingOptions = BindingOptions()
+        _ name: String, declaration: String? = nil, options: BindingOptions? = nil
     ) throws(CallStubError) -> BoundFunction {
         var scope = declarations
         var type = scope.function(named: name)
@@ -185,7 +191,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
 
     /// Binds the function `name` with a signature given as a value.
     public func function(
-        _ name: String, type: CFunctionType, declarations: CScope? = nil, options: BindingOptions = BindingOptions()
+        _ name: String, type: CFunctionType, declarations: CScope? = nil, options: BindingOptions? = nil
     ) throws(CallStubError) -> BoundFunction {
         let signature: ValidatedSignature
         do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
@@ -193,7 +199,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         let address = try handle.address(of: name)
         return try BoundFunction(
             name: name, library: handle, address: address, signature: signature,
-            declarations: declarations ?? self.declarations, options: options)
+            declarations: declarations ?? self.declarations, options: options ?? defaultOptions)
     }
 }
 

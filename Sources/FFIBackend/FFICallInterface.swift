@@ -104,6 +104,13 @@ public final class FFICallInterface: @unchecked Sendable {
     /// The errno saved by the last capturing call on the calling thread.
     public static var capturedErrno: Int32 { CFFI_captured_errno() }
 
+    /// The address of `void save(int)`, which stores a thread's captured errno: JIT stubs
+    /// call it right after their call so that both backends report through one slot.
+    public static var errnoSaverAddress: UInt {
+        let save: @convention(c) (Int32) -> Void = CFFI_save_errno
+        return UInt(bitPattern: unsafeBitCast(save, to: UnsafeRawPointer.self))
+    }
+
     static func name(of status: ffi_status) -> String {
         switch status {
         case FFI_BAD_TYPEDEF: return "FFI_BAD_TYPEDEF"

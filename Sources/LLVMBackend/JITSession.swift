@@ -39,12 +39,16 @@ public final class JITSession: Sendable {
     /// The data layout string of the JIT's target machine.
     public let dataLayout: String
 
-    /// Creates an LLJIT for the host. The corresponding C function is `LLVMOrcCreateLLJIT`.
-    public init() throws(JITError) {
+    /// Creates an LLJIT for the host. `optimized: false` (the default) generates code at
+    /// `-O0`: the stubs run as fast and compile several times faster (FIELD-NOTES.md).
+    /// The corresponding C function is `LLVMOrcCreateLLJIT`.
+    public init(optimized: Bool = false) throws(JITError) {
         guard Self.nativeTargetReady else { throw .targetUnavailable }
+        let builder = LLVMOrcCreateLLJITBuilder()
+        // The builder takes ownership of the target machine builder, LLJIT of the builder.
+        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, try Self.hostMachineBuilder(optimized: optimized))
         var created: LLVMOrcLLJITRef?
-        // A nil builder asks for the defaults: host target machine, JITLink.
-        if let error = LLVMOrcCreateLLJIT(&created, nil) {
+        if let error = LLVMOrcCreateLLJIT(&created, builder) {
             throw .llvm(Self.consume(error))
         }
         guard let created else { throw .llvm("LLVMOrcCreateLLJIT returned no instance") }
@@ -110,6 +114,30 @@ public final class JITSession: Sendable {
     }
 
     // MARK: - LLVM plumbing
+
+    /// A target machine for the host CPU at the chosen optimisation level, wrapped as the
+    /// JIT target machine builder LLJIT wants.
+    private static func hostMachineBuilder(optimized: Bool) throws(JITError) -> LLVMOrcJITTargetMachineBuilderRef {
+        let triple = LLVMGetDefaultTargetTriple()
+        let cpu = LLVMGetHostCPUName()
+        let features = LLVMGetHostCPUFeatures()
+        defer {
+            LLVMDisposeMessage(triple)
+            LLVMDisposeMessage(cpu)
+            LLVMDisposeMessage(features)
+        }
+        var target: LLVMTargetRef?
+        var message: UnsafeMutablePointer<CChar>?
+        if LLVMGetTargetFromTriple(triple, &target, &message) != 0 {
+            throw .llvm(takeMessage(message) ?? "no target for the host triple")
+        }
+        guard let machine = LLVMCreateTargetMachine(
+            target, triple, cpu, features, optimized ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelNone,
+            LLVMRelocDefault, LLVMCodeModelJITDefault)
+        else { throw .llvm("LLVMCreateTargetMachine failed") }
+        // Takes ownership of the target machine.
+        return LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine)
+    }
 
     private static let nativeTargetReady: Bool = CLLVM_InitializeNativeTarget() == 0
 

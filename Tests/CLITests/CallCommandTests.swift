@@ -12,6 +12,16 @@ import Testing
         try run(ParseCommandTests.binary, ["call"] + arguments)
     }
 
+    /// The same call through `--backend ffi` and `--backend jit` prints the same.
+    @Test func backendsAgree() throws {
+        for backend in ["ffi", "jit", "auto"] {
+            #expect(try call(["libm.so.6", "pow", "--decl", "double pow(double, double)", "--backend", backend, "2", "10"]) == (0, "1024\n"))
+            #expect(try call(["libc.so.6", "div", "--decl", Self.divDeclaration, "--backend", backend, "7", "2"]) == (0, "{3, 1}\n"))
+            let json = try call(["libm.so.6", "fabs", "--decl", "double fabs(double)", "--backend", backend, "--json", "-2"])
+            #expect(json.output.contains("\"backend\" : \"\(backend == "ffi" ? "libffi" : "jit")\""))
+        }
+    }
+
     @Test func documentedExamples() throws {
         #expect(try call(["libm.so.6", "pow", "--decl", "double pow(double, double)", "2", "10"]) == (0, "1024\n"))
         #expect(try call(["libc.so.6", "div", "--decl", Self.divDeclaration, "7", "2"]) == (0, "{3, 1}\n"))
@@ -55,6 +65,9 @@ import Testing
         #expect(try fixtureCall("echo_NS", "{{1.5}, 2}") == "{{1.5}, 2}\n")
         #expect(try fixtureCall("echo_S3", "{\"ab\"}") == "{{97, 98, 0}}\n")
         #expect(try fixtureCall("vsum_int", "3", "1", "2", "3") == "14\n")
+        // Unions and bit-field records by value: the JIT takes them, libffi cannot.
+        #expect(try fixtureCall("echo_U", "{7}", "--backend", "jit") == "{7}\n")
+        #expect(try fixtureCall("echo_BITS", "{1, -2, 3}") == "{1, -2, 3}\n")
         #expect(try fixtureCall("vmixed", "\"ldD\"", "(long)1", "0.5", "(struct DD){1, 2}") == "11\n")
         // stdout and stderr share the pipe here, so only their lines are checked, not their order.
         let errno = try fixtureCall("fail_with_errno", "34", "--errno").split(separator: "\n").sorted()
@@ -64,7 +77,7 @@ import Testing
         let result = try #require(object["result"] as? [String: Any])
         #expect((result["p"] as? [String: Any])?["b"] as? Int == 2)
         #expect((result["q"] as? [String: Any])?["a"] as? Double == 3)
-        #expect(object["backend"] as? String == "libffi")
+        #expect(object["backend"] as? String == "jit")
     }
 
     @Test func failuresAreClearAndExitNonZero() throws {
@@ -81,8 +94,8 @@ import Testing
                 "error: argument 2 (int): column 1: a floating value for an integer type int"),
             (["libc.so.6", "div", "--decl", Self.divDeclaration, "4294967296", "1"],
                 "error: argument 1 (int): 4294967296 does not fit in int"),
-            (["libm.so.6", "pow", "--decl", "double pow(double, double)", "--backend", "jit", "2", "10"],
-                "error: the jit backend is not available"),
+            (["libm.so.6", "fabs", "--decl", "union U { double d; long l; }; double fabs(union U)", "--backend", "ffi", "{1.5}"],
+                "error: the libffi backend cannot call this: argument 1 (union U): libffi cannot pass unions"),
             (["libc.so.6", "printf", "--decl", "int printf(const char *, ...)", "\"%d\"", "{1}"],
                 "error: variadic argument 2 (...): column 1: an initializer list needs a type"),
         ]

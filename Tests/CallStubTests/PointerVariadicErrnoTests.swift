@@ -7,9 +7,9 @@ import Foundation
 import Testing
 
 @Suite struct PointerVariadicErrnoTests {
-    @Test(arguments: FixtureLibrary.built)
-    func stringsAndOutParameters(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func stringsAndOutParameters(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         #expect(try library.function("string_length").call([.string("héllo")]) == .uint(6))
         let checksum = try library.function("string_checksum").typed(String.self, returning: Int32.self)
         #expect(checksum("ab") == 97 + 2 * 98)
@@ -39,9 +39,9 @@ import Testing
         #expect(values.withUnsafeBufferPointer { sum($0.baseAddress!, 4) } == 10)
     }
 
-    @Test(arguments: FixtureLibrary.built)
-    func variadicTails(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func variadicTails(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         let vsumInt = try library.function("vsum_int")
         #expect(vsumInt.isVariadic)
         #expect(try vsumInt.call([.int(3), .int(1), .int(2), .int(3)]) == .int(14))
@@ -77,9 +77,9 @@ import Testing
         #expect(vsumInt.preparedVariadicShapeCount <= before + 1)
     }
 
-    @Test(arguments: FixtureLibrary.built)
-    func capturesErrno(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func capturesErrno(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         let failing = try library.function("fail_with_errno", options: BindingOptions(capturesErrno: true))
         #expect(try failing.call([.int(Int64(ERANGE))]) == .int(-1))
         #expect(CErrno.captured == ERANGE)
@@ -91,9 +91,10 @@ import Testing
     }
 
     /// Many threads calling one bound function at once, in every style.
-    @Test func concurrentCalls() async throws {
+    @Test(arguments: backends)
+    func concurrentCalls(_ backend: BindingOptions.Backend) async throws {
         let fixture = try #require(FixtureLibrary.built.first)
-        let library = try openFixture(fixture)
+        let library = try openFixture(fixture, backend)
         let weigh = try library.function("weigh_BIG")
         let isum3 = try library.function("isum3").typed((Int, Int, Int).self, returning: Int.self)
         let vsum = try library.function("vsum_int")

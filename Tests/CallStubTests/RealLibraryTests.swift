@@ -9,7 +9,11 @@ import Testing
     @Test func libmAndLibc() throws {
         let libm = try SharedLibrary("libm.so.6")
         let pow = try libm.function("pow", declaration: "double pow(double, double)")
-        #expect(pow.backend == .libffi)
+        #expect(pow.backend == .jit)
+        #expect(pow.fallbackReason == nil)
+        let ffiPow = try libm.function("pow", declaration: "double pow(double, double)", options: BindingOptions(backend: .libffi))
+        #expect(ffiPow.backend == .libffi)
+        #expect(try ffiPow.call([.double(2), .double(10)]) == .double(1024))
         #expect(pow.verification == .unverified(reason: "DWARF verification is not implemented yet"))
         #expect(try pow.call([.double(2), .double(10)]) == .double(1024))
         #expect(try pow.call([.int(2), .int(10)]) == .double(1024))
@@ -82,8 +86,9 @@ import Testing
         expectError("function cannot return an array") {
             _ = try libm.function("pow", declaration: "typedef int A[2]; A pow(double, double);")
         }
-        expectError("the jit backend is not available") {
-            _ = try libm.function("pow", declaration: "double pow(double, double)", options: BindingOptions(backend: .jit))
+        expectError("the libffi backend cannot call this: argument 1 (union U): libffi cannot pass unions") {
+            _ = try libm.function("fabs", declaration: "union U { double d; long l; }; double fabs(union U)",
+                options: BindingOptions(backend: .libffi))
         }
         let pow = try libm.function("pow", declaration: "double pow(double, double)")
         expectError("pow takes 2 arguments, got 1") { _ = try pow.call([.double(1)]) }

@@ -17,9 +17,9 @@ import Testing
         #expect(load(T.self, from: try rawCall(function, [bytes(of: value)])) == value, "\(name) raw")
     }
 
-    @Test(arguments: FixtureLibrary.built)
-    func echoesEveryScalar(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func echoesEveryScalar(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         try echo(library, "echo_bool", true, dynamic: .bool(true))
         try echo(library, "echo_char", Int8(-100), dynamic: .int(-100))
         try echo(library, "echo_schar", Int8(-128), dynamic: .int(-128))
@@ -57,9 +57,9 @@ import Testing
 
     /// Narrow arguments must arrive sign- or zero-extended: clang-built callees read the
     /// whole register.
-    @Test(arguments: FixtureLibrary.built)
-    func extendsNarrowArguments(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func extendsNarrowArguments(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         #expect(try library.function("widen_schar").call([.int(-5)]) == .int(-5))
         #expect(try library.function("widen_short").call([.int(-5)]) == .int(-5))
         #expect(try library.function("widen_uchar").call([.uint(250)]) == .int(250))
@@ -71,9 +71,9 @@ import Testing
         #expect(uchar(200) == 200)
     }
 
-    @Test(arguments: FixtureLibrary.built)
-    func passesZeroToSixteenArguments(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture)
+    @Test(arguments: FixtureLibrary.built, backends)
+    func passesZeroToSixteenArguments(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
         func weighted(_ values: [Int64]) -> Int64 { values.enumerated().reduce(0) { $0 + Int64($1.offset + 1) * $1.element } }
         for count in [0, 1, 2, 3, 6, 7, 8, 12] {
             let values: [Int64] = (0..<count).map { (index: Int) -> Int64 in

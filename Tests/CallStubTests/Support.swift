@@ -6,9 +6,13 @@ import CTestSupport
 import CallStub
 import Testing
 
-/// The fixture library of one compiler, with the fixture header declared.
-func openFixture(_ fixture: FixtureLibrary) throws -> SharedLibrary {
-    let library = try SharedLibrary(fixture.path)
+/// The backends every calling test runs on: libffi and the JIT must agree with C.
+let backends: [BindingOptions.Backend] = [.libffi, .jit]
+
+/// The fixture library of one compiler, with the fixture header declared, binding
+/// through `backend`.
+func openFixture(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend = .auto) throws -> SharedLibrary {
+    let library = try SharedLibrary(fixture.path, options: BindingOptions(backend: backend))
     try library.declare(FixtureLibrary.header)
     return library
 }

@@ -26,4 +26,6 @@ ffi_type *CFFI_type_complex_longdouble(void);
 void CFFI_call_capturing_errno(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue);
 /// The errno saved by the last capturing call on this thread.
 int CFFI_captured_errno(void);
+/// Saves a value as this thread's captured errno (called by JIT stubs right after their call).
+void CFFI_save_errno(int value);
 #endif

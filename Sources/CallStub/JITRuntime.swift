@@ -1,0 +1,45 @@
+// The process's one JIT: created on first use, shared by every bound function. If LLVM
+// cannot create it (no executable memory, no target), every binding falls back to libffi
+// and says why.
+
+import ABILowering
+import FFIBackend
+import LLVMBackend
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum JITRuntime {
+    /// The shared stub compiler, or why there is none.
+    static let shared: Result<StubCompiler, JITError> = {
+        do throws(JITError) {
+            return .success(StubCompiler(session: try JITSession()))
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    /// glibc's `__errno_location` and FFIBackend's per-thread errno slot.
+    static let errnoHooks: ErrnoHooks? = {
+        guard let location = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__errno_location") else { return nil }
+        return ErrnoHooks(errnoLocation: UInt(bitPattern: location), save: FFICallInterface.errnoSaverAddress)
+    }()
+
+    /// A stub for `plan`, or the reason there is none.
+    static func stub(for plan: CallPlan, capturesErrno: Bool) -> Result<StubEntry, CallStubError> {
+        switch shared {
+        case .failure(let error):
+            return .failure(.backendUnavailable(.jit, reason: error.description))
+        case .success(let compiler):
+            if capturesErrno && errnoHooks == nil {
+                return .failure(.backendUnavailable(.jit, reason: "__errno_location not found"))
+            }
+            do throws(JITError) {
+                return .success(try compiler.stub(for: plan, errno: capturesErrno ? errnoHooks : nil))
+            } catch {
+                return .failure(.backendUnavailable(.jit, reason: error.description))
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+// Compiles downcall stubs and keeps them: one JIT session, a cache keyed by the stub's IR
+// (so every function of the same lowered shape shares one stub: `int(int,int)` and
+// `unsigned(unsigned,int)` lower identically), batching of many stubs per module, and
+// compilation serialised behind one lock (LLVM contexts are not thread-safe).
+
+import ABILowering
+import Synchronization
+
+/// A stub's entry: `void stub(void *fn, void **args, void *result)`.
+public typealias StubEntry = @convention(c) (
+    UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer
+) -> Void
+
+/// A stub compiler over one JIT session.
+public final class StubCompiler: Sendable {
+    private let session: JITSession
+    private struct State {
+        var cache: [String: UInt] = [:]
+        var nextName = 0
+        var compiledModules = 0
+    }
+    private let state = Mutex(State())
+
+    public init(session: JITSession) {
+        self.session = session
+    }
+
+    /// The number of distinct stubs compiled so far.
+    public var stubCount: Int { state.withLock { $0.cache.count } }
+    /// The number of LLVM modules added so far (one per batch).
+    public var moduleCount: Int { state.withLock { $0.compiledModules } }
+
+    /// The stub for one plan, from the cache or compiled now.
+    public func stub(for plan: CallPlan, errno: ErrnoHooks? = nil) throws(JITError) -> StubEntry {
+        try stubs(for: [plan], errno: errno)[0]
+    }
+
+    /// Stubs for many plans; those not cached are compiled together in one module.
+    public func stubs(for plans: [CallPlan], errno: ErrnoHooks? = nil) throws(JITError) -> [StubEntry] {
+        let keys = plans.map { DowncallStub.ir(for: $0, name: "stub", errno: errno) }
+        let result: Result<[UInt], JITError> = state.withLock { state in
+            var missing: [String: String] = [:]  // key → unique name
+            var module = ""
+            for (key, plan) in zip(keys, plans) where state.cache[key] == nil && missing[key] == nil {
+                state.nextName += 1
+                let name = "callstub_stub_\(state.nextName)"
+                missing[key] = name
+                module += DowncallStub.ir(for: plan, name: name, errno: errno) + "\n"
+            }
+            if !missing.isEmpty {
+                do throws(JITError) {
+                    try session.addModule(ir: module, name: "stubs\(state.nextName)")
+                    state.compiledModules += 1
+                    for (key, name) in missing {
+                        state.cache[key] = UInt(bitPattern: try session.address(of: name))
+                    }
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return .success(keys.map { state.cache[$0]! })
+        }
+        return try result.get().map { unsafeBitCast(UnsafeRawPointer(bitPattern: $0)!, to: StubEntry.self) }
+    }
+}
+
