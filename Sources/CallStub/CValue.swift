@@ -44,7 +44,7 @@ public enum CValue: Hashable, Sendable {
     case longDouble(Float80)
     case complexFloat(real: Float, imaginary: Float)
     case complexDouble(real: Double, imaginary: Double)
-    case complexLongDouble(real: Float80, imaginary: Float80)
+    indirect case complexLongDouble(real: Float80, imaginary: Float80)
     case pointer(CPointer)
     /// As an argument to a `char *` (or `void *`) parameter: a NUL-terminated copy made
     /// for the call and freed when it returns. The callee must not keep the pointer.

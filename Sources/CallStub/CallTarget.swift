@@ -34,6 +34,8 @@ public final class CallTarget: Sendable {
     private let argumentArrayOffset: Int
     private let resultOffset: Int
     private let scratchSize: Int
+    private let argumentCoders: [FastCoder]
+    private let resultCoder: FastCoder
 
     init(
         signature: ValidatedSignature, function: CPointer, capturesErrno: Bool, backend requested: BindingOptions.Backend
@@ -104,6 +106,8 @@ public final class CallTarget: Sendable {
         argumentArrayOffset = (frameSize + 15) / 16 * 16
         resultOffset = argumentArrayOffset + (argumentCount * 8 + 15) / 16 * 16
         scratchSize = resultOffset + resultBufferSize
+        argumentCoders = signature.arguments.map { FastCoder($0.valueClass) }
+        resultCoder = FastCoder(signature.result.valueClass)
     }
 
     /// Calls the function. `arguments` has libffi's `avalue` layout and may be written to
@@ -145,29 +149,122 @@ public final class CallTarget: Sendable {
 
     /// Converts `values` into a frame, calls, and reads the result back as a value.
     func call(_ values: [CValue]) throws(CallStubError) -> CValue {
-        // Strings need copies that live until the call returns; most calls have none.
-        let strings = values.contains { if case .string = $0 { return true } else { return false } } ? StringArena() : nil
-        // One scratch block (on the stack when small): the frame, the argument array, the result.
-        let outcome = withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 16) { scratch -> Result<CValue, CallStubError> in
-            let base = scratch.baseAddress!
-            let argumentArray = (base + argumentArrayOffset).bindMemory(to: UnsafeMutableRawPointer?.self, capacity: max(1, argumentCount))
-            for (index, value) in values.enumerated() {
-                let slot = signature.arguments[index]
-                let destination = base + argumentOffsets[index]
-                do throws(ValueMismatch) {
-                    try ValueCoding.store(value, as: slot.valueClass, at: destination, strings: strings)
-                } catch {
-                    let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
-                    return .failure(.invalidArgument(position: position, type: slot.declared.description, reason: error.reason))
-                }
-                argumentArray[index] = destination
+        // One scratch block on the stack: the frame, the argument array, the result. A
+        // constant size keeps the allocation free; large frames take the general route.
+        if scratchSize <= 512 {
+            return try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { (scratch) throws(CallStubError) -> CValue in
+                try call(values, scratch: scratch.baseAddress!)
             }
-            let result = base + resultOffset
-            result.initializeMemory(as: UInt8.self, repeating: 0, count: resultBufferSize)
-            invoke(argumentArray, result)
-            return .success(ValueCoding.load(signature.result.valueClass, from: result))
         }
+        return try withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 16) { (scratch) throws(CallStubError) -> CValue in
+            try call(values, scratch: scratch.baseAddress!)
+        }
+    }
+
+    private func call(_ values: [CValue], scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
+        var strings: StringArena?  // copies of .string arguments, made only when there are some
+        let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+        for index in values.indices {
+            let destination = base + argumentOffsets[index]
+            if !argumentCoders[index].store(values[index], at: destination) {
+                try storeGeneral(values[index], index: index, at: destination, strings: &strings)
+            }
+            argumentArray[index] = destination
+        }
+        let result = base + resultOffset
+        result.storeBytes(of: (0 as UInt64, 0 as UInt64), as: (UInt64, UInt64).self)
+        invoke(argumentArray, result)
         withExtendedLifetime(strings) {}
-        return try outcome.get()
+        return resultCoder.load(from: result) ?? ValueCoding.load(signature.result.valueClass, from: result)
+    }
+
+    private func storeGeneral(
+        _ value: CValue, index: Int, at destination: UnsafeMutableRawPointer, strings: inout StringArena?
+    ) throws(CallStubError) {
+        if case .string = value, strings == nil { strings = StringArena() }
+        let slot = signature.arguments[index]
+        do throws(ValueMismatch) {
+            try ValueCoding.store(value, as: slot.valueClass, at: destination, strings: strings)
+        } catch {
+            let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
+            throw .invalidArgument(position: position, type: slot.declared.description, reason: error.reason)
+        }
+    }
+}
+
+/// The fast conversions of the dynamic path: the common pairs of value kind and C scalar,
+/// with no allocation or reference counting. Anything else takes `ValueCoding`'s general path.
+enum FastCoder {
+    case signed(Int)
+    case unsigned(Int)
+    case float
+    case double
+    case pointer
+    case general
+
+    init(_ valueClass: CValueClass) {
+        switch valueClass {
+        case .integer(let kind) where kind.size <= 8 && kind != .bool:
+            self = kind.isSigned ? .signed(kind.size) : .unsigned(kind.size)
+        case .floating(.float): self = .float
+        case .floating(.double): self = .double
+        case .pointer: self = .pointer
+        default: self = .general
+        }
+    }
+
+    /// Stores the value if this is a fast pair and the value fits; `false` sends it to the
+    /// general path (which also produces the error message).
+    @inline(__always)
+    func store(_ value: CValue, at destination: UnsafeMutableRawPointer) -> Bool {
+        switch (self, value) {
+        case (.double, .double(let number)):
+            destination.storeBytes(of: number, as: Double.self)
+        case (.double, .int(let number)):
+            destination.storeBytes(of: Double(number), as: Double.self)
+        case (.float, .float(let number)):
+            destination.storeBytes(of: number, as: Float.self)
+        case (.signed(let size), .int(let number)):
+            switch size {
+            case 8: destination.storeBytes(of: number, as: Int64.self)
+            case 4:
+                guard let narrow = Int32(exactly: number) else { return false }
+                destination.storeBytes(of: narrow, as: Int32.self)
+            case 2:
+                guard let narrow = Int16(exactly: number) else { return false }
+                destination.storeBytes(of: narrow, as: Int16.self)
+            default:
+                guard let narrow = Int8(exactly: number) else { return false }
+                destination.storeBytes(of: narrow, as: Int8.self)
+            }
+        case (.unsigned(let size), .uint(let number)):
+            switch size {
+            case 8: destination.storeBytes(of: number, as: UInt64.self)
+            case 4:
+                guard let narrow = UInt32(exactly: number) else { return false }
+                destination.storeBytes(of: narrow, as: UInt32.self)
+            default: return false
+            }
+        case (.pointer, .pointer(let pointer)):
+            destination.storeBytes(of: pointer.address, as: UInt.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Reads a fast result kind, or `nil` for the general path.
+    @inline(__always)
+    func load(from source: UnsafeRawPointer) -> CValue? {
+        switch self {
+        case .double: return .double(source.load(as: Double.self))
+        case .float: return .float(source.load(as: Float.self))
+        case .signed(8): return .int(source.load(as: Int64.self))
+        case .signed(4): return .int(Int64(source.load(as: Int32.self)))
+        case .unsigned(8): return .uint(source.load(as: UInt64.self))
+        case .unsigned(4): return .uint(UInt64(source.load(as: UInt32.self)))
+        case .pointer: return .pointer(CPointer(address: source.load(as: UInt.self)))
+        default: return nil
+        }
     }
 }
