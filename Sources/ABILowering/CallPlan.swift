@@ -142,6 +142,17 @@ public struct ArgumentPlan: Hashable, Sendable {
     public var classes: [EightbyteClass]
 }
 
+/// What a stub for a plan depends on, and nothing else: two signatures with equal shapes
+/// (`int(int,int)` and `unsigned(unsigned,int)`) share one stub.
+public struct LoweredShape: Hashable, Sendable {
+    public var result: ResultLowering
+    public var arguments: [ArgumentLowering]
+    public var fixedArgumentCount: Int
+    public var isVariadic: Bool
+    /// How a scalar integer result narrower than 64 bits is widened (`none` otherwise).
+    public var resultWidening: IntegerExtension
+}
+
 /// The lowering of one call shape under one calling convention.
 public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     /// The convention's name (`x86-64 SysV`).
@@ -157,6 +168,15 @@ public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     public var vectorRegisterCount: Int
     /// The signature the plan was made for (declared types, for printing).
     public var signature: ValidatedSignature
+
+    /// The plan without its C types: the cache key of stubs.
+    public var shape: LoweredShape {
+        var widening = IntegerExtension.none
+        if case .integer(let kind) = signature.result.valueClass, kind.size < 8 { widening = kind.isSigned ? .sign : .zero }
+        return LoweredShape(
+            result: result, arguments: arguments.map(\.lowering), fixedArgumentCount: fixedArgumentCount,
+            isVariadic: isVariadic, resultWidening: widening)
+    }
 
     public var description: String {
         var rows: [(String, String, String, String)] = []

@@ -6,6 +6,7 @@ import ABILowering
 import CDeclParser
 import CTypeModel
 import FFIBackend
+import LLVMBackend
 import Synchronization
 
 /// How a function is bound.
@@ -88,7 +89,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
 
     init(
         name: String, library: LibraryHandle, address: UnsafeMutableRawPointer, signature: ValidatedSignature,
-        declarations: CScope, options: BindingOptions
+        declarations: CScope, options: BindingOptions, precompiled: Result<StubEntry, CallStubError>? = nil
     ) throws(CallStubError) {
         self.name = name
         self.library = library
@@ -99,7 +100,8 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         self.declarations = declarations
         self.requestedBackend = options.backend
         self.fixedTarget = try CallTarget(
-            signature: signature, function: self.address, capturesErrno: options.capturesErrno, backend: options.backend)
+            signature: signature, function: self.address, capturesErrno: options.capturesErrno, backend: options.backend,
+            precompiled: precompiled)
         self.backend = fixedTarget.backend
     }
 

@@ -38,7 +38,8 @@ public final class CallTarget: Sendable {
     private let resultCoder: FastCoder
 
     init(
-        signature: ValidatedSignature, function: CPointer, capturesErrno: Bool, backend requested: BindingOptions.Backend
+        signature: ValidatedSignature, function: CPointer, capturesErrno: Bool, backend requested: BindingOptions.Backend,
+        precompiled: Result<StubEntry, CallStubError>? = nil
     ) throws(CallStubError) {
         self.signature = signature
         self.function = function
@@ -59,7 +60,7 @@ public final class CallTarget: Sendable {
         var stub: StubEntry?
         var jitRefusal: String?
         if requested != .libffi {
-            switch JITRuntime.stub(for: plan, capturesErrno: capturesErrno) {
+            switch precompiled ?? JITRuntime.stub(for: plan, capturesErrno: capturesErrno) {
             case .success(let entry): stub = entry
             case .failure(let error): jitRefusal = error.description
             }

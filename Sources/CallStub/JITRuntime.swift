@@ -26,6 +26,23 @@ enum JITRuntime {
         return ErrnoHooks(errnoLocation: UInt(bitPattern: location), save: FFICallInterface.errnoSaverAddress)
     }()
 
+    /// Stubs for many plans compiled as one module (one result per plan).
+    static func stubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {
+        switch shared {
+        case .failure(let error):
+            return plans.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
+        case .success(let compiler):
+            if capturesErrno && errnoHooks == nil {
+                return plans.map { _ in .failure(.backendUnavailable(.jit, reason: "__errno_location not found")) }
+            }
+            do throws(JITError) {
+                return try compiler.stubs(for: plans, errno: capturesErrno ? errnoHooks : nil).map { .success($0) }
+            } catch {
+                return plans.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
+            }
+        }
+    }
+
     /// A stub for `plan`, or the reason there is none.
     static func stub(for plan: CallPlan, capturesErrno: Bool) -> Result<StubEntry, CallStubError> {
         switch shared {

@@ -6,6 +6,7 @@
 import ABILowering
 import CDeclParser
 import CTypeModel
+import LLVMBackend
 import Synchronization
 
 #if canImport(Glibc)
@@ -187,6 +188,54 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         let trimmed = text.reversed().drop { $0.isWhitespace }
         guard let last = trimmed.first, last != ";" else { return text }
         return text + ";"
+    }
+
+    /// Binds many functions at once: every declaration is parsed and validated first, then
+    /// the stubs the JIT needs are compiled together in one LLVM module (several times
+    /// cheaper per stub than one module each). `declarations` is C text with the
+    /// prototypes (and the types they use); `names` lists the functions to bind.
+    public func functions(
+        _ names: [String], declarations text: String, options: BindingOptions? = nil
+    ) throws(CallStubError) -> [BoundFunction] {
+        let options = options ?? defaultOptions
+        let result: CParseResult
+        do { result = try CDeclParser.parse(Self.terminatedDeclaration(text), scope: declarations) } catch {
+            throw .malformedDeclaration(error)
+        }
+        var requests: [(name: String, type: CFunctionType)] = []
+        for name in names {
+            guard let type = result.scope.function(named: name) else {
+                throw .declarationMismatch("the declarations declare no function \(name)")
+            }
+            requests.append((name, type))
+        }
+        return try functions(requests, declarations: result.scope, options: options)
+    }
+
+    /// Binds many functions given as symbol names with signatures, compiling their stubs
+    /// together (see `functions(_:declarations:options:)`).
+    public func functions(
+        _ requests: [(name: String, type: CFunctionType)], declarations scope: CScope? = nil, options: BindingOptions? = nil
+    ) throws(CallStubError) -> [BoundFunction] {
+        let options = options ?? defaultOptions
+        let handle = try handle()
+        var prepared: [(String, UnsafeMutableRawPointer, ValidatedSignature)] = []
+        for (name, type) in requests {
+            let signature: ValidatedSignature
+            do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
+            prepared.append((name, try handle.address(of: name), signature))
+        }
+        let stubs: [Result<StubEntry, CallStubError>?] =
+            options.backend == .libffi
+            ? prepared.map { _ in nil }
+            : JITRuntime.stubs(for: prepared.map { X86_64SysV.plan($0.2) }, capturesErrno: options.capturesErrno)
+        var bound: [BoundFunction] = []
+        for ((name, address, signature), stub) in zip(prepared, stubs) {
+            bound.append(try BoundFunction(
+                name: name, library: handle, address: address, signature: signature, declarations: scope ?? declarations,
+                options: options, precompiled: stub))
+        }
+        return bound
     }
 
     /// Binds the function `name` with a signature given as a value.

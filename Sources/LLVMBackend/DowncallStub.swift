@@ -118,9 +118,10 @@ public enum DowncallStub {
     /// to 64 bits first, as libffi does (`ffi_arg`).
     private static func storeResult(_ value: String, _ part: Piece, plan: CallPlan, fresh: (String) -> String) -> [String] {
         var lines: [String] = []
-        if case .integer(let kind) = plan.signature.result.valueClass, kind.size < 8, case .integer(let bytes) = part.kind {
+        let widening = plan.shape.resultWidening
+        if widening != .none, case .integer(let bytes) = part.kind {
             let wide = fresh("w")
-            lines.append("  \(wide) = \(kind.isSigned ? "sext" : "zext") i\(bytes * 8) \(value) to i64")
+            lines.append("  \(wide) = \(widening == .sign ? "sext" : "zext") i\(bytes * 8) \(value) to i64")
             lines.append("  store i64 \(wide), ptr %result, align 1")
             return lines
         }

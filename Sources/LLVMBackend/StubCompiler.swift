@@ -11,11 +11,17 @@ public typealias StubEntry = @convention(c) (
     UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer
 ) -> Void
 
+/// What identifies a compiled stub: the lowered shape and the errno hooks it calls.
+struct StubKey: Hashable {
+    var shape: LoweredShape
+    var errno: ErrnoHooks?
+}
+
 /// A stub compiler over one JIT session.
 public final class StubCompiler: Sendable {
     private let session: JITSession
     private struct State {
-        var cache: [String: UInt] = [:]
+        var cache: [StubKey: UInt] = [:]
         var nextName = 0
         var compiledModules = 0
     }
@@ -37,9 +43,9 @@ public final class StubCompiler: Sendable {
 
     /// Stubs for many plans; those not cached are compiled together in one module.
     public func stubs(for plans: [CallPlan], errno: ErrnoHooks? = nil) throws(JITError) -> [StubEntry] {
-        let keys = plans.map { DowncallStub.ir(for: $0, name: "stub", errno: errno) }
+        let keys = plans.map { StubKey(shape: $0.shape, errno: errno) }
         let result: Result<[UInt], JITError> = state.withLock { state in
-            var missing: [String: String] = [:]  // key → unique name
+            var missing: [StubKey: String] = [:]  // key → unique name
             var module = ""
             for (key, plan) in zip(keys, plans) where state.cache[key] == nil && missing[key] == nil {
                 state.nextName += 1
