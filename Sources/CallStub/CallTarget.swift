@@ -6,6 +6,7 @@
 import ABILowering
 import FFIBackend
 import LLVMBackend
+import Synchronization
 
 /// One prepared call shape of a bound function: opaque to users, it appears only in the
 /// `CArgumentConvertible` requirement so that record arguments can check their type.
@@ -17,19 +18,22 @@ public final class CallTarget: Sendable {
     let plan: CallPlan
     /// libffi's prepared interface, or `nil` when libffi cannot take the signature.
     private let interface: FFICallInterface?
-    /// The JIT stub, or `nil` when calls go through libffi.
-    @usableFromInline let stub: StubEntry?
-    /// The backend calls go through.
-    let backend: CallBackend
-    /// Why the preferred backend is not the one used (`nil` when it is).
-    let fallbackReason: String?
+    /// The JIT stub's address, 0 while calls go through libffi. Written once (at binding,
+    /// or by the background tier-up), read on every call.
+    @usableFromInline let stubAddress = Atomic<UInt>(0)
+    /// libffi calls so far, counted only while an adaptive binding waits to tier up.
+    private let interpretedCalls = Atomic<Int>(0)
+    /// The call count at which an adaptive binding compiles its stub (`Int.max`: never).
+    private let tierUpThreshold: Int
+    /// Why the JIT is not used although it was allowed (`nil` when it is, or not yet tried).
+    private let fallback = Mutex<String?>(nil)
     /// Where each argument sits in a dynamic call frame, and the frame's size.
     let argumentOffsets: [Int]
     let frameSize: Int
     /// Bytes a result buffer needs (at least 16: libffi stores whole registers).
     @usableFromInline let resultBufferSize: Int
     private let argumentCount: Int
-    private let writesArgumentArray: Bool
+    private let ffiWritesArgumentArray: Bool
     /// Where the argument-pointer array and the result buffer sit in a dynamic call's scratch space.
     private let argumentArrayOffset: Int
     private let resultOffset: Int
@@ -37,59 +41,56 @@ public final class CallTarget: Sendable {
     private let argumentCoders: [FastCoder]
     private let resultCoder: FastCoder
 
+    /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
+    /// compiles a stub now and fails without one; `.auto` prepares libffi and compiles a
+    /// stub now (eager tiering) or after enough calls (adaptive), falling back to libffi
+    /// with the reason recorded when the JIT cannot serve. A signature libffi cannot take
+    /// is compiled at once under every `.auto` tiering.
     init(
-        signature: ValidatedSignature, function: CPointer, capturesErrno: Bool, backend requested: BindingOptions.Backend,
+        signature: ValidatedSignature, function: CPointer, options: BindingOptions,
         precompiled: Result<StubEntry, CallStubError>? = nil
     ) throws(CallStubError) {
         self.signature = signature
         self.function = function
-        self.capturesErrno = capturesErrno
+        self.capturesErrno = options.capturesErrno
         plan = X86_64SysV.plan(signature)
 
-        // libffi: prepared unless only the JIT was asked for.
         var ffi: FFICallInterface?
         var ffiRefusal: String?
-        if requested != .jit {
+        if options.backend != .jit {
             do throws(FFIError) {
                 ffi = try FFICallInterface(signature)
             } catch {
                 ffiRefusal = error.description
             }
         }
-        // The JIT: a stub unless only libffi was asked for.
-        var stub: StubEntry?
-        var jitRefusal: String?
-        if requested != .libffi {
-            switch precompiled ?? JITRuntime.stub(for: plan, capturesErrno: capturesErrno) {
-            case .success(let entry): stub = entry
-            case .failure(let error): jitRefusal = error.description
+        if options.backend == .libffi, ffi == nil {
+            throw .unsupportedSignature(backend: .libffi, reason: ffiRefusal ?? "")
+        }
+        interface = ffi
+
+        // When to compile: now, later, or never.
+        var compileNow = false
+        var threshold = Int.max
+        switch (options.backend, options.tiering) {
+        case (.libffi, _): break
+        case (.jit, _), (.auto, .eager): compileNow = true
+        case (.auto, .adaptive(let calls)):
+            if ffi == nil || calls <= 0 { compileNow = true } else { threshold = calls }
+        }
+        tierUpThreshold = threshold
+        if compileNow {
+            switch precompiled ?? JITRuntime.stub(for: plan, capturesErrno: options.capturesErrno) {
+            case .success(let entry):
+                stubAddress.store(UInt(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self)), ordering: .releasing)
+            case .failure(let error):
+                if options.backend == .jit { throw error }
+                guard ffi != nil else {
+                    throw .unsupportedSignature(backend: .libffi, reason: "\(ffiRefusal ?? ""); and \(error.description)")
+                }
+                fallback.withLock { $0 = error.description }
             }
         }
-        switch requested {
-        case .libffi:
-            guard ffi != nil else { throw .unsupportedSignature(backend: .libffi, reason: ffiRefusal ?? "") }
-            backend = .libffi
-            fallbackReason = nil
-        case .jit:
-            guard stub != nil else {
-                throw .backendUnavailable(.jit, reason: jitRefusal ?? "")
-            }
-            backend = .jit
-            fallbackReason = nil
-        case .auto:
-            if stub != nil {
-                backend = .jit
-                fallbackReason = nil
-            } else if ffi != nil {
-                backend = .libffi
-                fallbackReason = jitRefusal
-            } else {
-                throw .unsupportedSignature(
-                    backend: .libffi, reason: "\(ffiRefusal ?? ""); and \(jitRefusal ?? "the JIT is unavailable")")
-            }
-        }
-        self.interface = ffi
-        self.stub = backend == .jit ? stub : nil
 
         var offsets: [Int] = []
         var size = 0
@@ -103,7 +104,7 @@ public final class CallTarget: Sendable {
         resultBufferSize = max(16, signature.result.valueClass.size)
         argumentCount = signature.arguments.count
         // Only libffi writes into the argument array (by-value structs over 16 bytes).
-        writesArgumentArray = self.stub == nil && (ffi?.writesArgumentArray ?? false)
+        ffiWritesArgumentArray = ffi?.writesArgumentArray ?? false
         argumentArrayOffset = (frameSize + 15) / 16 * 16
         resultOffset = argumentArrayOffset + (argumentCount * 8 + 15) / 16 * 16
         scratchSize = resultOffset + resultBufferSize
@@ -111,23 +112,51 @@ public final class CallTarget: Sendable {
         resultCoder = FastCoder(signature.result.valueClass)
     }
 
+    /// The backend serving calls now.
+    var currentBackend: CallBackend { stubAddress.load(ordering: .acquiring) != 0 ? .jit : .libffi }
+    /// Why the JIT does not serve calls although it may.
+    var fallbackReason: String? { fallback.withLock { $0 } }
+
     /// Calls the function. `arguments` has libffi's `avalue` layout and may be written to
     /// by libffi (see `FFICallInterface.writesArgumentArray`); `result` holds
     /// `resultBufferSize` bytes.
     @inlinable @inline(__always)
     func invoke(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {
-        if let stub {
-            stub(functionAddress, arguments, result)
+        let stub = stubAddress.load(ordering: .acquiring)
+        if stub != 0 {
+            unsafeBitCast(UnsafeRawPointer(bitPattern: stub), to: StubEntry.self)(functionAddress, arguments, result)
         } else {
-            invokeLibffi(arguments, result)
+            invokeInterpreted(arguments, result)
         }
     }
 
     @usableFromInline var functionAddress: UnsafeRawPointer { UnsafeRawPointer(bitPattern: function.address)! }
 
+    /// A libffi call, counting towards an adaptive tier-up.
     @usableFromInline
-    func invokeLibffi(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {
+    func invokeInterpreted(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {
+        if tierUpThreshold != Int.max {
+            let calls = interpretedCalls.wrappingAdd(1, ordering: .relaxed).newValue
+            if calls == tierUpThreshold { tierUp() }
+        }
         interface!.call(functionAddress, arguments: arguments, result: result, capturingErrno: capturesErrno)
+    }
+
+    /// Compiles the stub off the calling thread and swaps it in.
+    private func tierUp() {
+        JITRuntime.compileInBackground(plan: plan, capturesErrno: capturesErrno) { [self] outcome in
+            switch outcome {
+            case .success(let entry):
+                stubAddress.store(UInt(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self)), ordering: .releasing)
+            case .failure(let error):
+                fallback.withLock { $0 = error.description }
+            }
+        }
+    }
+
+    /// Waits for a pending background compilation of this shape (tests and benchmarks).
+    func waitForTierUp() {
+        JITRuntime.waitForBackgroundCompilations()
     }
 
     /// Calls with an argument array the caller may reuse: copied first when libffi would
@@ -136,7 +165,7 @@ public final class CallTarget: Sendable {
         _ arguments: UnsafePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer
     ) {
         let count = argumentCount
-        if !writesArgumentArray {
+        if stubAddress.load(ordering: .acquiring) != 0 || !ffiWritesArgumentArray {
             invoke(UnsafeMutablePointer(mutating: arguments), result)
             return
         }

@@ -4,6 +4,7 @@
 
 import ABILowering
 import FFIBackend
+import Dispatch
 import LLVMBackend
 
 #if canImport(Glibc)
@@ -11,8 +12,10 @@ import LLVMBackend
 #endif
 
 enum JITRuntime {
-    /// The shared stub compiler, or why there is none.
+    /// The shared stub compiler, or why there is none. `CALLSTUB_DISABLE_JIT` set in the
+    /// environment turns the JIT off (as on a machine that forbids executable memory).
     static let shared: Result<StubCompiler, JITError> = {
+        if getenv("CALLSTUB_DISABLE_JIT") != nil { return .failure(.llvm("disabled by CALLSTUB_DISABLE_JIT")) }
         do throws(JITError) {
             return .success(StubCompiler(session: try JITSession()))
         } catch {
@@ -25,6 +28,20 @@ enum JITRuntime {
         guard let location = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__errno_location") else { return nil }
         return ErrnoHooks(errnoLocation: UInt(bitPattern: location), save: FFICallInterface.errnoSaverAddress)
     }()
+
+    /// Background compilations run one at a time on this queue, off every calling thread.
+    private static let queue = DispatchQueue(label: "callstub.jit", qos: .utility)
+
+    static func compileInBackground(
+        plan: CallPlan, capturesErrno: Bool, then finish: @escaping @Sendable (Result<StubEntry, CallStubError>) -> Void
+    ) {
+        queue.async { finish(stub(for: plan, capturesErrno: capturesErrno)) }
+    }
+
+    /// Returns when every background compilation queued so far has finished.
+    static func waitForBackgroundCompilations() {
+        queue.sync {}
+    }
 
     /// Stubs for many plans compiled as one module (one result per plan).
     static func stubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {

@@ -40,7 +40,7 @@ struct Call: ParsableCommand {
     @Option(name: .long, help: "A header file of declarations to read first (repeatable).")
     var header: [String] = []
 
-    @Option(name: .long, help: "The code path: ffi (libffi), jit (LLVM stub) or auto.")
+    @Option(name: .long, help: "The code path: ffi (libffi), jit (an LLVM stub compiled first) or auto (libffi for a single call).")
     var backend: BackendOption = .auto
 
     @Flag(name: .long, help: "Capture errno: clear it before the call, print it after (stderr, or in JSON).")
@@ -89,6 +89,7 @@ struct Call: ParsableCommand {
                     "verification": bound.verification.description, "result": Self.json(result),
                 ]
                 if let capturedErrno { report["errno"] = Int(capturedErrno) }
+                if let fallback = bound.fallbackReason { report["fallback"] = fallback }
                 if let text { report["string"] = text }
                 let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))

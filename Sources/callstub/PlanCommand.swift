@@ -28,7 +28,21 @@ struct Plan: ParsableCommand {
     @Option(name: .long, help: "The C types of a variadic call's extra arguments, comma-separated.")
     var variadic: String?
 
+    @Flag(name: .long, help: "Also say which backends can call it, and why not.")
+    var explain = false
+
     func run() throws {
+        let (name, signature) = try Self.signature(declarations: declarations, function: function, variadic: variadic)
+        print(CPrinter().print(.function(name: name, type: signature.function)))
+        print(X86_64SysV.plan(signature))
+        if explain {
+            for line in BackendExplanation(for: signature).lines { print(line) }
+        }
+    }
+
+    /// Parses the declarations and validates the chosen function's signature, printing
+    /// any error and exiting with status 1.
+    static func signature(declarations: String, function: String?, variadic: String?) throws -> (String, ValidatedSignature) {
         let result: CParseResult
         do {
             result = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declarations))
@@ -45,20 +59,16 @@ struct Plan: ParsableCommand {
             throw ExitCode.failure
         }
         var tail: [CQualType] = []
-        if let variadic {
-            for text in variadic.split(separator: ",") {
-                do {
-                    tail.append(try CDeclParser.parseTypeName(String(text), scope: result.scope))
-                } catch {
-                    printError("error: --variadic: " + error.rendered)
-                    throw ExitCode.failure
-                }
+        for text in (variadic ?? "").split(separator: ",") {
+            do {
+                tail.append(try CDeclParser.parseTypeName(String(text), scope: result.scope))
+            } catch {
+                printError("error: --variadic: " + error.rendered)
+                throw ExitCode.failure
             }
         }
         do {
-            let signature = try ValidatedSignature.validate(type, variadicTail: tail)
-            print(CPrinter().print(.function(name: name, type: type)))
-            print(X86_64SysV.plan(signature))
+            return (name, try ValidatedSignature.validate(type, variadicTail: tail))
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

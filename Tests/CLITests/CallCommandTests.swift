@@ -18,8 +18,21 @@ import Testing
             #expect(try call(["libm.so.6", "pow", "--decl", "double pow(double, double)", "--backend", backend, "2", "10"]) == (0, "1024\n"))
             #expect(try call(["libc.so.6", "div", "--decl", Self.divDeclaration, "--backend", backend, "7", "2"]) == (0, "{3, 1}\n"))
             let json = try call(["libm.so.6", "fabs", "--decl", "double fabs(double)", "--backend", backend, "--json", "-2"])
-            #expect(json.output.contains("\"backend\" : \"\(backend == "ffi" ? "libffi" : "jit")\""))
+            #expect(json.output.contains("\"backend\" : \"\(backend == "jit" ? "jit" : "libffi")\""))
         }
+    }
+
+    /// Without a JIT (as on a machine that forbids executable memory) `auto` falls back
+    /// to libffi and says why; `jit` fails with the reason.
+    @Test func fallsBackWithoutAJIT() throws {
+        let arguments = ["call", "libm.so.6", "pow", "--decl", "double pow(double, double)", "2", "10"]
+        let environment = ["CALLSTUB_DISABLE_JIT": "1"]
+        #expect(try run(ParseCommandTests.binary, arguments, environment: environment) == (0, "1024\n"))
+        let jit = try run(ParseCommandTests.binary, arguments + ["--backend", "jit"], environment: environment)
+        #expect(jit.status != 0)
+        #expect(jit.output.hasPrefix("error: the jit backend is not available: LLVM: disabled by CALLSTUB_DISABLE_JIT"))
+        let plan = try run(ParseCommandTests.binary, ["plan", "double pow(double, double);", "--explain"], environment: environment)
+        #expect(plan.output.contains("JIT: unavailable (LLVM: disabled by CALLSTUB_DISABLE_JIT)"), "\(plan.output)")
     }
 
     @Test func documentedExamples() throws {
@@ -77,7 +90,7 @@ import Testing
         let result = try #require(object["result"] as? [String: Any])
         #expect((result["p"] as? [String: Any])?["b"] as? Int == 2)
         #expect((result["q"] as? [String: Any])?["a"] as? Double == 3)
-        #expect(object["backend"] as? String == "jit")
+        #expect(object["backend"] as? String == "libffi", "one call under the default adaptive tiering stays on libffi")
     }
 
     @Test func failuresAreClearAndExitNonZero() throws {

@@ -58,10 +58,15 @@ public enum OracleError: Error, CustomStringConvertible {
 }
 
 /// Runs a program to completion; standard output and error are returned together.
-public func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+public func run(
+    _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
