@@ -20,31 +20,33 @@ for n in range(MAX_ARITY + 1):
     w("/// A typed handle of a C function of %d argument%s; make it with `BoundFunction.typed`." % (n, "" if n == 1 else "s"))
     w("public struct TypedFunction%d<%s>: Sendable {" % (n, params))
     w("    @usableFromInline let target: CallTarget")
-    w("    @usableFromInline let resultClass: CValueClass")
     w("")
     w("    init(target: CallTarget) {")
     w("        self.target = target")
-    w("        self.resultClass = target.signature.result.valueClass")
     w("    }")
     w("")
     args = ", ".join("_ a%d: A%d" % (i, i) for i in range(n))
     w("    /// Calls the function. Nothing is checked: the types were checked when the handle was made.")
     w("    @inlinable @discardableResult")
     w("    public func callAsFunction(%s) -> R {" % args)
-    w("        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in")
+    w("        withResultBuffer(target) { result in")
     indent = "            "
     for i in range(n):
         w(indent + "a%d.withCArgument(for: target, at: %d) { p%d in" % (i, i, i))
         indent += "    "
-    w(indent + "withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: %d) { arguments in" % max(n, 1))
-    for i in range(n):
-        w(indent + "    arguments[%d] = p%d" % (i, i))
-    w(indent + "    target.invoke(arguments.baseAddress!, result.baseAddress!)")
-    w(indent + "}")
+    if n == 0:
+        w(indent + "var noArguments: UnsafeMutableRawPointer? = nil")
+        w(indent + "withUnsafeMutablePointer(to: &noArguments) { target.invoke($0, result) }")
+    else:
+        w(indent + "withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: %d) { arguments in" % n)
+        for i in range(n):
+            w(indent + "    arguments[%d] = p%d" % (i, i))
+        w(indent + "    target.invoke(arguments.baseAddress!, result)")
+        w(indent + "}")
     for i in range(n):
         indent = indent[4:]
         w(indent + "}")
-    w("            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)")
+    w("            return R.fromCResult(UnsafeRawPointer(result), target: target)")
     w("        }")
     w("    }")
     w("}")

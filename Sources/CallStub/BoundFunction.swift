@@ -104,7 +104,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     private let library: LibraryHandle
     /// The call shape with no variadic arguments.
     @usableFromInline let fixedTarget: CallTarget
-    private let variadicTargets = Mutex<[[CValueClass]: CallTarget]>([:])
+    private let variadicTargets = Mutex<[[CQualType]: CallTarget]>([:])
     /// Distinct variadic tails kept prepared; beyond this the cache starts over.
     static let variadicCacheLimit = 256
 
@@ -162,10 +162,11 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// distinct tail and cached.
     func target(variadicTail tail: [CQualType]) throws(CallStubError) -> CallTarget {
         if tail.isEmpty { return fixedTarget }
+        // Keyed by the tail as given: a hit costs a hash, not a validation.
+        let key = tail
+        if let cached = variadicTargets.withLock({ $0[key] }) { return cached }
         let signature: ValidatedSignature
         do { signature = try ValidatedSignature.validate(type, variadicTail: tail) } catch { throw .invalidSignature(error) }
-        let key = signature.variadicArguments.map(\.valueClass)
-        if let cached = variadicTargets.withLock({ $0[key] }) { return cached }
         let made = try CallTarget(signature: signature, function: address, options: options)
         return variadicTargets.withLock { cache in
             if let raced = cache[key] { return raced }
@@ -246,15 +247,50 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// writable bytes (integer results narrower than 8 bytes are widened to 8). The array
     /// is not modified. Nothing is checked: this is the path for callers that manage
     /// their own buffers.
+    @inlinable
     public func invoke(arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
         fixedTarget.invokePreservingArguments(arguments, result)
     }
 
+    /// One variadic call shape prepared for repeated raw or dynamic calls (see `VariadicShape`).
+    public func variadicShape(_ variadicTypes: [CQualType]) throws(CallStubError) -> VariadicShape {
+        VariadicShape(function: self, target: try target(variadicTail: variadicTypes))
+    }
+
     /// Raw calls of one variadic shape: `arguments` holds the fixed arguments and then the
-    /// variadic ones, of the (promoted) `variadicTypes`.
+    /// variadic ones, of the (promoted) `variadicTypes`. For repeated calls of one shape,
+    /// `variadicShape(_:)` prepares it once.
     public func invoke(
         arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer, variadicTypes: [CQualType]
     ) throws(CallStubError) {
         try target(variadicTail: variadicTypes).invokePreservingArguments(arguments, result)
+    }
+}
+
+/// A variadic function with one tail of argument types, prepared once: its calls take the
+/// fixed arguments followed by the tail's, with no per-call lookup. Keeps its function
+/// (and so its library) alive.
+public struct VariadicShape: Sendable {
+    public let function: BoundFunction
+    @usableFromInline let target: CallTarget
+
+    init(function: BoundFunction, target: CallTarget) {
+        self.function = function
+        self.target = target
+    }
+
+    /// Raw call: `arguments` holds the fixed and then the variadic arguments (promoted types).
+    @inlinable
+    public func invoke(arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
+        target.invokePreservingArguments(arguments, result)
+    }
+
+    /// Dynamic call with exactly the fixed and variadic arguments of this shape.
+    public func call(_ arguments: [CValue]) throws(CallStubError) -> CValue {
+        guard arguments.count == target.signature.arguments.count else {
+            throw .argumentCount(
+                function: function.name, expected: target.signature.arguments.count, variadic: false, got: arguments.count)
+        }
+        return try target.call(arguments)
     }
 }

@@ -12,7 +12,7 @@ import Synchronization
 /// `CArgumentConvertible` requirement so that record arguments can check their type.
 public final class CallTarget: Sendable {
     let signature: ValidatedSignature
-    let function: CPointer
+    @usableFromInline let function: CPointer
     let capturesErrno: Bool
     /// The x86-64 SysV lowering: what a stub implements.
     let plan: CallPlan
@@ -40,6 +40,8 @@ public final class CallTarget: Sendable {
     private let scratchSize: Int
     private let argumentCoders: [FastCoder]
     private let resultCoder: FastCoder
+    /// The record type of each record argument, for the typed path's identity check.
+    @usableFromInline let recordIdentities: [ObjectIdentifier?]
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
     /// compiles a stub now and fails without one; `.auto` prepares libffi and compiles a
@@ -110,6 +112,10 @@ public final class CallTarget: Sendable {
         scratchSize = resultOffset + resultBufferSize
         argumentCoders = signature.arguments.map { FastCoder($0.valueClass) }
         resultCoder = FastCoder(signature.result.valueClass)
+        recordIdentities = signature.arguments.map { slot in
+            if case .record(let record) = slot.valueClass { return ObjectIdentifier(record) }
+            return nil
+        }
     }
 
     /// The backend serving calls now.
@@ -130,7 +136,7 @@ public final class CallTarget: Sendable {
         }
     }
 
-    @usableFromInline var functionAddress: UnsafeRawPointer { UnsafeRawPointer(bitPattern: function.address)! }
+    @inlinable var functionAddress: UnsafeRawPointer { UnsafeRawPointer(bitPattern: function.address).unsafelyUnwrapped }
 
     /// A libffi call, counting towards an adaptive tier-up.
     @usableFromInline
@@ -160,13 +166,27 @@ public final class CallTarget: Sendable {
     }
 
     /// Calls with an argument array the caller may reuse: copied first when libffi would
-    /// write into it.
+    /// write into it (stubs never write to it).
+    @inlinable @inline(__always)
     func invokePreservingArguments(
         _ arguments: UnsafePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer
     ) {
+        let stub = stubAddress.load(ordering: .acquiring)
+        if stub != 0 {
+            unsafeBitCast(UnsafeRawPointer(bitPattern: stub), to: StubEntry.self)(
+                functionAddress, UnsafeMutablePointer(mutating: arguments), result)
+        } else {
+            invokeInterpretedPreservingArguments(arguments, result)
+        }
+    }
+
+    @usableFromInline
+    func invokeInterpretedPreservingArguments(
+        _ arguments: UnsafePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer
+    ) {
         let count = argumentCount
-        if stubAddress.load(ordering: .acquiring) != 0 || !ffiWritesArgumentArray {
-            invoke(UnsafeMutablePointer(mutating: arguments), result)
+        if !ffiWritesArgumentArray {
+            invokeInterpreted(UnsafeMutablePointer(mutating: arguments), result)
             return
         }
         withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(1, count)) { copy in

@@ -27,8 +27,8 @@ public protocol CArgumentConvertible {
 public protocol CResultConvertible {
     /// `nil` when a C result of `valueClass` can be read as this type, else why not.
     static func cResultMismatch(for valueClass: CValueClass) -> String?
-    /// Reads the result from libffi's result buffer.
-    static func fromCResult(_ buffer: UnsafeRawPointer, valueClass: CValueClass) -> Self
+    /// Reads the result from the result buffer of a call through `target`.
+    static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> Self
 }
 
 /// A Swift type whose memory is exactly a C scalar's: passed and returned by copying bytes.
@@ -51,7 +51,7 @@ extension CScalarConvertible {
     }
 
     @inlinable @inline(__always)
-    public static func fromCResult(_ buffer: UnsafeRawPointer, valueClass: CValueClass) -> Self {
+    public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> Self {
         buffer.loadUnaligned(as: Self.self)
     }
 }
@@ -63,7 +63,7 @@ public struct CVoid: CResultConvertible, Sendable, Hashable {
         valueClass == .void ? nil : "is Void; the function returns a value"
     }
     @inlinable @inline(__always)
-    public static func fromCResult(_ buffer: UnsafeRawPointer, valueClass: CValueClass) -> CVoid { CVoid() }
+    public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> CVoid { CVoid() }
 }
 
 // MARK: - Integers
@@ -234,20 +234,25 @@ extension CRecordValue: CArgumentConvertible, CResultConvertible {
     /// The record's bytes are passed in place (libffi only reads them). A value of another
     /// record type is a programming error and stops the program with a message naming the
     /// argument, as an out-of-bounds index would.
+    @inlinable
     public func withCArgument<Result>(
         for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
     ) -> Result {
-        target.checkRecordArgument(self, at: index)
+        if target.recordIdentities[index] != ObjectIdentifier(record) { target.checkRecordArgument(self, at: index) }
         return bytes.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
     }
 
-    public static func fromCResult(_ buffer: UnsafeRawPointer, valueClass: CValueClass) -> CRecordValue {
+    public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> CRecordValue {
+        let valueClass = target.signature.result.valueClass
         guard case .record(let record) = valueClass else { preconditionFailure("checked when the typed handle was made") }
         return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: valueClass.size)))
     }
 }
 
 extension CallTarget {
+    /// The slow half of the record check: a record of another identity must be
+    /// structurally equal to the parameter's.
+    @usableFromInline
     func checkRecordArgument(_ value: CRecordValue, at index: Int) {
         let slot = signature.arguments[index]
         guard case .record(let expected) = slot.valueClass else { return }
@@ -256,6 +261,18 @@ extension CallTarget {
             CQualType(.record(value.record)).isStructurallyEqual(to: CQualType(.record(expected))),
             "argument \(index + 1) (\(slot.declared)): got a \(value.record) value")
     }
+}
+
+// MARK: - Result buffers
+
+/// Runs `body` with a result buffer on the stack: a constant 64 bytes for every result
+/// that fits (so the compiler allocates it statically), else the result's own size.
+@inlinable @inline(__always)
+func withResultBuffer<Result>(_ target: CallTarget, _ body: (UnsafeMutableRawPointer) -> Result) -> Result {
+    if target.resultBufferSize <= 64 {
+        return withUnsafeTemporaryAllocation(byteCount: 64, alignment: 16) { body($0.baseAddress!) }
+    }
+    return withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { body($0.baseAddress!) }
 }
 
 // MARK: - Making typed handles

@@ -5,21 +5,18 @@
 /// A typed handle of a C function of 0 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction0<R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction() -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
-            withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: 1) { arguments in
-                target.invoke(arguments.baseAddress!, result.baseAddress!)
-            }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+        withResultBuffer(target) { result in
+            var noArguments: UnsafeMutableRawPointer? = nil
+            withUnsafeMutablePointer(to: &noArguments) { target.invoke($0, result) }
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -27,24 +24,22 @@ public struct TypedFunction0<R: CResultConvertible>: Sendable {
 /// A typed handle of a C function of 1 argument; make it with `BoundFunction.typed`.
 public struct TypedFunction1<A0: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: 1) { arguments in
                     arguments[0] = p0
-                    target.invoke(arguments.baseAddress!, result.baseAddress!)
+                    target.invoke(arguments.baseAddress!, result)
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -52,27 +47,25 @@ public struct TypedFunction1<A0: CArgumentConvertible, R: CResultConvertible>: S
 /// A typed handle of a C function of 2 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction2<A0: CArgumentConvertible, A1: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: 2) { arguments in
                         arguments[0] = p0
                         arguments[1] = p1
-                        target.invoke(arguments.baseAddress!, result.baseAddress!)
+                        target.invoke(arguments.baseAddress!, result)
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -80,17 +73,15 @@ public struct TypedFunction2<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 3 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction3<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -98,12 +89,12 @@ public struct TypedFunction3<A0: CArgumentConvertible, A1: CArgumentConvertible,
                             arguments[0] = p0
                             arguments[1] = p1
                             arguments[2] = p2
-                            target.invoke(arguments.baseAddress!, result.baseAddress!)
+                            target.invoke(arguments.baseAddress!, result)
                         }
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -111,17 +102,15 @@ public struct TypedFunction3<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 4 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction4<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -131,13 +120,13 @@ public struct TypedFunction4<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                 arguments[1] = p1
                                 arguments[2] = p2
                                 arguments[3] = p3
-                                target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                target.invoke(arguments.baseAddress!, result)
                             }
                         }
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -145,17 +134,15 @@ public struct TypedFunction4<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 5 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction5<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -167,14 +154,14 @@ public struct TypedFunction5<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                     arguments[2] = p2
                                     arguments[3] = p3
                                     arguments[4] = p4
-                                    target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                    target.invoke(arguments.baseAddress!, result)
                                 }
                             }
                         }
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -182,17 +169,15 @@ public struct TypedFunction5<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 6 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction6<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -206,7 +191,7 @@ public struct TypedFunction6<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                         arguments[3] = p3
                                         arguments[4] = p4
                                         arguments[5] = p5
-                                        target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                        target.invoke(arguments.baseAddress!, result)
                                     }
                                 }
                             }
@@ -214,7 +199,7 @@ public struct TypedFunction6<A0: CArgumentConvertible, A1: CArgumentConvertible,
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -222,17 +207,15 @@ public struct TypedFunction6<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 7 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction7<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -248,7 +231,7 @@ public struct TypedFunction7<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                             arguments[4] = p4
                                             arguments[5] = p5
                                             arguments[6] = p6
-                                            target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                            target.invoke(arguments.baseAddress!, result)
                                         }
                                     }
                                 }
@@ -257,7 +240,7 @@ public struct TypedFunction7<A0: CArgumentConvertible, A1: CArgumentConvertible,
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -265,17 +248,15 @@ public struct TypedFunction7<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 8 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction8<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -293,7 +274,7 @@ public struct TypedFunction8<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                                 arguments[5] = p5
                                                 arguments[6] = p6
                                                 arguments[7] = p7
-                                                target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                target.invoke(arguments.baseAddress!, result)
                                             }
                                         }
                                     }
@@ -303,7 +284,7 @@ public struct TypedFunction8<A0: CArgumentConvertible, A1: CArgumentConvertible,
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -311,17 +292,15 @@ public struct TypedFunction8<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 9 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction9<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -341,7 +320,7 @@ public struct TypedFunction9<A0: CArgumentConvertible, A1: CArgumentConvertible,
                                                     arguments[6] = p6
                                                     arguments[7] = p7
                                                     arguments[8] = p8
-                                                    target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                    target.invoke(arguments.baseAddress!, result)
                                                 }
                                             }
                                         }
@@ -352,7 +331,7 @@ public struct TypedFunction9<A0: CArgumentConvertible, A1: CArgumentConvertible,
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -360,17 +339,15 @@ public struct TypedFunction9<A0: CArgumentConvertible, A1: CArgumentConvertible,
 /// A typed handle of a C function of 10 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction10<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -392,7 +369,7 @@ public struct TypedFunction10<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                         arguments[7] = p7
                                                         arguments[8] = p8
                                                         arguments[9] = p9
-                                                        target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                        target.invoke(arguments.baseAddress!, result)
                                                     }
                                                 }
                                             }
@@ -404,7 +381,7 @@ public struct TypedFunction10<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -412,17 +389,15 @@ public struct TypedFunction10<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 11 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction11<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -446,7 +421,7 @@ public struct TypedFunction11<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                             arguments[8] = p8
                                                             arguments[9] = p9
                                                             arguments[10] = p10
-                                                            target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                            target.invoke(arguments.baseAddress!, result)
                                                         }
                                                     }
                                                 }
@@ -459,7 +434,7 @@ public struct TypedFunction11<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -467,17 +442,15 @@ public struct TypedFunction11<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 12 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction12<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, A11: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -503,7 +476,7 @@ public struct TypedFunction12<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                                 arguments[9] = p9
                                                                 arguments[10] = p10
                                                                 arguments[11] = p11
-                                                                target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                                target.invoke(arguments.baseAddress!, result)
                                                             }
                                                         }
                                                     }
@@ -517,7 +490,7 @@ public struct TypedFunction12<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -525,17 +498,15 @@ public struct TypedFunction12<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 13 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction13<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, A11: CArgumentConvertible, A12: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -563,7 +534,7 @@ public struct TypedFunction13<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                                     arguments[10] = p10
                                                                     arguments[11] = p11
                                                                     arguments[12] = p12
-                                                                    target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                                    target.invoke(arguments.baseAddress!, result)
                                                                 }
                                                             }
                                                         }
@@ -578,7 +549,7 @@ public struct TypedFunction13<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -586,17 +557,15 @@ public struct TypedFunction13<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 14 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction14<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, A11: CArgumentConvertible, A12: CArgumentConvertible, A13: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -626,7 +595,7 @@ public struct TypedFunction14<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                                         arguments[11] = p11
                                                                         arguments[12] = p12
                                                                         arguments[13] = p13
-                                                                        target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                                        target.invoke(arguments.baseAddress!, result)
                                                                     }
                                                                 }
                                                             }
@@ -642,7 +611,7 @@ public struct TypedFunction14<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -650,17 +619,15 @@ public struct TypedFunction14<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 15 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction15<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, A11: CArgumentConvertible, A12: CArgumentConvertible, A13: CArgumentConvertible, A14: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13, _ a14: A14) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -692,7 +659,7 @@ public struct TypedFunction15<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                                             arguments[12] = p12
                                                                             arguments[13] = p13
                                                                             arguments[14] = p14
-                                                                            target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                                            target.invoke(arguments.baseAddress!, result)
                                                                         }
                                                                     }
                                                                 }
@@ -709,7 +676,7 @@ public struct TypedFunction15<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }
@@ -717,17 +684,15 @@ public struct TypedFunction15<A0: CArgumentConvertible, A1: CArgumentConvertible
 /// A typed handle of a C function of 16 arguments; make it with `BoundFunction.typed`.
 public struct TypedFunction16<A0: CArgumentConvertible, A1: CArgumentConvertible, A2: CArgumentConvertible, A3: CArgumentConvertible, A4: CArgumentConvertible, A5: CArgumentConvertible, A6: CArgumentConvertible, A7: CArgumentConvertible, A8: CArgumentConvertible, A9: CArgumentConvertible, A10: CArgumentConvertible, A11: CArgumentConvertible, A12: CArgumentConvertible, A13: CArgumentConvertible, A14: CArgumentConvertible, A15: CArgumentConvertible, R: CResultConvertible>: Sendable {
     @usableFromInline let target: CallTarget
-    @usableFromInline let resultClass: CValueClass
 
     init(target: CallTarget) {
         self.target = target
-        self.resultClass = target.signature.result.valueClass
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
     @inlinable @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13, _ a14: A14, _ a15: A15) -> R {
-        withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { result in
+        withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
                 a1.withCArgument(for: target, at: 1) { p1 in
                     a2.withCArgument(for: target, at: 2) { p2 in
@@ -761,7 +726,7 @@ public struct TypedFunction16<A0: CArgumentConvertible, A1: CArgumentConvertible
                                                                                 arguments[13] = p13
                                                                                 arguments[14] = p14
                                                                                 arguments[15] = p15
-                                                                                target.invoke(arguments.baseAddress!, result.baseAddress!)
+                                                                                target.invoke(arguments.baseAddress!, result)
                                                                             }
                                                                         }
                                                                     }
@@ -779,7 +744,7 @@ public struct TypedFunction16<A0: CArgumentConvertible, A1: CArgumentConvertible
                     }
                 }
             }
-            return R.fromCResult(UnsafeRawPointer(result.baseAddress!), valueClass: resultClass)
+            return R.fromCResult(UnsafeRawPointer(result), target: target)
         }
     }
 }

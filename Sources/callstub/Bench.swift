@@ -1,0 +1,356 @@
+// `callstub bench`: the signature matrix measured side by side in one run, with
+// interleaved repetitions: a direct call from C (the floor), CallStub's raw, typed and
+// dynamic calls through the JIT stub, and the same through libffi (the slow path).
+
+import ArgumentParser
+import CallStub
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure direct, JIT and libffi calls on built-in fixtures, side by side.",
+        discussion: """
+            Each cell is the median over interleaved repetitions of ns per call; the spread
+            is the interquartile range. The fixtures are compiled at run time with -O2 by
+            the system C compiler. Stub compile time and memory are measured on 1,000
+            distinct call shapes, one module each and in batches of 100.
+            """
+    )
+
+    @Flag(name: .long, help: "Fewer calls and repetitions (a few seconds).")
+    var quick = false
+
+    @Option(name: .long, help: "Only signatures whose name contains this text.")
+    var filter: String?
+
+    @Flag(name: .long, help: "Print JSON instead of tables.")
+    var json = false
+
+    @Flag(name: .long, help: "Skip the stub compile-time and memory measurement.")
+    var noCompile = false
+
+    func run() throws {
+        let path = try BenchFixtures.build()
+        let context = try BenchContext(path: path)
+        let calls = quick ? 200_000 : 2_000_000
+        let repetitions = quick ? 5 : 11
+        var rows: [BenchRow] = []
+        let cases = BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) }
+        for (index, benchCase) in cases.enumerated() {
+            if !json { printError("[\(index + 1)/\(cases.count)] \(benchCase.name)") }
+            let paths = try benchCase.make(context)
+            rows.append(BenchRow.measure(benchCase, paths: paths, calls: calls, repetitions: repetitions))
+        }
+        var compile: CompileFigures?
+        if !noCompile {
+            if !json { printError("stub compilation: 1,000 shapes") }
+            compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
+        }
+        if json {
+            print(BenchReport(rows: rows, compile: compile).jsonText())
+        } else {
+            print(BenchReport(rows: rows, compile: compile).table())
+        }
+    }
+}
+
+// MARK: - Paths and measurement
+
+/// One measured path: a closure that performs `n` calls and returns the elapsed nanoseconds.
+typealias TimedLoop = (Int) -> Double
+
+/// Times `n` calls of `body`. Results are discarded, as the C driver discards them into a
+/// volatile: summing them would put a floating-point add (4 cycles) on every iteration's
+/// critical path. The calls cannot be optimised away: they go through opaque pointers.
+@inline(__always)
+func timed(_ n: Int, _ body: (Int) -> Double) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    for index in 0..<n { _ = body(index) }
+    return Double(DispatchTime.now().uptimeNanoseconds - start)
+}
+
+/// The fixture library bound through each backend, and the C drivers.
+struct BenchContext {
+    let jit: SharedLibrary
+    let ffi: SharedLibrary
+    let handle: UnsafeMutableRawPointer
+
+    init(path: String) throws {
+        jit = try SharedLibrary(path, options: BindingOptions(backend: .jit))
+        ffi = try SharedLibrary(path, options: BindingOptions(backend: .libffi))
+        try jit.declare(BenchFixtures.header)
+        try ffi.declare(BenchFixtures.header)
+        guard let handle = dlopen(path, RTLD_NOW) else { throw ValidationError("cannot open the fixture library") }
+        self.handle = handle
+    }
+
+    /// The C driver `direct_<name>`: n calls through a volatile function pointer.
+    func direct(_ name: String) -> TimedLoop {
+        let driver = unsafeBitCast(dlsym(handle, "direct_\(name)")!, to: (@convention(c) (Int) -> Double).self)
+        return { driver($0) }
+    }
+
+    /// Raw calls with caller-owned buffers holding `arguments` (bytes of each).
+    func raw(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
+            buffer.copyMemory(from: bytes, byteCount: bytes.count)
+            return buffer
+        }
+        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
+        for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
+        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, function.resultBufferSize), alignment: 16)
+        if let variadicTypes {
+            let shape = try function.variadicShape(variadicTypes)
+            return { n in
+                timed(n) { _ in
+                    shape.invoke(arguments: argv, result: result)
+                    return result.load(as: Double.self)
+                }
+            }
+        }
+        return { n in
+            timed(n) { _ in
+                function.invoke(arguments: argv, result: result)
+                return result.load(as: Double.self)
+            }
+        }
+    }
+}
+
+func bytes<T>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+
+/// One signature of the matrix and how to call it each way.
+struct BenchCase: Sendable {
+    let name: String
+    let declaration: String
+    /// The paths, in column order: direct, jit raw, typed, dynamic, ffi raw, ffi typed.
+    let make: @Sendable (BenchContext) throws -> [TimedLoop]
+
+    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi raw", "ffi typed"]
+
+    static let matrix: [BenchCase] = [
+        BenchCase(name: "f0", declaration: "int f0(void)") { c in
+            let (j, f) = (try c.jit.function("f0"), try c.ffi.function("f0"))
+            let (jt, ft) = (try j.typed(returning: Int32.self), try f.typed(returning: Int32.self))
+            return [c.direct("f0"), try c.raw(j, []), { n in timed(n) { _ in Double(jt()) } },
+                { n in timed(n) { _ in if case .int(let v) = try! j.call([]) { return Double(v) }; return 0 } },
+                try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }]
+        },
+        BenchCase(name: "add2", declaration: "int add2(int, int)") { c in
+            let (j, f) = (try c.jit.function("add2"), try c.ffi.function("add2"))
+            let (jt, ft) = (try j.typed((Int32, Int32).self, returning: Int32.self), try f.typed((Int32, Int32).self, returning: Int32.self))
+            return [c.direct("add2"), try c.raw(j, [bytes(Int32(1)), bytes(Int32(2))]),
+                { n in timed(n) { i in Double(jt(Int32(truncatingIfNeeded: i), 2)) } },
+                { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i & 0xffff)), .int(2)]) { return Double(v) }; return 0 } },
+                try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { i in Double(ft(Int32(truncatingIfNeeded: i), 2)) } }]
+        },
+        BenchCase(name: "sum6", declaration: "long sum6(long × 6)") { c in
+            let (j, f) = (try c.jit.function("sum6"), try c.ffi.function("sum6"))
+            typealias Six = (Int, Int, Int, Int, Int, Int)
+            let (jt, ft) = (try j.typed(Six.self, returning: Int.self), try f.typed(Six.self, returning: Int.self))
+            let args = (0..<6).map { bytes(Int($0)) }
+            return [c.direct("sum6"), try c.raw(j, args), { n in timed(n) { i in Double(jt(i, 1, 2, 3, 4, 5)) } },
+                { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i)), .int(1), .int(2), .int(3), .int(4), .int(5)]) { return Double(v) }; return 0 } },
+                try c.raw(f, args), { n in timed(n) { i in Double(ft(i, 1, 2, 3, 4, 5)) } }]
+        },
+        BenchCase(name: "fma3", declaration: "double fma3(double × 3)") { c in
+            let (j, f) = (try c.jit.function("fma3"), try c.ffi.function("fma3"))
+            typealias Three = (Double, Double, Double)
+            let (jt, ft) = (try j.typed(Three.self, returning: Double.self), try f.typed(Three.self, returning: Double.self))
+            let args = [bytes(1.0), bytes(1.5), bytes(2.5)]
+            return [c.direct("fma3"), try c.raw(j, args), { n in timed(n) { i in jt(Double(i), 1.5, 2.5) } },
+                { n in timed(n) { i in if case .double(let v) = try! j.call([.double(Double(i)), .double(1.5), .double(2.5)]) { return v }; return 0 } },
+                try c.raw(f, args), { n in timed(n) { i in ft(Double(i), 1.5, 2.5) } }]
+        },
+        BenchCase(name: "mixed8", declaration: "double mixed8(int, double, long, float, int, double, short, double)") { c in
+            let (j, f) = (try c.jit.function("mixed8"), try c.ffi.function("mixed8"))
+            typealias Eight = (Int32, Double, Int, Float, Int32, Double, Int16, Double)
+            let (jt, ft) = (try j.typed(Eight.self, returning: Double.self), try f.typed(Eight.self, returning: Double.self))
+            let args = [bytes(Int32(1)), bytes(1.5), bytes(2), bytes(Float(2.5)), bytes(Int32(3)), bytes(3.5), bytes(Int16(4)), bytes(4.5)]
+            return [c.direct("mixed8"), try c.raw(j, args), { n in timed(n) { i in jt(Int32(truncatingIfNeeded: i), 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } },
+                { n in timed(n) { i in
+                    let values: [CValue] = [.int(Int64(i & 0xffff)), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]
+                    if case .double(let v) = try! j.call(values) { return v }; return 0 } },
+                try c.raw(f, args), { n in timed(n) { i in ft(Int32(truncatingIfNeeded: i), 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }]
+        },
+        BenchCase(name: "ptr3", declaration: "void *ptr3(void *, void *, void *)") { c in
+            let (j, f) = (try c.jit.function("ptr3"), try c.ffi.function("ptr3"))
+            typealias P = UnsafeRawPointer?
+            let (jt, ft) = (try j.typed((P, P, P).self, returning: P.self), try f.typed((P, P, P).self, returning: P.self))
+            let args = [bytes(UInt(8)), bytes(UInt(8)), bytes(UInt(16))]
+            let (p8, p16) = (UnsafeRawPointer(bitPattern: 8), UnsafeRawPointer(bitPattern: 16))
+            return [c.direct("ptr3"), try c.raw(j, args), { n in timed(n) { i in Double(UInt(bitPattern: jt(UnsafeRawPointer(bitPattern: i | 8), p8, p16))) } },
+                { n in timed(n) { i in if case .pointer(let p) = try! j.call([.pointer(CPointer(address: UInt(i | 8))), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]) { return Double(p.address) }; return 0 } },
+                try c.raw(f, args), { n in timed(n) { i in Double(UInt(bitPattern: ft(UnsafeRawPointer(bitPattern: i | 8), p8, p16))) } }]
+        },
+        BenchCase(name: "ii", declaration: "int ii(struct { int a, b; })") { c in
+            let (j, f) = (try c.jit.function("ii"), try c.ffi.function("ii"))
+            let value = try CRecordValue(j.makeRecord("struct II").record, elements: [.int(1), .int(2)])
+            let ffiValue = try CRecordValue(f.makeRecord("struct II").record, bytes: value.bytes)
+            let (jt, ft) = (try j.typed(CRecordValue.self, returning: Int32.self), try f.typed(CRecordValue.self, returning: Int32.self))
+            return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(value)) } },
+                { n in timed(n) { _ in if case .int(let v) = try! j.call([.record(value)]) { return Double(v) }; return 0 } },
+                try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }]
+        },
+        BenchCase(name: "dd2", declaration: "struct DD dd2(struct DD, struct DD), DD = { double a, b; }") { c in
+            let (j, f) = (try c.jit.function("dd2"), try c.ffi.function("dd2"))
+            let x = try CRecordValue(j.makeRecord("struct DD").record, elements: [.double(1), .double(2)])
+            let fx = try CRecordValue(f.makeRecord("struct DD").record, bytes: x.bytes)
+            let (jt, ft) = (try j.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self), try f.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self))
+            return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(jt(x, x).bytes[0]) } },
+                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
+                try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }]
+        },
+        BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
+            let (j, f) = (try c.jit.function("l4"), try c.ffi.function("l4"))
+            let x = try CRecordValue(j.makeRecord("struct L4").record, elements: [.int(1), .int(2), .int(3), .int(4)])
+            let fx = try CRecordValue(f.makeRecord("struct L4").record, bytes: x.bytes)
+            let (jt, ft) = (try j.typed(CRecordValue.self, returning: CRecordValue.self), try f.typed(CRecordValue.self, returning: CRecordValue.self))
+            return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(x).bytes[0]) } },
+                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
+                try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }]
+        },
+        BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
+            let (j, f) = (try c.jit.function("fid"), try c.ffi.function("fid"))
+            let x = try CRecordValue(j.makeRecord("struct FID").record, elements: [.float(1.5), .int(2), .double(2.5)])
+            let fx = try CRecordValue(f.makeRecord("struct FID").record, bytes: x.bytes)
+            let (jt, ft) = (try j.typed(CRecordValue.self, returning: Double.self), try f.typed(CRecordValue.self, returning: Double.self))
+            return [c.direct("fid"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in jt(x) } },
+                { n in timed(n) { _ in if case .double(let v) = try! j.call([.record(x)]) { return v }; return 0 } },
+                try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }]
+        },
+        BenchCase(name: "vsum", declaration: "int vsum(int, ...) with 3 ints") { c in
+            let (j, f) = (try c.jit.function("vsum"), try c.ffi.function("vsum"))
+            let int = try c.jit.type("int")
+            let (jt, ft) = (try j.typed((Int32, Int32, Int32, Int32).self, returning: Int32.self), try f.typed((Int32, Int32, Int32, Int32).self, returning: Int32.self))
+            let args = [bytes(Int32(3)), bytes(Int32(1)), bytes(Int32(2)), bytes(Int32(3))]
+            return [c.direct("vsum"), try c.raw(j, args, variadicTypes: [int, int, int]), { n in timed(n) { i in Double(jt(3, Int32(truncatingIfNeeded: i), 2, 3)) } },
+                { n in timed(n) { i in if case .int(let v) = try! j.call([.int(3), .int(Int64(i & 0xffff)), .int(2), .int(3)]) { return Double(v) }; return 0 } },
+                try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { i in Double(ft(3, Int32(truncatingIfNeeded: i), 2, 3)) } }]
+        },
+    ]
+}
+
+/// The figures of one signature: per column, the median and interquartile range of ns per call.
+struct BenchRow: Encodable {
+    let name: String
+    let declaration: String
+    let median: [String: Double]
+    let spread: [String: Double]
+
+    static func measure(_ benchCase: BenchCase, paths: [TimedLoop], calls: Int, repetitions: Int) -> BenchRow {
+        var samples = Array(repeating: [Double](), count: paths.count)
+        for (index, path) in paths.enumerated() { _ = path(calls / 10) }  // warm up
+        for _ in 0..<repetitions {
+            for (index, path) in paths.enumerated() { samples[index].append(path(calls) / Double(calls)) }
+        }
+        var median: [String: Double] = [:]
+        var spread: [String: Double] = [:]
+        for (index, column) in BenchCase.columns.enumerated() {
+            let sorted = samples[index].sorted()
+            median[column] = sorted[sorted.count / 2]
+            spread[column] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
+        }
+        return BenchRow(name: benchCase.name, declaration: benchCase.declaration, median: median, spread: spread)
+    }
+}
+
+/// Stub compile time and memory over many distinct shapes.
+struct CompileFigures: Encodable {
+    let shapes: Int
+    let singleMilliseconds: Double
+    let batchedMilliseconds: Double
+    let singleBytesPerStub: Int
+    let batchedBytesPerStub: Int
+
+    static func measure(library path: String, shapes: Int) throws -> CompileFigures {
+        let library = try SharedLibrary(path, options: BindingOptions(backend: .jit))
+        // Distinct lowered shapes: five parameters from five C types (3,125 combinations).
+        let types = ["int", "long", "double", "float", "void *"]
+        var functionTypes: [CFunctionType] = []
+        for index in 0..<(2 * shapes) {
+            var digits = index + 7  // skip shapes the matrix already compiled
+            var parameters: [String] = []
+            for _ in 0..<5 { parameters.append(types[digits % 5]); digits /= 5 }
+            let parsed = try CDeclParser.parse("char shape(\(parameters.joined(separator: ", ")), short);")
+            functionTypes.append(parsed.scope.function(named: "shape")!)
+        }
+        var kept: [BoundFunction] = []
+        let before = residentBytes()
+        var start = DispatchTime.now().uptimeNanoseconds
+        for type in functionTypes[0..<shapes] { kept.append(try library.function("f0", type: type)) }
+        let single = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(shapes) / 1e6
+        let afterSingle = residentBytes()
+        start = DispatchTime.now().uptimeNanoseconds
+        for batch in stride(from: shapes, to: 2 * shapes, by: 100) {
+            let requests = functionTypes[batch..<min(batch + 100, 2 * shapes)].map { (name: "f0", type: $0) }
+            kept += try library.functions(Array(requests))
+        }
+        let batched = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(shapes) / 1e6
+        let afterBatched = residentBytes()
+        withExtendedLifetime(kept) {}
+        return CompileFigures(
+            shapes: shapes, singleMilliseconds: single, batchedMilliseconds: batched,
+            singleBytesPerStub: (afterSingle - before) / shapes, batchedBytesPerStub: (afterBatched - afterSingle) / shapes)
+    }
+
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+}
+
+struct BenchReport: Encodable {
+    let rows: [BenchRow]
+    let compile: CompileFigures?
+
+    func jsonText() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    /// The geometric mean over the matrix of (ffi raw) / (jit raw).
+    var speedup: Double {
+        let ratios = rows.compactMap { row -> Double? in
+            guard let ffi = row.median["ffi raw"], let jit = row.median["jit raw"], jit > 0 else { return nil }
+            return ffi / jit
+        }
+        guard !ratios.isEmpty else { return 0 }
+        return exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count))
+    }
+
+    func table() -> String {
+        func cell(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
+        var lines = ["ns per call (median of interleaved repetitions; ± interquartile range of jit raw)", ""]
+        let header = ["signature".padding(toLength: 10, withPad: " ", startingAt: 0)]
+            + BenchCase.columns.map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }
+            + ["jit−direct", "ffi/jit"]
+        lines.append(header.joined(separator: " "))
+        for row in rows {
+            var cells = [row.name.padding(toLength: 10, withPad: " ", startingAt: 0)]
+            for column in BenchCase.columns {
+                var text = cell(row.median[column])
+                if column == "jit raw", let spread = row.spread[column] { text += " ±" + String(format: "%.2f", spread) }
+                cells.append(text.padding(toLength: 11, withPad: " ", startingAt: 0))
+            }
+            let jit = row.median["jit raw"] ?? 0
+            let direct = row.median["direct"] ?? 0
+            let ffi = row.median["ffi raw"] ?? 0
+            cells.append(String(format: "%+.2f", jit - direct).padding(toLength: 10, withPad: " ", startingAt: 0))
+            cells.append(String(format: "%.1f×", jit > 0 ? ffi / jit : 0))
+            lines.append(cells.joined(separator: " "))
+        }
+        lines.append("")
+        lines.append(String(format: "ffi raw / jit raw, geometric mean over the matrix: %.1f×", speedup))
+        if let compile {
+            lines.append(String(
+                format: "stub compile (%d shapes): %.3f ms per stub alone, %.3f ms per stub in batches of 100",
+                compile.shapes, compile.singleMilliseconds, compile.batchedMilliseconds))
+            lines.append("memory: \(compile.singleBytesPerStub) bytes RSS per stub alone, \(compile.batchedBytesPerStub) batched")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,116 @@
+// The benchmark's built-in fixtures: a small C library compiled at run time (-O2) with the
+// matrix's functions and, for each, a C driver that calls it through a volatile function
+// pointer in a timed loop: the floor every other path is compared with.
+
+import Foundation
+
+enum BenchFixtures {
+    static let source = #"""
+        #include <stdarg.h>
+        #include <time.h>
+
+        int f0(void) { return 42; }
+        int add2(int a, int b) { return a + b; }
+        long sum6(long a, long b, long c, long d, long e, long f) { return a + b + c + d + e + f; }
+        double fma3(double a, double b, double c) { return a * b + c; }
+        double mixed8(int a, double b, long c, float d, int e, double f, short g, double h) {
+            return a + b + c + d + e + f + g + h;
+        }
+        void *ptr3(void *a, void *b, void *c) { return (char *)a + ((char *)c - (char *)b); }
+        struct II { int a, b; };
+        int ii(struct II s) { return s.a + s.b; }
+        struct DD { double a, b; };
+        struct DD dd2(struct DD x, struct DD y) { struct DD r = { x.a + y.a, x.b + y.b }; return r; }
+        struct L4 { long a, b, c, d; };
+        struct L4 l4(struct L4 s) { s.a += 1; return s; }
+        struct FID { float a; int b; double c; };
+        double fid(struct FID s) { return s.a + s.b + s.c; }
+        int vsum(int n, ...) {
+            va_list list;
+            va_start(list, n);
+            int sum = 0;
+            for (int k = 0; k < n; k++) sum += va_arg(list, int);
+            va_end(list);
+            return sum;
+        }
+
+        static double now(void) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            return t.tv_sec * 1e9 + t.tv_nsec;
+        }
+        /* Direct calls through a volatile function pointer: nanoseconds for n calls. */
+        #define DRIVER(name, type, call, sinktype) \
+            double direct_##name(long n) { \
+                type volatile fp = name; sinktype volatile sink; double start = now(); \
+                for (long i = 0; i < n; i++) sink = call; \
+                (void)sink; return now() - start; }
+        typedef int (*F0)(void);                 DRIVER(f0, F0, fp(), int)
+        typedef int (*ADD2)(int, int);           DRIVER(add2, ADD2, fp((int)i, 2), int)
+        typedef long (*SUM6)(long, long, long, long, long, long);
+        DRIVER(sum6, SUM6, fp(i, 1, 2, 3, 4, 5), long)
+        typedef double (*FMA3)(double, double, double); DRIVER(fma3, FMA3, fp((double)i, 1.5, 2.5), double)
+        typedef double (*MIXED8)(int, double, long, float, int, double, short, double);
+        DRIVER(mixed8, MIXED8, fp((int)i, 1.5, 2, 2.5f, 3, 3.5, 4, 4.5), double)
+        typedef void *(*PTR3)(void *, void *, void *); DRIVER(ptr3, PTR3, fp((void *)i, (void *)8, (void *)16), void *)
+        typedef int (*II_)(struct II); DRIVER(ii, II_, fp((struct II){ (int)i, 2 }), int)
+        typedef struct DD (*DD2)(struct DD, struct DD);
+        DRIVER(dd2, DD2, fp((struct DD){ (double)i, 1 }, (struct DD){ 2, 3 }).a, double)
+        typedef struct L4 (*L4_)(struct L4); DRIVER(l4, L4_, fp((struct L4){ i, 2, 3, 4 }).a, long)
+        typedef double (*FID_)(struct FID); DRIVER(fid, FID_, fp((struct FID){ 1.5f, (int)i, 2.5 }), double)
+        typedef int (*VSUM)(int, ...); DRIVER(vsum, VSUM, fp(3, (int)i, 2, 3), int)
+        """#
+
+    /// The declarations CallStub binds the fixtures with.
+    static let header = """
+        struct II { int a, b; };
+        struct DD { double a, b; };
+        struct L4 { long a, b, c, d; };
+        struct FID { float a; int b; double c; };
+        int f0(void);
+        int add2(int a, int b);
+        long sum6(long a, long b, long c, long d, long e, long f);
+        double fma3(double a, double b, double c);
+        double mixed8(int a, double b, long c, float d, int e, double f, short g, double h);
+        void *ptr3(void *a, void *b, void *c);
+        int ii(struct II s);
+        struct DD dd2(struct DD x, struct DD y);
+        struct L4 l4(struct L4 s);
+        double fid(struct FID s);
+        int vsum(int n, ...);
+        """
+
+    enum BuildError: Error, CustomStringConvertible {
+        case noCompiler
+        case failed(String)
+        var description: String {
+            switch self {
+            case .noCompiler: return "no C compiler found (cc, gcc or clang-19): scripts/setup.sh installs gcc"
+            case .failed(let output): return "the fixture library did not compile:\n\(output)"
+            }
+        }
+    }
+
+    /// Compiles the fixture library into a temporary directory and returns its path.
+    static func build() throws -> String {
+        let compilers = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang-19"]
+        guard let compiler = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw BuildError.noCompiler
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("bench.c")
+        let library = directory.appendingPathComponent("libcallstub-bench.so")
+        try source.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: compiler)
+        process.arguments = ["-O2", "-shared", "-fPIC", "-o", library.path, file.path]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BuildError.failed(String(decoding: output, as: UTF8.self)) }
+        return library.path
+    }
+}
