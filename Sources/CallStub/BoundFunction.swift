@@ -105,6 +105,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// The call shape with no variadic arguments.
     @usableFromInline let fixedTarget: CallTarget
     private let variadicTargets = Mutex<[[CQualType]: CallTarget]>([:])
+    private let inferredTargets = Mutex<[UInt64: CallTarget]>([:])
     /// Distinct variadic tails kept prepared; beyond this the cache starts over.
     static let variadicCacheLimit = 256
 
@@ -189,11 +190,52 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         let fixed = fixedTarget.signature.fixedArgumentCount
         try checkCount(arguments.count)
         if arguments.count == fixed { return try fixedTarget.call(arguments) }
+        // Most tails are scalars: find their shape by a packed code of the value kinds,
+        // without building or hashing C types.
+        if let code = Self.inferredTailCode(arguments[fixed...]),
+            let cached = inferredTargets.withLock({ $0[code] })
+        {
+            return try cached.call(arguments)
+        }
         var tail: [CQualType] = []
         for (offset, value) in arguments[fixed...].enumerated() {
             tail.append(try Self.variadicType(of: value, position: fixed + offset + 1))
         }
-        return try target(variadicTail: tail).call(arguments)
+        let target = try target(variadicTail: tail)
+        if let code = Self.inferredTailCode(arguments[fixed...]) {
+            inferredTargets.withLock { cache in
+                if cache.count >= Self.variadicCacheLimit { cache.removeAll() }
+                cache[code] = target
+            }
+        }
+        return try target.call(arguments)
+    }
+
+    /// A code for the inferred C types of a scalar variadic tail of up to 15 values
+    /// (4 bits per value, the count on top), or `nil` for tails it cannot describe.
+    static func inferredTailCode(_ tail: ArraySlice<CValue>) -> UInt64? {
+        guard tail.count < 15 else { return nil }
+        var code = UInt64(tail.count) << 60
+        for (index, value) in tail.enumerated() {
+            let kind: UInt64
+            switch value {
+            case .bool: kind = 1
+            case .int(let number): kind = Int32(exactly: number) != nil ? 1 : 2
+            case .uint(let number): kind = UInt32(exactly: number) != nil ? 3 : 4
+            case .float, .double: kind = 5
+            case .longDouble: kind = 6
+            case .pointer: kind = 7
+            case .string: kind = 8
+            case .int128: kind = 9
+            case .uint128: kind = 10
+            case .complexFloat: kind = 11
+            case .complexDouble: kind = 12
+            case .complexLongDouble: kind = 13
+            case .void, .record, .array: return nil
+            }
+            code |= kind << (4 * UInt64(index))
+        }
+        return code
     }
 
     /// Calls a variadic function with the variadic arguments' C types given explicitly

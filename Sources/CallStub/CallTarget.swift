@@ -250,10 +250,13 @@ enum FastCoder {
     case float
     case double
     case pointer
+    /// A record: its identity and size (values of the same record copy their bytes).
+    case record(ObjectIdentifier, Int)
     case general
 
     init(_ valueClass: CValueClass) {
         switch valueClass {
+        case .record(let record): self = .record(ObjectIdentifier(record), valueClass.size)
         case .integer(let kind) where kind.size <= 8 && kind != .bool:
             self = kind.isSigned ? .signed(kind.size) : .unsigned(kind.size)
         case .floating(.float): self = .float
@@ -297,6 +300,9 @@ enum FastCoder {
             }
         case (.pointer, .pointer(let pointer)):
             destination.storeBytes(of: pointer.address, as: UInt.self)
+        case (.record(let identity, let size), .record(let value)):
+            guard ObjectIdentifier(value.record) == identity else { return false }
+            value.bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: size) }
         default:
             return false
         }
