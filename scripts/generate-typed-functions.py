@@ -27,7 +27,7 @@ for n in range(MAX_ARITY + 1):
     w("")
     args = ", ".join("_ a%d: A%d" % (i, i) for i in range(n))
     w("    /// Calls the function. Nothing is checked: the types were checked when the handle was made.")
-    w("    @inlinable @discardableResult")
+    w("    @inlinable @inline(__always) @discardableResult")
     w("    public func callAsFunction(%s) -> R {" % args)
     w("        withResultBuffer(target) { result in")
     indent = "            "

@@ -11,7 +11,7 @@ public struct TypedFunction0<R: CResultConvertible>: Sendable {
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction() -> R {
         withResultBuffer(target) { result in
             var noArguments: UnsafeMutableRawPointer? = nil
@@ -30,7 +30,7 @@ public struct TypedFunction1<A0: CArgumentConvertible, R: CResultConvertible>: S
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -53,7 +53,7 @@ public struct TypedFunction2<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -79,7 +79,7 @@ public struct TypedFunction3<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -108,7 +108,7 @@ public struct TypedFunction4<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -140,7 +140,7 @@ public struct TypedFunction5<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -175,7 +175,7 @@ public struct TypedFunction6<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -213,7 +213,7 @@ public struct TypedFunction7<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -254,7 +254,7 @@ public struct TypedFunction8<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -298,7 +298,7 @@ public struct TypedFunction9<A0: CArgumentConvertible, A1: CArgumentConvertible,
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -345,7 +345,7 @@ public struct TypedFunction10<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -395,7 +395,7 @@ public struct TypedFunction11<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -448,7 +448,7 @@ public struct TypedFunction12<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -504,7 +504,7 @@ public struct TypedFunction13<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -563,7 +563,7 @@ public struct TypedFunction14<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -625,7 +625,7 @@ public struct TypedFunction15<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13, _ a14: A14) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
@@ -690,7 +690,7 @@ public struct TypedFunction16<A0: CArgumentConvertible, A1: CArgumentConvertible
     }
 
     /// Calls the function. Nothing is checked: the types were checked when the handle was made.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func callAsFunction(_ a0: A0, _ a1: A1, _ a2: A2, _ a3: A3, _ a4: A4, _ a5: A5, _ a6: A6, _ a7: A7, _ a8: A8, _ a9: A9, _ a10: A10, _ a11: A11, _ a12: A12, _ a13: A13, _ a14: A14, _ a15: A15) -> R {
         withResultBuffer(target) { result in
             a0.withCArgument(for: target, at: 0) { p0 in
