@@ -186,7 +186,17 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// Variadic arguments take the type a C literal of the value would have (`.int(5)` is
     /// an `int`, `.int(1 << 40)` a `long`, `.float` is promoted to `double`, `.string` is
     /// a `char *`); pass `variadicTypes` to choose them.
+    ///
+    /// The array does not escape: when the call is inlined into the caller, an array
+    /// literal built for it can live on the stack.
+    @inlinable
     public func call(_ arguments: [CValue] = []) throws(CallStubError) -> CValue {
+        try arguments.withUnsafeBufferPointer { (buffer) throws(CallStubError) -> CValue in try call(buffer) }
+    }
+
+    /// Calls with dynamic values kept in the caller's own storage (an interpreter's value
+    /// stack, say): nothing is copied or allocated for them.
+    public func call(_ arguments: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
         let fixed = fixedTarget.signature.fixedArgumentCount
         try checkCount(arguments.count)
         if arguments.count == fixed { return try fixedTarget.call(arguments) }
@@ -213,7 +223,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
 
     /// A code for the inferred C types of a scalar variadic tail of up to 15 values
     /// (4 bits per value, the count on top), or `nil` for tails it cannot describe.
-    static func inferredTailCode(_ tail: ArraySlice<CValue>) -> UInt64? {
+    static func inferredTailCode(_ tail: Slice<UnsafeBufferPointer<CValue>>) -> UInt64? {
         guard tail.count < 15 else { return nil }
         var code = UInt64(tail.count) << 60
         for (index, value) in tail.enumerated() {

@@ -199,6 +199,10 @@ public final class CallTarget: Sendable {
 
     /// Converts `values` into a frame, calls, and reads the result back as a value.
     func call(_ values: [CValue]) throws(CallStubError) -> CValue {
+        try values.withUnsafeBufferPointer { (buffer) throws(CallStubError) -> CValue in try call(buffer) }
+    }
+
+    func call(_ values: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
         // One scratch block on the stack: the frame, the argument array, the result. A
         // constant size keeps the allocation free; large frames take the general route.
         if scratchSize <= 512 {
@@ -211,7 +215,7 @@ public final class CallTarget: Sendable {
         }
     }
 
-    private func call(_ values: [CValue], scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
+    private func call(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
         var strings: StringArena?  // copies of .string arguments, made only when there are some
         let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         for index in values.indices {
