@@ -118,6 +118,10 @@ import Testing
             returning: Double.self)
         #expect(typed(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -13, 14, 15, 16) == expected)
         #expect(try library.function("do_nothing").call() == .void)
+        // Values in the caller's own storage.
+        let storage: [CValue] = [.int(5), .int(-7), .int(9)]
+        let isum3 = try library.function("isum3")
+        #expect(try storage.withUnsafeBufferPointer { try isum3.call($0) } == .int(5 - 14 + 27))
         try library.function("do_nothing").typed(returning: Void.self)()
     }
 }
