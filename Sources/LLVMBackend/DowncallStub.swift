@@ -9,6 +9,7 @@
 // places them in the registers and stack slots the plan names, and stores the result's
 // pieces into `result` (integers narrower than 64 bits widened, as libffi's `ffi_arg`).
 
+internal import CLLVM
 import ABILowering
 import CTypeModel
 
@@ -24,110 +25,119 @@ public struct ErrnoHooks: Hashable, Sendable {
 }
 
 public enum DowncallStub {
-    /// The IR of a stub function named `name` for `plan`. With `target`, the function's
-    /// address is baked in and the stub takes `(args, result)`; without, it takes
-    /// `(fn, args, result)` and serves every function of the same lowered shape.
+    /// The IR of a stub function named `name` for `plan`, as text. With `target`, the
+    /// function's address is baked in and the stub takes `(args, result)`; without, it
+    /// takes `(fn, args, result)` and serves every function of the same lowered shape.
     public static func ir(for plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks? = nil) -> String {
-        var body: [String] = []
-        var arguments: [String] = []  // "type attributes %value" for the call
-        var fixedTypes: [String] = []  // the callee's fixed parameter types
-        var counter = 0
-        func fresh(_ stem: String) -> String {
-            counter += 1
-            return "%\(stem)\(counter)"
+        let context = LLVMContextCreate()
+        defer { LLVMContextDispose(context) }
+        return withExtendedLifetime(IRModuleBuilder(context: context!, name: name)) { builder in
+            build(plan, name: name, target: target, errno: errno, into: builder)
+            return builder.printed()
         }
+    }
 
-        let callee = target.map { "inttoptr (i64 \($0) to ptr)" } ?? "%fn"
+    /// Adds the stub function for `plan` to the module `builder` is building.
+    static func build(_ plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks?, into b: IRModuleBuilder) {
+        let stubType = b.function(returning: b.void, target == nil ? [b.pointer, b.pointer, b.pointer] : [b.pointer, b.pointer])
+        let parameters = b.beginFunction(named: name, type: stubType, parameterCount: target == nil ? 3 : 2)
+        let callee = target.map { b.address($0) } ?? parameters[0]
+        let argumentArray = parameters[target == nil ? 1 : 0]
+        let resultBuffer = parameters[target == nil ? 2 : 1]
+
+        var arguments: [IRValue] = []
+        var fixedTypes: [IRType] = []
+        // Attributes to add once the call exists: (argument position, kind).
+        enum Attribute {
+            case extend(IntegerExtension)
+            case byval(size: Int, alignment: Int)
+            case sret(size: Int, alignment: Int)
+        }
+        var attributes: [(Int, Attribute)] = []
+
         if case .sret(let size, let alignment) = plan.result {
-            arguments.append("ptr sret([\(size) x i8]) align \(alignment) %result")
-            fixedTypes.append("ptr")
+            attributes.append((arguments.count, .sret(size: size, alignment: alignment)))
+            arguments.append(resultBuffer)
+            fixedTypes.append(b.pointer)
         }
         for (index, argument) in plan.arguments.enumerated() {
             let isFixed = index < plan.fixedArgumentCount
-            var pieces: [(type: String, text: String)] = []
             switch argument.lowering {
             case .ignored:
                 continue
             case .stackCopy(_, let size, let alignment):
-                let pointer = loadArgumentPointer(index, into: &body, fresh: fresh)
-                pieces.append(("ptr", "ptr byval([\(size) x i8]) align \(alignment) \(pointer)"))
+                let pointer = b.load(b.pointer, from: b.pointerElement(argumentArray, index), alignment: 8)
+                attributes.append((arguments.count, .byval(size: size, alignment: alignment)))
+                arguments.append(pointer)
+                if isFixed { fixedTypes.append(b.pointer) }
             case .direct(let parts):
-                let pointer = loadArgumentPointer(index, into: &body, fresh: fresh)
+                let pointer = b.load(b.pointer, from: b.pointerElement(argumentArray, index), alignment: 8)
                 for part in parts {
-                    let address = fresh("p")
-                    let value = fresh("v")
-                    body.append("  \(address) = getelementptr inbounds i8, ptr \(pointer), i64 \(part.offset)")
-                    body.append("  \(value) = load \(part.kind.irType), ptr \(address), align 1")
-                    let attribute = part.extension_ == .none ? "" : " \(part.extension_.rawValue)"
-                    pieces.append((part.kind.irType, "\(part.kind.irType)\(attribute) \(value)"))
+                    let type = irType(part.kind, b)
+                    if part.extension_ != .none { attributes.append((arguments.count, .extend(part.extension_))) }
+                    arguments.append(b.load(type, from: b.byteOffset(pointer, part.offset), alignment: 1))
+                    if isFixed { fixedTypes.append(type) }
                 }
             }
-            arguments += pieces.map(\.text)
-            if isFixed { fixedTypes += pieces.map(\.type) }
         }
 
         // The call, with errno cleared before and read right after when asked.
-        var errnoPointer = ""
+        var errnoPointer: IRValue?
         if let errno {
-            errnoPointer = fresh("errno")
-            body.append("  \(errnoPointer) = call ptr inttoptr (i64 \(errno.errnoLocation) to ptr)()")
-            body.append("  store i32 0, ptr \(errnoPointer), align 4")
+            let location = b.call(b.address(errno.errnoLocation), type: b.function(returning: b.pointer, []), [])
+            b.store(b.constant(0, bits: 32), to: location, alignment: 4)
+            errnoPointer = location
         }
-        let variadicSuffix = plan.isVariadic ? (fixedTypes.isEmpty ? "..." : ", ...") : ""
-        let functionType = "(\(fixedTypes.joined(separator: ", "))\(variadicSuffix))"
-        let call = "\(callee)(\(arguments.joined(separator: ", ")))"
-        var afterCall: [String] = []
-        switch plan.result {
-        case .void, .ignored, .sret:
-            body.append("  call void \(functionType) \(call)")
-        case .direct(let parts):
-            let returnType = parts.count == 1 ? parts[0].kind.irType : "{ " + parts.map(\.kind.irType).joined(separator: ", ") + " }"
-            let attribute = parts.count == 1 && parts[0].extension_ != .none ? "\(parts[0].extension_.rawValue) " : ""
-            let value = fresh("r")
-            body.append("  \(value) = call \(attribute)\(returnType) \(functionType) \(call)")
-            if parts.count == 1 {
-                afterCall += storeResult(value, parts[0], plan: plan, fresh: fresh)
-            } else {
-                for (position, part) in parts.enumerated() {
-                    let element = fresh("e")
-                    afterCall.append("  \(element) = extractvalue \(returnType) \(value), \(position)")
-                    afterCall += storeResult(element, part, plan: plan, fresh: fresh)
-                }
+        var resultParts: [Piece] = []
+        var returnType = b.void
+        if case .direct(let parts) = plan.result {
+            resultParts = parts
+            returnType = parts.count == 1 ? irType(parts[0].kind, b) : b.structure(parts.map { irType($0.kind, b) })
+        }
+        let calleeType = b.function(returning: returnType, fixedTypes, variadic: plan.isVariadic)
+        let call = b.call(callee, type: calleeType, arguments)
+        for (position, attribute) in attributes {
+            switch attribute {
+            case .extend(let kind): b.addEnumAttribute(kind.rawValue, to: call, at: position + 1)
+            case .byval(let size, let alignment):
+                b.addTypeAttribute("byval", type: b.bytes(size), to: call, at: position + 1)
+                b.addEnumAttribute("align", value: UInt64(alignment), to: call, at: position + 1)
+            case .sret(let size, let alignment):
+                b.addTypeAttribute("sret", type: b.bytes(size), to: call, at: position + 1)
+                b.addEnumAttribute("align", value: UInt64(alignment), to: call, at: position + 1)
             }
         }
-        if let errno {
-            let value = fresh("errnov")
-            body.append("  \(value) = load i32, ptr \(errnoPointer), align 4")
-            body.append("  call void inttoptr (i64 \(errno.save) to ptr)(i32 \(value))")
+        if resultParts.count == 1, resultParts[0].extension_ != .none {
+            b.addEnumAttribute(resultParts[0].extension_.rawValue, to: call, at: 0)
         }
-        body += afterCall
-        body.append("  ret void")
-        let parameters = target == nil ? "ptr %fn, ptr %args, ptr %result" : "ptr %args, ptr %result"
-        return "define void @\(name)(\(parameters)) {\nentry:\n" + body.joined(separator: "\n") + "\n}\n"
+        if let errno, let errnoPointer {
+            let value = b.load(b.integer(bits: 32), from: errnoPointer, alignment: 4)
+            _ = b.call(b.address(errno.save), type: b.function(returning: b.void, [b.integer(bits: 32)]), [value])
+        }
+        // The result's pieces into the result buffer; narrow integer results widened to 64
+        // bits, as libffi's `ffi_arg`.
+        for (position, part) in resultParts.enumerated() {
+            let value = resultParts.count == 1 ? call : b.extractValue(call, position)
+            let widening = plan.shape.resultWidening
+            if widening != .none, case .integer = part.kind {
+                let wide = widening == .sign ? b.signExtend(value, to: b.integer(bits: 64)) : b.zeroExtend(value, to: b.integer(bits: 64))
+                b.store(wide, to: resultBuffer, alignment: 1)
+            } else {
+                b.store(value, to: b.byteOffset(resultBuffer, part.offset), alignment: 1)
+            }
+        }
+        b.returnVoid()
     }
 
-    private static func loadArgumentPointer(_ index: Int, into body: inout [String], fresh: (String) -> String) -> String {
-        let slot = fresh("slot")
-        let pointer = fresh("arg")
-        body.append("  \(slot) = getelementptr inbounds ptr, ptr %args, i64 \(index)")
-        body.append("  \(pointer) = load ptr, ptr \(slot), align 8")
-        return pointer
-    }
-
-    /// Stores one result piece; a scalar integer result narrower than 64 bits is widened
-    /// to 64 bits first, as libffi does (`ffi_arg`).
-    private static func storeResult(_ value: String, _ part: Piece, plan: CallPlan, fresh: (String) -> String) -> [String] {
-        var lines: [String] = []
-        let widening = plan.shape.resultWidening
-        if widening != .none, case .integer(let bytes) = part.kind {
-            let wide = fresh("w")
-            lines.append("  \(wide) = \(widening == .sign ? "sext" : "zext") i\(bytes * 8) \(value) to i64")
-            lines.append("  store i64 \(wide), ptr %result, align 1")
-            return lines
+    static func irType(_ kind: PieceKind, _ b: IRModuleBuilder) -> IRType {
+        switch kind {
+        case .integer(let bytes): return b.integer(bits: bytes * 8)
+        case .pointer: return b.pointer
+        case .float: return b.float
+        case .double: return b.double
+        case .floatPair: return b.vector(b.float, count: 2)
+        case .x87: return b.x86FP80
+        case .int128: return b.integer(bits: 128)
         }
-        let address = fresh("q")
-        lines.append("  \(address) = getelementptr inbounds i8, ptr %result, i64 \(part.offset)")
-        lines.append("  store \(part.kind.irType) \(value), ptr \(address), align 1")
-        return lines
     }
 }

@@ -76,6 +76,16 @@ public final class JITSession: Sendable {
         try lock.withLock { _ throws(JITError) in try addModuleLocked(ir: ir, name: name) }
     }
 
+    /// Builds a module with the IR builder (no text to generate or parse) and adds it.
+    func addModule(name: String, building build: (IRModuleBuilder) -> Void) throws(JITError) {
+        try lock.withLock { _ throws(JITError) in
+            let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
+            let builder = IRModuleBuilder(context: llvmContext!, name: name)
+            build(builder)
+            try addLocked(module: builder.takeModule())
+        }
+    }
+
     private func addModuleLocked(ir: String, name: String) throws(JITError) {
         let context = sharedContext
         let llvmContext = LLVMOrcThreadSafeContextGetContext(context)
@@ -90,6 +100,12 @@ public final class JITSession: Sendable {
         guard parsed, let module else {
             throw .invalidIR(Self.takeMessage(message) ?? "unknown parse error")
         }
+        try addLocked(module: module)
+    }
+
+    /// Verifies (when asked) and adds a module the session now owns.
+    private func addLocked(module: LLVMModuleRef) throws(JITError) {
+        var message: UnsafeMutablePointer<CChar>?
         if Self.verifiesModules {
             if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
                 let text = Self.takeMessage(message) ?? "verification failed"
@@ -98,6 +114,7 @@ public final class JITSession: Sendable {
             }
             _ = Self.takeMessage(message)
         }
+        let context = sharedContext
         // Consumes the module.
         let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module, context)
         let dylib = LLVMOrcLLJITGetMainJITDylib(instance)

@@ -46,16 +46,18 @@ public final class StubCompiler: Sendable {
         let keys = plans.map { StubKey(shape: $0.shape, errno: errno) }
         let result: Result<[UInt], JITError> = state.withLock { state in
             var missing: [StubKey: String] = [:]  // key → unique name
-            var module = ""
+            var toBuild: [(CallPlan, String)] = []
             for (key, plan) in zip(keys, plans) where state.cache[key] == nil && missing[key] == nil {
                 state.nextName += 1
                 let name = "callstub_stub_\(state.nextName)"
                 missing[key] = name
-                module += DowncallStub.ir(for: plan, name: name, errno: errno) + "\n"
+                toBuild.append((plan, name))
             }
             if !missing.isEmpty {
                 do throws(JITError) {
-                    try session.addModule(ir: module, name: "stubs\(state.nextName)")
+                    try session.addModule(name: "stubs\(state.nextName)") { builder in
+                        for (plan, name) in toBuild { DowncallStub.build(plan, name: name, errno: errno, into: builder) }
+                    }
                     state.compiledModules += 1
                     for (key, name) in missing {
                         state.cache[key] = UInt(bitPattern: try session.address(of: name))
