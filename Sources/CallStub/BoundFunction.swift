@@ -37,6 +37,8 @@ public struct BindingOptions: Hashable, Sendable {
     /// Capture errno: it is set to 0 before each call and read right after it, in the same
     /// C frame, into a per-thread slot that `CErrno.captured` reads.
     public var capturesErrno: Bool
+    /// How declarations are checked against the library's debug info.
+    public var verification: VerificationPolicy
 
     /// The default tiering: stubs for functions called at least 1,000 times. Compiling a
     /// stub costs about 0.4 ms (plus about 15 ms once, to start the JIT) and saves about
@@ -44,10 +46,14 @@ public struct BindingOptions: Hashable, Sendable {
     /// few times never pay it, and hot ones switch early, off the calling thread.
     public static let defaultTiering = Tiering.adaptive(afterCalls: 1000)
 
-    public init(backend: Backend = .auto, tiering: Tiering = BindingOptions.defaultTiering, capturesErrno: Bool = false) {
+    public init(
+        backend: Backend = .auto, tiering: Tiering = BindingOptions.defaultTiering, capturesErrno: Bool = false,
+        verification: VerificationPolicy = .abi
+    ) {
         self.backend = backend
         self.tiering = tiering
         self.capturesErrno = capturesErrno
+        self.verification = verification
     }
 }
 
@@ -86,6 +92,9 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     public var backend: CallBackend { fixedTarget.currentBackend }
     /// Whether the declaration was checked against debug info.
     public let verification: SignatureVerification
+    /// Differences from the debug info that do not change the call (signedness, typedef
+    /// names, qualifiers, pointee types): kept as warnings under the `abi` policy.
+    public let verificationWarnings: [SignatureDifference]
     /// Why calls do not use the JIT although it was allowed (`nil` when they do, or when
     /// libffi was asked for).
     public var fallbackReason: String? { fixedTarget.fallbackReason }
@@ -111,13 +120,15 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
 
     init(
         name: String, library: LibraryHandle, address: UnsafeMutableRawPointer, signature: ValidatedSignature,
-        declarations: CScope, options: BindingOptions, precompiled: Result<StubEntry, CallStubError>? = nil
+        declarations: CScope, options: BindingOptions, verification: SignatureVerification,
+        warnings: [SignatureDifference], precompiled: Result<StubEntry, CallStubError>? = nil
     ) throws(CallStubError) {
         self.name = name
         self.library = library
         self.address = CPointer(address)
         self.type = signature.function
-        self.verification = .unverified(reason: "DWARF verification is not implemented yet")
+        self.verification = verification
+        self.verificationWarnings = warnings
         self.capturesErrno = options.capturesErrno
         self.declarations = declarations
         self.requestedBackend = options.backend

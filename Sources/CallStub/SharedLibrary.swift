@@ -6,6 +6,7 @@
 import ABILowering
 import CDeclParser
 import CTypeModel
+import DWARFImport
 import LLVMBackend
 import Synchronization
 
@@ -63,6 +64,8 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         var handle: LibraryHandle?
         var declarations: CScope
     }
+    /// The library's debug info, once looked for.
+    let debugState = Mutex<Result<LibraryDebugInfo, CallStubError>?>(nil)
 
     /// Opens a library by file name (searched as the dynamic linker does, e.g.
     /// `libm.so.6`) or by path. The corresponding C function is `dlopen` with
@@ -176,10 +179,19 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
             }
             type = match.1
         }
-        guard let type else {
-            throw .declarationMismatch("no declaration of \(name): give one, or declare it in the library first")
+        if let type {
+            return try function(name, type: type, declarations: scope, options: options)
         }
-        return try function(name, type: type, declarations: scope, options: options)
+        // No declaration anywhere: the signature comes from the library's DWARF.
+        let found: DebugSignature
+        do {
+            found = try signature(name)
+        } catch {
+            throw .declarationMismatch(
+                "no declaration of \(name), and none from debug info (\(error.description)): give a declaration")
+        }
+        return try bind(name, type: found.type, declarations: found.declarations, options: options ?? defaultOptions,
+            verification: .verified(source: "\(found.source) (signature taken from it)"), warnings: [])
     }
 
     /// The text with a `;` added when its last declaration has none, so that a single
@@ -220,7 +232,9 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         let options = options ?? defaultOptions
         let handle = try handle()
         var prepared: [(String, UnsafeMutableRawPointer, ValidatedSignature)] = []
+        var checks: [(SignatureVerification, [SignatureDifference])] = []
         for (name, type) in requests {
+            checks.append(try verify(name, declared: type, policy: options.verification))
             let signature: ValidatedSignature
             do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
             prepared.append((name, try handle.address(of: name), signature))
@@ -230,10 +244,10 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
             ? prepared.map { _ in nil }
             : JITRuntime.stubs(for: prepared.map { X86_64SysV.plan($0.2) }, capturesErrno: options.capturesErrno)
         var bound: [BoundFunction] = []
-        for ((name, address, signature), stub) in zip(prepared, stubs) {
+        for (((name, address, signature), stub), (verification, warnings)) in zip(zip(prepared, stubs), checks) {
             bound.append(try BoundFunction(
                 name: name, library: handle, address: address, signature: signature, declarations: scope ?? declarations,
-                options: options, precompiled: stub))
+                options: options, verification: verification, warnings: warnings, precompiled: stub))
         }
         return bound
     }
@@ -242,13 +256,25 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
     public func function(
         _ name: String, type: CFunctionType, declarations: CScope? = nil, options: BindingOptions? = nil
     ) throws(CallStubError) -> BoundFunction {
+        let options = options ?? defaultOptions
+        // A signature no backend can call is refused before the debug info is consulted.
+        do { _ = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
+        let (verification, warnings) = try verify(name, declared: type, policy: options.verification)
+        return try bind(name, type: type, declarations: declarations ?? self.declarations, options: options,
+            verification: verification, warnings: warnings)
+    }
+
+    func bind(
+        _ name: String, type: CFunctionType, declarations: CScope, options: BindingOptions,
+        verification: SignatureVerification, warnings: [SignatureDifference]
+    ) throws(CallStubError) -> BoundFunction {
         let signature: ValidatedSignature
         do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
         let handle = try handle()
         let address = try handle.address(of: name)
         return try BoundFunction(
             name: name, library: handle, address: address, signature: signature,
-            declarations: declarations ?? self.declarations, options: options ?? defaultOptions)
+            declarations: declarations, options: options, verification: verification, warnings: warnings)
     }
 }
 

@@ -6,14 +6,27 @@ internal import CLibDW
 import Glibc
 
 /// Errors from reading ELF files and DWARF.
-public enum DWARFImportError: Error, Equatable, CustomStringConvertible {
+public enum DWARFImportError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case notELF(path: String)
+    /// Neither the file nor a separate debug file has DWARF.
+    case noDebugInfo(path: String, reason: String)
+    /// The symbol is not defined by the library.
+    case symbolNotFound(String)
+    /// The symbol exists but the DWARF cannot say what it is (an IFUNC, or no DIE at its address).
+    case unverifiable(symbol: String, reason: String)
+    /// The DWARF breaks a rule; `die` is the DIE's offset, `attribute` the one at fault.
+    case malformed(die: UInt64, attribute: String, reason: String)
 
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason): return "\(path): cannot open: \(reason)"
         case .notELF(let path): return "\(path): not an ELF file"
+        case .noDebugInfo(let path, let reason): return "\(path): no debug info: \(reason)"
+        case .symbolNotFound(let name): return "\(name): no such function symbol"
+        case .unverifiable(let symbol, let reason): return "\(symbol): cannot be checked against DWARF: \(reason)"
+        case .malformed(let die, let attribute, let reason):
+            return "DIE 0x\(String(die, radix: 16)), \(attribute): \(reason)"
         }
     }
 }

@@ -43,6 +43,9 @@ struct Call: ParsableCommand {
     @Option(name: .long, help: "The code path: ffi (libffi), jit (an LLVM stub compiled first) or auto (libffi for a single call).")
     var backend: BackendOption = .auto
 
+    @Option(name: .long, help: "Check the declaration against the library's debug info: strict, abi (default) or off.")
+    var verify: VerificationPolicy = .abi
+
     @Flag(name: .long, help: "Capture errno: clear it before the call, print it after (stderr, or in JSON).")
     var errno = false
 
@@ -77,7 +80,7 @@ struct Call: ParsableCommand {
                 for warning in try shared.declare(String(decoding: data, as: UTF8.self)) { printError(warning.description) }
             }
             let bound = try shared.function(
-                function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno))
+                function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno, verification: verify))
             // "--" ends the options; ArgumentParser passes it through with unrecognized arguments.
             let values = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
             let result = try bound.call(parsing: values)
@@ -141,3 +144,5 @@ struct Call: ParsableCommand {
         }
     }
 }
+
+extension VerificationPolicy: ExpressibleByArgument {}

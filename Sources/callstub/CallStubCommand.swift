@@ -9,7 +9,7 @@ struct CallStubCommand: ParsableCommand {
         commandName: "callstub",
         abstract: "Call C functions whose signatures are known only at run time.",
         version: "0.1.0",
-        subcommands: [Bench.self, Call.self, Plan.self, IR.self, Parse.self]
+        subcommands: [Bench.self, Call.self, Signature.self, Check.self, Plan.self, IR.self, Parse.self]
     )
 }
 

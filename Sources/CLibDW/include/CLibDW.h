@@ -7,4 +7,13 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <elfutils/libdwelf.h>
+
+/// A libdwfl session for files read from disk ("offline"): separate debug files are found
+/// by build-id (/usr/lib/debug/.build-id/xx/rest.debug) and .gnu_debuglink (CRC checked),
+/// dwz alternate files through .gnu_debugaltlink.
+Dwfl *CLibDW_begin_offline(void);
+
+/// The file a dlopen handle was loaded from (its link map's l_name), or NULL.
+const char *CLibDW_loaded_path(void *handle);
 #endif

@@ -1,0 +1,159 @@
+// A declaration compared with what the library's debug info says: ABI-relevant
+// differences (parameter count, variadic or not, each value's class and size, record
+// size, alignment, member offsets and types, bit-field positions, enum size) and those
+// that do not change how the call is made (signedness, typedef names, qualifiers,
+// pointee types, tags), each with where it is and both sides.
+
+import CTypeModel
+
+/// One difference between a declared signature and the actual one.
+public struct SignatureDifference: Hashable, Sendable, CustomStringConvertible {
+    public enum Severity: String, Hashable, Sendable {
+        /// The call would be made wrongly.
+        case abi
+        /// The call is made the same way; the declaration still says something else.
+        case nonABI = "non-ABI"
+    }
+
+    public var severity: Severity
+    /// `result`, `argument 2`, `argument 2, member x`.
+    public var position: String
+    public var declared: String
+    public var actual: String
+    public var detail: String
+
+    public var description: String {
+        "\(position): declared \(declared), actual \(actual): \(detail)"
+    }
+}
+
+public enum SignatureComparison {
+    /// Every difference between `declared` and `actual` (empty when they agree).
+    public static func compare(declared: CFunctionType, actual: CFunctionType) -> [SignatureDifference] {
+        var differences: [SignatureDifference] = []
+        if declared.parameters.count != actual.parameters.count {
+            differences.append(SignatureDifference(
+                severity: .abi, position: "parameters", declared: "\(declared.parameters.count)",
+                actual: "\(actual.parameters.count)", detail: "the number of parameters differs"))
+        }
+        if declared.isVariadic != actual.isVariadic {
+            differences.append(SignatureDifference(
+                severity: .abi, position: "parameters", declared: declared.isVariadic ? "variadic" : "fixed",
+                actual: actual.isVariadic ? "variadic" : "fixed", detail: "variadic and fixed-arity calls differ"))
+        }
+        compare(declared.result, actual.result, at: "result", into: &differences, depth: 0)
+        for (index, (mine, theirs)) in zip(declared.parameters, actual.parameters).enumerated() {
+            compare(mine.type, theirs.type, at: "argument \(index + 1)", into: &differences, depth: 0)
+        }
+        return differences
+    }
+
+    static func compare(
+        _ declared: CQualType, _ actual: CQualType, at position: String, into differences: inout [SignatureDifference],
+        depth: Int
+    ) {
+        guard depth < 64 else { return }
+        func note(_ severity: SignatureDifference.Severity, _ detail: String) {
+            differences.append(SignatureDifference(
+                severity: severity, position: position, declared: declared.description, actual: actual.description,
+                detail: detail))
+        }
+        let left = declared.resolved
+        let right = actual.resolved
+        // Parameters of array and function type decay; compare what is passed.
+        switch (left.type, right.type) {
+        case (.void, .void):
+            return
+        case (.integer, _), (.enumeration, _), (_, .integer), (_, .enumeration):
+            guard let mine = left.type.integerKind, let theirs = right.type.integerKind else {
+                note(.abi, "an integer and a \(kindName(left.type.integerKind == nil ? left.type : right.type))")
+                return
+            }
+            if mine.size != theirs.size {
+                note(.abi, "\(mine.size) bytes against \(theirs.size)")
+            } else if (mine == .bool) != (theirs == .bool) {
+                note(.abi, "_Bool against another integer type")
+            } else if mine.isSigned != theirs.isSigned && mine != .char && theirs != .char {
+                note(.nonABI, "signedness differs")
+            } else if mine != theirs && !(mine.size == theirs.size && mine.isSigned == theirs.isSigned) {
+                note(.nonABI, "integer types differ")
+            }
+        case (.floating(let mine), .floating(let theirs)):
+            if mine != theirs { note(.abi, "\(mine.spelling) against \(theirs.spelling)") }
+        case (.complex(let mine), .complex(let theirs)):
+            if mine != theirs { note(.abi, "\(mine.spelling) _Complex against \(theirs.spelling) _Complex") }
+        case (.pointer(let mine), .pointer(let theirs)):
+            if !mine.unqualified.isStructurallyEqual(to: theirs.unqualified) {
+                note(.nonABI, "pointee types differ")
+            }
+        case (.record(let mine), .record(let theirs)):
+            compareRecords(mine, theirs, at: position, declared: declared, actual: actual, into: &differences, depth: depth)
+        case (.array, .array), (.array, .pointer), (.pointer, .array), (.function, .function), (.function, .pointer),
+            (.pointer, .function):
+            // Parameters: both decay to pointers.
+            return
+        default:
+            note(.abi, "a \(kindName(left.type)) against a \(kindName(right.type))")
+            return
+        }
+        if left.qualifiers.subtracting(.restrict) != right.qualifiers.subtracting(.restrict) && differences.isEmpty {
+            note(.nonABI, "qualifiers differ")
+        }
+    }
+
+    static func compareRecords(
+        _ mine: CRecord, _ theirs: CRecord, at position: String, declared: CQualType, actual: CQualType,
+        into differences: inout [SignatureDifference], depth: Int
+    ) {
+        func note(_ severity: SignatureDifference.Severity, _ where_: String, _ detail: String) {
+            differences.append(SignatureDifference(
+                severity: severity, position: position + where_, declared: declared.description,
+                actual: actual.description, detail: detail))
+        }
+        guard let left = mine.definition, let right = theirs.definition else {
+            if (mine.definition == nil) != (theirs.definition == nil) { note(.abi, "", "one side is incomplete") }
+            return
+        }
+        if mine.kind != theirs.kind { note(.abi, "", "a \(mine.kind.rawValue) against a \(theirs.kind.rawValue)") }
+        if left.layout.size != right.layout.size {
+            note(.abi, "", "size \(left.layout.size) against \(right.layout.size)")
+        }
+        if left.layout.alignment != right.layout.alignment {
+            note(.abi, "", "alignment \(left.layout.alignment) against \(right.layout.alignment)")
+        }
+        if left.fields.count != right.fields.count {
+            note(.abi, "", "\(left.fields.count) members against \(right.fields.count)")
+        }
+        for (index, (field, other)) in zip(left.fields, right.fields).enumerated() {
+            let name = field.name ?? other.name ?? "#\(index + 1)"
+            let (place, otherPlace) = (left.layout.members[index], right.layout.members[index])
+            if place != otherPlace {
+                let text = { (member: CMemberLayout) -> String in
+                    member.offsetInBits % 8 == 0 && member.sizeInBits % 8 == 0
+                        ? "offset \(member.offsetInBytes), size \(member.sizeInBits / 8)"
+                        : "bits \(member.offsetInBits)+\(member.sizeInBits)"
+                }
+                note(.abi, ", member \(name)", "\(text(place)) against \(text(otherPlace))")
+            }
+            if field.name != other.name { note(.nonABI, ", member \(name)", "member named \(field.name ?? "(none)") against \(other.name ?? "(none)")") }
+            compare(field.type, other.type, at: position + ", member \(name)", into: &differences, depth: depth + 1)
+        }
+        if mine.tag != theirs.tag && differences.allSatisfy({ $0.severity == .nonABI }) {
+            note(.nonABI, "", "tags differ")
+        }
+    }
+
+    static func kindName(_ type: CType) -> String {
+        switch type.resolved {
+        case .void: return "void"
+        case .integer, .enumeration: return "integer"
+        case .floating: return "floating type"
+        case .complex: return "complex type"
+        case .pointer: return "pointer"
+        case .array: return "array"
+        case .record(let record): return record.kind.rawValue
+        case .function: return "function"
+        case .typedef: return "typedef"
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// Type safety from DWARF: a library's own debug info gives each function's signature, so
+// a binding without a declaration takes it from there, and a binding with one is compared
+// with it before any call is made: ABI-relevant differences are errors, the others warnings
+// (errors under the `strict` policy).
+
+import ABILowering
+import CDeclParser
+import CTypeModel
+import DWARFImport
+import Synchronization
+
+/// How declarations are checked against the library's debug info.
+public enum VerificationPolicy: String, Hashable, Sendable, CaseIterable {
+    /// Every difference is an error.
+    case strict
+    /// Differences that change the call are errors; the others are warnings (the default).
+    case abi
+    /// No check.
+    case off
+}
+
+/// A function's signature as the library's debug info gives it.
+public struct DebugSignature: Sendable {
+    /// The symbol.
+    public var name: String
+    /// A C header declaring the function's types and the function (parseable by CDeclParser).
+    public var header: String
+    /// The function type, read back from `header`.
+    public var type: CFunctionType
+    /// The header's declarations: the types the signature uses, by name.
+    public var declarations: CScope
+    /// Where the DWARF came from.
+    public var source: String
+    /// How the function's DIE was found, and under which name.
+    public var foundBy: String
+    public var definitionName: String
+}
+
+extension SharedLibrary {
+    /// The file the library was loaded from.
+    public var path: String? {
+        guard let handle = try? handle() else { return nil }
+        return LibraryDebugInfo.loadedPath(of: handle.raw)
+    }
+
+    /// The library's debug info, opened (and its index built) on first use.
+    func debugInfo() throws(CallStubError) -> LibraryDebugInfo {
+        let outcome = debugState.withLock { state -> Result<LibraryDebugInfo, CallStubError> in
+            if let known = state { return known }
+            let opened: Result<LibraryDebugInfo, CallStubError>
+            if let path {
+                do throws(DWARFImportError) {
+                    opened = .success(try LibraryDebugInfo(libraryPath: path))
+                } catch {
+                    opened = .failure(.debugInfo(error.description))
+                }
+            } else {
+                opened = .failure(.debugInfo("\(name): the library's file is unknown"))
+            }
+            state = opened
+            return opened
+        }
+        return try outcome.get()
+    }
+
+    /// Where the library's DWARF comes from, or why there is none.
+    public var debugInfoSource: Result<String, CallStubError> {
+        do throws(CallStubError) { return .success(try debugInfo().source.description) } catch { return .failure(error) }
+    }
+
+    /// The signature of `name` from the library's DWARF.
+    public func signature(_ name: String) throws(CallStubError) -> DebugSignature {
+        let info = try debugInfo()
+        let function: DWARFFunction
+        do { function = try info.function(symbol: name) } catch { throw .debugInfo(error.description) }
+        let header = function.header(declaring: name)
+        // Read back in a scope of its own: the header defines every name it uses.
+        let parsed: CParseResult
+        do { parsed = try CDeclParser.parse(header, scope: CScope()) } catch {
+            throw .debugInfo("\(name): the signature read from DWARF does not parse back: \(error.description)")
+        }
+        guard let type = parsed.scope.function(named: name) else {
+            throw .debugInfo("\(name): the signature read from DWARF does not parse back")
+        }
+        return DebugSignature(
+            name: name, header: header, type: type, declarations: parsed.scope, source: info.source.description,
+            foundBy: function.entry.foundBy, definitionName: function.entry.definitionName)
+    }
+
+    /// Checks a declaration against the library's DWARF without binding it (no symbol
+    /// lookup, no stub): the verification state and the warnings; throws
+    /// `signatureMismatch` when they disagree.
+    public func check(
+        _ name: String, type: CFunctionType, policy: VerificationPolicy = .abi
+    ) throws(CallStubError) -> (verification: SignatureVerification, warnings: [SignatureDifference]) {
+        try verify(name, declared: type, policy: policy)
+    }
+
+    /// Checks a declared type against the library's DWARF under `policy`. Returns the
+    /// verification state and the non-ABI differences (warnings); throws `signatureMismatch`.
+    func verify(
+        _ name: String, declared: CFunctionType, policy: VerificationPolicy
+    ) throws(CallStubError) -> (SignatureVerification, [SignatureDifference]) {
+        if policy == .off { return (.unverified(reason: "verification is off"), []) }
+        let actual: DebugSignature
+        do {
+            actual = try signature(name)
+        } catch {
+            return (.unverified(reason: error.description), [])
+        }
+        let differences = SignatureComparison.compare(declared: declared, actual: actual.type)
+        let errors = differences.filter { $0.severity == .abi || policy == .strict }
+        if !errors.isEmpty {
+            throw .signatureMismatch(
+                function: name, report: Self.mismatchReport(name, declared: declared, actual: actual, differences: differences))
+        }
+        return (.verified(source: actual.source), differences)
+    }
+
+    static func mismatchReport(
+        _ name: String, declared: CFunctionType, actual: DebugSignature, differences: [SignatureDifference]
+    ) -> String {
+        var lines = ["the declaration of \(name) disagrees with the library's DWARF (\(actual.source)):"]
+        for difference in differences {
+            lines.append("  [\(difference.severity.rawValue)] \(difference)")
+        }
+        lines.append("declared: " + CPrinter().print(.function(name: name, type: declared)))
+        lines.append("actual:   " + CPrinter().print(.function(name: name, type: actual.type)))
+        // Records side by side, in the pahole style of `callstub parse`.
+        var shown: Set<ObjectIdentifier> = []
+        for (mine, theirs) in zip([declared.result] + declared.parameters.map(\.type), [actual.type.result] + actual.type.parameters.map(\.type)) {
+            if case .record(let left) = mine.resolved.type, case .record(let right) = theirs.resolved.type,
+                shown.insert(ObjectIdentifier(left)).inserted,
+                differences.contains(where: { $0.declared == mine.description && $0.severity == .abi })
+            {
+                lines.append(CLayoutReport().render(left, title: "declared"))
+                lines.append(CLayoutReport().render(right, title: "actual"))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,111 @@
+// Looking a function up in a library's debug info — by symbol address first (glibc's
+// `strtol` symbol is the code of a DIE named `__strtol`), by name among declarations
+// second — and importing its type with every type definition it needs, in an order a C
+// header can print.
+
+internal import CLibDW
+import CTypeModel
+
+/// A function as the library's DWARF describes it.
+public struct DWARFFunction: Sendable {
+    public var entry: DWARFFunctionEntry
+    public var type: CFunctionType
+    /// The typedefs, records and enums the signature uses, dependencies first: records
+    /// passed by value in full, those only pointed to as forward declarations.
+    public var typeDeclarations: [CDeclaration]
+
+    /// A C header declaring the function under `name` after its types.
+    public func header(declaring name: String) -> String {
+        CPrinter().print(typeDeclarations + [.function(name: name, type: type)])
+    }
+}
+
+extension LibraryDebugInfo {
+    /// The function defined at `symbol`'s address (or, for IFUNC symbols and symbols with
+    /// no DIE at their address, a declaration of that name).
+    public func function(symbol: String) throws(DWARFImportError) -> DWARFFunction {
+        let index = index()
+        var die: Dwarf_Die
+        var foundBy: String
+        if let entry = index.symbols[symbol] {
+            if !entry.isIndirectFunction, let atAddress = index.functionsByAddress[entry.address] {
+                die = atAddress
+                foundBy = "symbol address 0x\(String(entry.address, radix: 16))"
+            } else if let declared = index.functionsByName[symbol] {
+                die = declared
+                foundBy = entry.isIndirectFunction ? "declaration by name (IFUNC symbol)" : "declaration by name"
+            } else {
+                throw .unverifiable(
+                    symbol: symbol,
+                    reason: entry.isIndirectFunction
+                        ? "an IFUNC symbol whose implementations have no DWARF declaration"
+                        : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
+            }
+        } else if let declared = index.functionsByName[symbol] {
+            die = declared
+            foundBy = "declaration by name (no symbol)"
+        } else {
+            throw .symbolNotFound(symbol)
+        }
+        return try lock.withLock { _ throws(DWARFImportError) -> DWARFFunction in
+            let importer = importer(index)
+            let type = try importer.functionType(&die)
+            return DWARFFunction(
+                entry: DWARFFunctionEntry(
+                    symbol: symbol, definitionName: DIE.name(&die) ?? symbol, foundBy: foundBy, dieOffset: DIE.offset(&die)),
+                type: type, typeDeclarations: TypeClosure.declarations(for: type))
+        }
+    }
+}
+
+/// The type declarations a function type needs, dependencies first.
+enum TypeClosure {
+    static func declarations(for function: CFunctionType) -> [CDeclaration] {
+        var closure = TypeClosure.Walk()
+        closure.visit(function.result, complete: true)
+        for parameter in function.parameters { closure.visit(parameter.type, complete: true) }
+        return closure.declarations
+    }
+
+    struct Walk {
+        var declarations: [CDeclaration] = []
+        var completeRecords: Set<ObjectIdentifier> = []
+        var declaredRecords: Set<ObjectIdentifier> = []
+        var enums: Set<ObjectIdentifier> = []
+        var typedefs: Set<String> = []
+        var depth = 0
+
+        mutating func visit(_ type: CQualType, complete: Bool) {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth < 200 else { return }
+            switch type.type {
+            case .typedef(let alias):
+                visit(alias.underlying, complete: complete)
+                if typedefs.insert(alias.name).inserted { declarations.append(.typedef(alias)) }
+            case .pointer(let pointee):
+                visit(pointee, complete: false)
+            case .array(let element, _):
+                visit(element, complete: complete)
+            case .function(let function):
+                visit(function.result, complete: false)
+                for parameter in function.parameters { visit(parameter.type, complete: false) }
+            case .record(let record):
+                let id = ObjectIdentifier(record)
+                if complete, let definition = record.definition {
+                    guard completeRecords.insert(id).inserted else { return }
+                    for field in definition.fields { visit(field.type, complete: true) }
+                    if record.tag != nil { declarations.append(.record(record)) }
+                } else if record.tag != nil, !completeRecords.contains(id), declaredRecords.insert(id).inserted {
+                    declarations.append(.recordDeclaration(record))
+                }
+            case .enumeration(let enumeration):
+                if enumeration.tag != nil, enumeration.definition != nil, enums.insert(ObjectIdentifier(enumeration)).inserted {
+                    declarations.append(.enumeration(enumeration))
+                }
+            case .void, .integer, .floating, .complex:
+                return
+            }
+        }
+    }
+}

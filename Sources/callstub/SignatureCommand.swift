@@ -1,0 +1,104 @@
+// `callstub signature` and `callstub check`: what a library's DWARF says a function is,
+// and whether declarations agree with it.
+
+import ArgumentParser
+import CallStub
+import Foundation
+
+struct Signature: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a function's signature as the library's debug info gives it.",
+        discussion: """
+            Prints a C header: the typedefs, structs, unions and enums the signature uses,
+            then the prototype, and (on standard error) where the DWARF came from.
+
+              callstub signature libc.so.6 div
+            """
+    )
+
+    @Argument(help: "The library: a file name the dynamic linker finds, or a path.")
+    var library: String
+
+    @Argument(help: "The function's symbol name.")
+    var function: String
+
+    func run() throws {
+        do throws(CallStubError) {
+            let shared = try SharedLibrary(library)
+            let signature = try shared.signature(function)
+            print(signature.header, terminator: "")
+            printError("from \(signature.source), \(signature.foundBy), defined as \(signature.definitionName)")
+        } catch {
+            printError("error: \(error.description)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check C declarations against a library's debug info.",
+        discussion: """
+            Every function the declarations declare is looked up in the library's DWARF and
+            compared: differences that change the call fail the check; the others are
+            warnings (failures with --strict).
+
+              callstub check libc.so.6 --file glibc.h
+            """
+    )
+
+    @Argument(help: "The library: a file name the dynamic linker finds, or a path.")
+    var library: String
+
+    @Option(name: .long, help: "The declarations to check ('-' for standard input).")
+    var file: String
+
+    @Flag(name: .long, help: "Treat every difference as a failure.")
+    var strict = false
+
+    func run() throws {
+        let text: String
+        if file == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                printError("error: cannot read \(file)")
+                throw ExitCode.failure
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        let shared: SharedLibrary
+        let parsed: CParseResult
+        do {
+            shared = try SharedLibrary(library)
+            parsed = try CDeclParser.parse(text)
+        } catch let error as CallStubError {
+            printError("error: \(error.description)")
+            throw ExitCode.failure
+        } catch let error as CParseError {
+            printError("error: " + error.rendered)
+            throw ExitCode.failure
+        }
+        var failures = 0
+        var checked = 0
+        for case .function(let name, let type) in parsed.declarations {
+            checked += 1
+            do {
+                let result = try shared.check(name, type: type, policy: strict ? .strict : .abi)
+                switch result.verification {
+                case .verified:
+                    print("ok       \(name)")
+                case .unverified(let reason):
+                    print("skipped  \(name): \(reason)")
+                }
+                for warning in result.warnings { print("  warning: \(warning)") }
+            } catch {
+                failures += 1
+                print("FAILED   \(name)")
+                print(error.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            }
+        }
+        print("\(checked) declarations, \(failures) failed")
+        if failures > 0 { throw ExitCode.failure }
+    }
+}
