@@ -3,7 +3,9 @@
 # a second run returns at once. Sourced by scripts/main and scripts/test.
 set -euo pipefail
 
-packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config)
+# libc6-dbg: glibc's separate debug info, which the DWARF tests verify declarations against;
+# dwz: to build fixtures whose DWARF uses an alternate (dwz) file.
+packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz)
 missing=()
 for package in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

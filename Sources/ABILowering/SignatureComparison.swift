@@ -119,7 +119,10 @@ public enum SignatureComparison {
             note(.abi, "", "size \(left.layout.size) against \(right.layout.size)")
         }
         if left.layout.alignment != right.layout.alignment {
-            note(.abi, "", "alignment \(left.layout.alignment) against \(right.layout.alignment)")
+            // Up to 8 bytes, alignment changes no register or stack slot once offsets and
+            // size agree; and DWARF does not record `packed`, so the actual side may be a guess.
+            let changesCalls = max(left.layout.alignment, right.layout.alignment) > 8
+            note(changesCalls ? .abi : .nonABI, "", "alignment \(left.layout.alignment) against \(right.layout.alignment)")
         }
         if left.fields.count != right.fields.count {
             note(.abi, "", "\(left.fields.count) members against \(right.fields.count)")

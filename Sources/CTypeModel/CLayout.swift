@@ -170,8 +170,11 @@ public struct CRecordLayout: Hashable, Sendable {
                 if width > 0 && field.name != nil {
                     // Named bit-fields align the record as their type would (unnamed ones
                     // do not: psABI "unnamed bit-fields' types do not affect alignment").
+                    // Under #pragma pack(N) gcc and clang cap that at N and ignore `packed`:
+                    // `#pragma pack(8) struct { int a; long b : 8; } __attribute__((packed))`
+                    // has alignment 8 (found by the DWARF import oracle).
                     var contributed = packed ? 1 : natural.alignment
-                    if let pack = attributes.maxFieldAlignment { contributed = min(contributed, pack) }
+                    if let pack = attributes.maxFieldAlignment { contributed = min(natural.alignment, pack) }
                     alignment = max(alignment, contributed)
                 }
                 members.append(CMemberLayout(offsetInBits: position, sizeInBits: width))

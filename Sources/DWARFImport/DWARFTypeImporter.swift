@@ -163,11 +163,11 @@ final class DWARFTypeImporter {
                 let position: Int
                 if let dataBitOffset = DIE.unsigned(&member, DW_AT_data_bit_offset) {
                     position = Int(dataBitOffset)  // DWARF 4/5: from the start of the record
-                } else if let bitOffset = DIE.unsigned(&member, DW_AT_bit_offset) {
+                } else if let bitOffset = DIE.integer(&member, DW_AT_bit_offset) {
                     // DWARF 2/3: from the most significant bit of a storage unit of
                     // DW_AT_byte_size bytes at DW_AT_data_member_location (little-endian).
                     let storage = Int(DIE.unsigned(&member, DW_AT_byte_size) ?? UInt64((try? type.layout().size) ?? 4))
-                    position = byteOffset * 8 + storage * 8 - Int(bitOffset) - Int(bitSize)
+                    position = byteOffset * 8 + storage * 8 - bitOffset - Int(bitSize)
                 } else {
                     position = byteOffset * 8
                 }
@@ -197,52 +197,110 @@ final class DWARFTypeImporter {
         return Int(operations[0].number)
     }
 
-    /// Defines `record` with the attributes that reproduce DWARF's offsets and size:
-    /// natural layout first, then `packed`, then explicit member alignments for members
-    /// placed beyond their natural offset, with the record's `DW_AT_alignment` or an
-    /// alignment inferred from its size.
+    /// Defines `record` so that its layout is DWARF's. DWARF lists only named members, and
+    /// says nothing of `packed`, `aligned` or `#pragma pack`; so members are added one at a
+    /// time under each candidate attribute set (natural, then packed), and where a member
+    /// would land before its DWARF offset, the gap is filled with unnamed bit-fields (what
+    /// an unnamed or zero-width bit-field, an aligned member or padding left there).
+    /// A record-level alignment is recovered from `DW_AT_alignment` or the record's size.
     private func defineMatching(
         _ record: CRecord, fields: [CField], offsets: [Int], size: Int?, alignment: Int?, die: inout Dwarf_Die
     ) throws(DWARFImportError) {
-        func matches(_ fields: [CField], _ attributes: CRecordAttributes) -> Bool {
-            guard let candidate = try? CRecord(kind: record.kind, tag: record.tag, fields: fields, attributes: attributes),
-                let layout = candidate.definition?.layout
-            else { return false }
-            if let size, layout.size != size { return false }
-            if let alignment, layout.alignment != alignment { return false }
-            return layout.members.map(\.offsetInBits) == offsets
+        func layout(_ fields: [CField], _ attributes: CRecordAttributes) -> CRecordLayout? {
+            (try? CRecord(kind: record.kind, tag: record.tag, fields: fields, attributes: attributes))?.definition?.layout
         }
-        var candidates: [([CField], CRecordAttributes)] = [
-            (fields, CRecordAttributes(alignment: alignment)),
-            (fields, CRecordAttributes(isPacked: true, alignment: alignment)),
-        ]
-        // Members placed beyond their natural offset carry an aligned(N) of their own.
-        var aligned = fields
-        for (index, offset) in offsets.enumerated() where fields[index].bitWidth == nil && offset % 8 == 0 {
-            let byteOffset = offset / 8
-            if byteOffset > 0 {
-                let power = byteOffset & -byteOffset
-                let natural = (try? fields[index].type.layout().alignment) ?? 1
-                if power > natural { aligned[index].alignment = power }
+        /// Unnamed bit-fields covering bits `start ..< start + count`: up to the next byte
+        /// with one of the right width, then whole bytes (an unnamed `unsigned char` never
+        /// straddles a byte, nor raises the record's alignment).
+        func fillers(from start: Int, count: Int) -> [CField] {
+            var result: [CField] = []
+            var position = start
+            var remaining = count
+            while remaining > 0 {
+                let width = min(remaining, 8 - position % 8)
+                result.append(CField(name: nil, type: CQualType(.integer(.unsignedChar)), bitWidth: width))
+                position += width
+                remaining -= width
             }
+            return result
         }
-        candidates.append((aligned, CRecordAttributes(alignment: alignment)))
-        if let size, alignment == nil {
-            let power = max(1, size & -size)
-            for extra in [power, 16, 32, 64] where extra <= 4096 {
-                candidates.append((fields, CRecordAttributes(alignment: extra)))
-                candidates.append((aligned, CRecordAttributes(alignment: extra)))
+        func build(_ attributes: CRecordAttributes) -> [CField]? {
+            var built: [CField] = []
+            for (original, target) in zip(fields, offsets) {
+                var field = original
+                guard let trial = layout(built + [field], attributes), var placed = trial.members.last?.offsetInBits else {
+                    return nil
+                }
+                if placed > target && field.bitWidth == nil {
+                    // Aligned more than its offset allows: the member was packed (or under
+                    // a #pragma pack) where it was declared.
+                    field.isPacked = true
+                    guard let packedTrial = layout(built + [field], attributes), let packedPlace = packedTrial.members.last?.offsetInBits
+                    else { return nil }
+                    placed = packedPlace
+                }
+                if placed == target {
+                    built.append(field)
+                    continue
+                }
+                guard placed < target, record.kind == .struct else { return nil }
+                let end = layout(built, attributes).map { current in
+                    current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
+                } ?? 0
+                guard end <= target else { return nil }
+                let padded = built + fillers(from: end, count: target - end)
+                guard layout(padded + [field], attributes)?.members.last?.offsetInBits == target else { return nil }
+                built = padded + [field]
             }
+            return built
         }
-        for (candidateFields, attributes) in candidates where matches(candidateFields, attributes) {
+        func finished(_ built: [CField], _ attributes: CRecordAttributes) -> ([CField], CRecordAttributes)? {
+            guard let current = layout(built, attributes) else { return nil }
+            if (size == nil || current.size == size) && (alignment == nil || current.alignment == alignment) {
+                return (built, attributes)
+            }
+            guard let size else { return nil }
+            // Trailing padding: a record alignment, or unnamed bit-fields at the end.
+            if alignment == nil {
+                // The smallest alignment that gives the size (an `aligned(N)` DWARF 4 cannot record).
+                for extra in [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] where extra > current.alignment {
+                    var aligned = attributes
+                    aligned.alignment = extra
+                    if let candidate = layout(built, aligned), candidate.size == size { return (built, aligned) }
+                }
+            }
+            let end = current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
+            if size * 8 > end {
+                // In a union every member starts at 0: one wide unnamed bit-field spans the size.
+                let padded =
+                    record.kind == .union
+                    ? built + [CField(name: nil, type: CQualType(.integer(size <= 8 ? .unsignedLongLong : .unsignedInt128)), bitWidth: min(size * 8, 128))]
+                    : built + fillers(from: end, count: size * 8 - end)
+                if let candidate = layout(padded, attributes), candidate.size == size,
+                    alignment == nil || candidate.alignment == alignment
+                {
+                    return (padded, attributes)
+                }
+            }
+            return nil
+        }
+        let candidates = [CRecordAttributes(alignment: alignment), CRecordAttributes(isPacked: true, alignment: alignment)]
+            + [1, 2, 4, 8].map { CRecordAttributes(alignment: alignment, maxFieldAlignment: $0) }
+        for attributes in candidates {
+            guard let built = build(attributes), let (finalFields, finalAttributes) = finished(built, attributes) else {
+                continue
+            }
             do {
-                try record.define(fields: candidateFields, attributes: attributes)
+                try record.define(fields: finalFields, attributes: finalAttributes)
                 return
             } catch {
                 throw fail(&die, "DW_TAG_member", error.description)
             }
         }
-        throw fail(&die, "DW_AT_data_member_location", "\(record): no C layout reproduces the member offsets DWARF gives")
+        let members = zip(fields, offsets).map { "\($0.name ?? "?")@\($1)\($0.bitWidth.map { ":\($0)" } ?? "")" }
+        throw fail(
+            &die, "DW_AT_data_member_location",
+            "\(record): no C layout reproduces the member offsets DWARF gives (size \(size.map(String.init) ?? "?"), bits: \(members.joined(separator: " ")))")
     }
 
     // MARK: - Enums

@@ -249,6 +249,21 @@ enum DIE {
         return dwarf_formsdata(&attribute, &value) == 0 ? value : nil
     }
 
+    /// A constant attribute as a signed integer: `DW_FORM_sdata` read signed, the other
+    /// forms as their two's-complement bits (gcc writes a negative DW_AT_bit_offset for a
+    /// bit-field that crosses its storage unit in a packed record).
+    static func integer(_ die: inout Dwarf_Die, _ name: Int) -> Int? {
+        var attribute = Dwarf_Attribute()
+        guard dwarf_attr_integrate(&die, UInt32(name), &attribute) != nil else { return nil }
+        if Int(dwarf_whatform(&attribute)) == DW_FORM_sdata {
+            var value: Dwarf_Sword = 0
+            return dwarf_formsdata(&attribute, &value) == 0 ? Int(value) : nil
+        }
+        var value: Dwarf_Word = 0
+        guard dwarf_formudata(&attribute, &value) == 0 else { return nil }
+        return Int(truncatingIfNeeded: value)
+    }
+
     static func has(_ die: inout Dwarf_Die, _ name: Int) -> Bool {
         dwarf_hasattr_integrate(&die, UInt32(name)) != 0
     }

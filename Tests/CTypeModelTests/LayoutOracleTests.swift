@@ -34,6 +34,32 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches with \(compiler), first: \(mismatches.prefix(5).map { "engine \($0.0) vs \(compiler) \($0.1)" })")
     }
 
+    /// Regressions found by later oracles (the DWARF import compares with gcc's DWARF).
+    static let directed = """
+        #pragma pack(push, 8)
+        struct T1 { int f0; unsigned long long f1 : 8; } __attribute__((packed));
+        struct T2 { char f0; long f1 : 8 __attribute__((packed)); };
+        struct T3 { char f0; long f1 : 8; } __attribute__((packed));
+        struct T4 { char f0; int x; } __attribute__((packed));
+        #pragma pack(pop)
+        #pragma pack(push, 2)
+        struct T5 { char f0; long f1 : 8; } __attribute__((packed));
+        #pragma pack(pop)
+        struct T6 { char f0; long f1 : 8; } __attribute__((packed));
+        """
+
+    @Test("directed cases: #pragma pack with packed bit-fields", arguments: CCompiler.installed)
+    func directedCasesMatchCompiler(compiler: CCompiler) throws {
+        let parsed = try CDeclParser.parse(Self.directed)
+        let records = parsed.declarations.compactMap { declaration -> CRecord? in
+            if case .record(let record) = declaration { return record }
+            return nil
+        }
+        let probe = LayoutProbe.make(for: records)
+        let output = try compiler.compileAndRun(LayoutProbe.includes + Self.directed + probe.program)
+        #expect(output.split(separator: "\n").map(String.init) == probe.expected)
+    }
+
     @Test("the canonical printing of the corpus compiles to the same layouts")
     func printedCorpusMatchesCompiler() throws {
         let compiler = try #require(CCompiler.installed.first)
