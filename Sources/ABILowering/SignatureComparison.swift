@@ -83,7 +83,7 @@ public enum SignatureComparison {
         case (.complex(let mine), .complex(let theirs)):
             if mine != theirs { note(.abi, "\(mine.spelling) _Complex against \(theirs.spelling) _Complex") }
         case (.pointer(let mine), .pointer(let theirs)):
-            if !mine.unqualified.isStructurallyEqual(to: theirs.unqualified) {
+            if !pointeesAgree(mine, theirs) {
                 note(.nonABI, "pointee types differ")
             }
         case (.record(let mine), .record(let theirs)):
@@ -144,6 +144,19 @@ public enum SignatureComparison {
         if mine.tag != theirs.tag && differences.allSatisfy({ $0.severity == .nonABI }) {
             note(.nonABI, "", "tags differ")
         }
+    }
+
+    /// Pointees agree when structurally equal, or when they are records of the same tag
+    /// and one side only declares it (a signature read from DWARF forward-declares the
+    /// records it only points to).
+    static func pointeesAgree(_ mine: CQualType, _ theirs: CQualType) -> Bool {
+        let (left, right) = (mine.resolved, theirs.resolved)
+        if case .record(let x) = left.type, case .record(let y) = right.type, x.kind == y.kind, x.tag != nil, x.tag == y.tag,
+            x.definition == nil || y.definition == nil
+        {
+            return true
+        }
+        return mine.unqualified.isStructurallyEqual(to: theirs.unqualified)
     }
 
     static func kindName(_ type: CType) -> String {

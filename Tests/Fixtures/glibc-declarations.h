@@ -1,0 +1,24 @@
+/* Twenty correct declarations of glibc functions, for `callstub check`. */
+typedef unsigned long size_t;
+typedef struct { int quot; int rem; } div_t;
+typedef struct { long quot; long rem; } ldiv_t;
+int isalpha(int c);
+double atof(const char *s);
+double frexp(double x, int *exponent);
+long strtol(const char *restrict s, char **restrict end, int base);
+unsigned long strtoul(const char *restrict s, char **restrict end, int base);
+double strtod(const char *restrict s, char **restrict end);
+int atoi(const char *s);
+long labs(long x);
+int abs(int x);
+div_t div(int numerator, int denominator);
+ldiv_t ldiv(long numerator, long denominator);
+size_t strlen(const char *s);
+char *strchr(const char *s, int c);
+int strcmp(const char *a, const char *b);
+int snprintf(char *restrict s, size_t n, const char *restrict format, ...);
+int printf(const char *restrict format, ...);
+void *malloc(size_t size);
+void free(void *p);
+char *getenv(const char *name);
+int toupper(int c);
