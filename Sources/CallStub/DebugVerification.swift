@@ -63,9 +63,28 @@ extension SharedLibrary {
         return try outcome.get()
     }
 
+    /// Opens the library's debug info and builds its index now (otherwise the first
+    /// verification does). Returns where the DWARF came from.
+    @discardableResult
+    public func loadDebugInfo() throws(CallStubError) -> String {
+        let info = try debugInfo()
+        info.buildIndex()
+        return info.source.description
+    }
+
     /// Where the library's DWARF comes from, or why there is none.
     public var debugInfoSource: Result<String, CallStubError> {
         do throws(CallStubError) { return .success(try debugInfo().source.description) } catch { return .failure(error) }
+    }
+
+    /// The function type of `name` as the library's DWARF describes it: a lookup and an
+    /// import, no C text. Records keep one identity per library across lookups.
+    public func debugFunctionType(_ name: String) throws(CallStubError) -> CFunctionType {
+        do { return try debugInfo().function(symbol: name).type } catch let error as DWARFImportError {
+            throw .debugInfo(error.description)
+        } catch {
+            throw error as! CallStubError
+        }
     }
 
     /// The signature of `name` from the library's DWARF.

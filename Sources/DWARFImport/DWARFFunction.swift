@@ -25,31 +25,30 @@ extension LibraryDebugInfo {
     /// no DIE at their address, a declaration of that name).
     public func function(symbol: String) throws(DWARFImportError) -> DWARFFunction {
         let index = index()
-        var die: Dwarf_Die
-        var foundBy: String
-        if let entry = index.symbols[symbol] {
-            if !entry.isIndirectFunction, let atAddress = index.functionsByAddress[entry.address] {
-                die = atAddress
-                foundBy = "symbol address 0x\(String(entry.address, radix: 16))"
-            } else if let declared = index.functionsByName[symbol] {
-                die = declared
-                foundBy = entry.isIndirectFunction ? "declaration by name (IFUNC symbol)" : "declaration by name"
-            } else {
-                throw .unverifiable(
-                    symbol: symbol,
-                    reason: entry.isIndirectFunction
-                        ? "an IFUNC symbol whose implementations have no DWARF declaration"
-                        : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
-            }
-        } else if let declared = index.functionsByName[symbol] {
-            die = declared
-            foundBy = "declaration by name (no symbol)"
-        } else {
-            throw .symbolNotFound(symbol)
-        }
         return try lock.withLock { _ throws(DWARFImportError) -> DWARFFunction in
-            let importer = importer(index)
-            let type = try importer.functionType(&die)
+            var die: Dwarf_Die
+            var foundBy: String
+            if let entry = index.symbols[symbol] {
+                if !entry.isIndirectFunction, let atAddress = index.functionsByAddress[entry.address] {
+                    die = atAddress
+                    foundBy = "symbol address 0x\(String(entry.address, radix: 16))"
+                } else if let declared = nameIndexLocked().functionsByName[symbol] {
+                    die = declared
+                    foundBy = entry.isIndirectFunction ? "declaration by name (IFUNC symbol)" : "declaration by name"
+                } else {
+                    throw .unverifiable(
+                        symbol: symbol,
+                        reason: entry.isIndirectFunction
+                            ? "an IFUNC symbol whose implementations have no DWARF declaration"
+                            : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
+                }
+            } else if let declared = nameIndexLocked().functionsByName[symbol] {
+                die = declared
+                foundBy = "declaration by name (no symbol)"
+            } else {
+                throw .symbolNotFound(symbol)
+            }
+            let type = try importer().functionType(&die)
             return DWARFFunction(
                 entry: DWARFFunctionEntry(
                     symbol: symbol, definitionName: DIE.name(&die) ?? symbol, foundBy: foundBy, dieOffset: DIE.offset(&die)),

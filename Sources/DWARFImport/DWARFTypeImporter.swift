@@ -9,15 +9,16 @@ internal import CLibDW
 import CTypeModel
 
 final class DWARFTypeImporter {
-    private let index: DWARFIndex
+    /// The name index, built on first need (callers hold the debug info's lock).
+    private let names: () -> DWARFNameIndex
     private var records: [UInt: CRecord] = [:]
     private var enumerations: [UInt: CEnum] = [:]
     private var typedefs: [UInt: CTypedef] = [:]
     private var depth = 0
     static let maximumDepth = 200
 
-    init(index: DWARFIndex) {
-        self.index = index
+    init(names: @escaping () -> DWARFNameIndex) {
+        self.names = names
     }
 
     private func fail(_ die: inout Dwarf_Die, _ attribute: String, _ reason: String) -> DWARFImportError {
@@ -138,7 +139,7 @@ final class DWARFTypeImporter {
         let name = DIE.name(&die)
         if DIE.flag(&die, DW_AT_declaration) {
             // A declaration only: the definition is elsewhere (another CU, or not at all).
-            if let name, var definition = index.typesByName["\(kind.rawValue) \(name)"] {
+            if let name, var definition = names().typesByName["\(kind.rawValue) \(name)"] {
                 let defined = try record(&definition, kind: kind)
                 records[key] = defined
                 return defined
@@ -310,7 +311,7 @@ final class DWARFTypeImporter {
         if let known = enumerations[key] { return known }
         let name = DIE.name(&die)
         if DIE.flag(&die, DW_AT_declaration) {
-            if let name, var definition = index.typesByName["enum \(name)"] {
+            if let name, var definition = names().typesByName["enum \(name)"] {
                 let defined = try enumeration(&definition)
                 enumerations[key] = defined
                 return defined

@@ -57,10 +57,12 @@ public final class LibraryDebugInfo: @unchecked Sendable {
     /// One importer per library, so that a record has one identity across its functions;
     /// used only under `lock`.
     private nonisolated(unsafe) var sharedImporter: DWARFTypeImporter?
+    /// Used only under `lock`.
+    private nonisolated(unsafe) var nameIndexState: DWARFNameIndex?
 
-    func importer(_ index: DWARFIndex) -> DWARFTypeImporter {
+    func importer() -> DWARFTypeImporter {
         if let sharedImporter { return sharedImporter }
-        let made = DWARFTypeImporter(index: index)
+        let made = DWARFTypeImporter(names: { [unowned self] in self.nameIndexLocked() })
         sharedImporter = made
         return made
     }
@@ -130,10 +132,18 @@ public final class LibraryDebugInfo: @unchecked Sendable {
         _ = index()
     }
 
-    /// The number of functions and symbols indexed.
-    public var indexCounts: (symbols: Int, functions: Int, types: Int) {
+    /// The number of symbols and function addresses indexed.
+    public var indexCounts: (symbols: Int, functions: Int) {
         let index = index()
-        return (index.symbols.count, index.functionsByAddress.count, index.typesByName.count)
+        return (index.symbols.count, index.functionsByAddress.count)
+    }
+
+    /// The name index, built on first use; call only with `lock` held.
+    func nameIndexLocked() -> DWARFNameIndex {
+        if let names = nameIndexState { return names }
+        let names = DWARFNameIndex(dwarf: dwarf)
+        nameIndexState = names
+        return names
     }
 }
 
@@ -142,15 +152,14 @@ struct DWARFIndex: @unchecked Sendable {
     struct Symbol {
         var address: UInt64
         var isIndirectFunction: Bool
+        /// 2 for the default version (`name`, `name@@VERSION`), 1 for an older one
+        /// (`name@VERSION`, kept for old binaries); global over weak within each.
+        var priority: Int
     }
 
     var symbols: [String: Symbol] = [:]
     /// Address (bias applied) → the DIE of the subprogram whose code starts there.
     var functionsByAddress: [UInt64: Dwarf_Die] = [:]
-    /// Name → a subprogram DIE (definitions preferred over declarations).
-    var functionsByName: [String: Dwarf_Die] = [:]
-    /// `struct T`, `union T`, `enum T` and typedef names → their defining DIEs.
-    var typesByName: [String: Dwarf_Die] = [:]
 
     init(module: OpaquePointer, dwarf: OpaquePointer, bias: UInt64) {
         // Symbols: functions and IFUNCs, global or weak.
@@ -167,12 +176,27 @@ struct DWARFIndex: @unchecked Sendable {
                     symbol.st_shndx != UInt16(SHN_UNDEF)
                 else { continue }
                 var text = String(cString: name)
-                if let at = text.firstIndex(of: "@") { text = String(text[..<at]) }  // versioned names
-                let entry = Symbol(address: address, isIndirectFunction: type == STT_GNU_IFUNC)
-                if symbols[text] == nil || binding == STB_GLOBAL { symbols[text] = entry }
+                var priority = 4
+                if let at = text.firstIndex(of: "@") {  // versioned names: prefer the default version
+                    if !text[at...].hasPrefix("@@") { priority = 2 }
+                    text = String(text[..<at])
+                }
+                if binding == STB_GLOBAL { priority += 1 }
+                let entry = Symbol(address: address, isIndirectFunction: type == STT_GNU_IFUNC, priority: priority)
+                if let existing = symbols[text], existing.priority >= priority { continue }
+                symbols[text] = entry
             }
         }
-        // Top-level DIEs of every compilation unit.
+        // The code of every top-level subprogram: names are not read here (that is the
+        // slow part of a scan), only addresses.
+        DWARFIndex.forEachTopLevelDIE(dwarf) { die in
+            guard Int(dwarf_tag(&die)) == DW_TAG_subprogram else { return }
+            record(&die, bias: bias)
+        }
+    }
+
+    /// Calls `body` with every top-level DIE of every compilation unit.
+    static func forEachTopLevelDIE(_ dwarf: OpaquePointer, _ body: (inout Dwarf_Die) -> Void) {
         var offset: Dwarf_Off = 0
         var next: Dwarf_Off = 0
         var headerSize = 0
@@ -183,7 +207,7 @@ struct DWARFIndex: @unchecked Sendable {
             var child = Dwarf_Die()
             guard dwarf_child(&unit, &child) == 0 else { continue }
             repeat {
-                record(child, bias: bias)
+                body(&child)
                 var sibling = Dwarf_Die()
                 guard dwarf_siblingof(&child, &sibling) == 0 else { break }
                 child = sibling
@@ -191,17 +215,45 @@ struct DWARFIndex: @unchecked Sendable {
         }
     }
 
-    private mutating func record(_ entry: Dwarf_Die, bias: UInt64) {
-        var die = entry
+    /// Every range's start and the entry point: a hot/cold split function
+    /// (`_IO_new_fclose` and `_IO_new_fclose.cold`) has its symbol at the hot range, which
+    /// need not be its lowest address.
+    private mutating func record(_ die: inout Dwarf_Die, bias: UInt64) {
+        var offset = 0
+        var base: Dwarf_Addr = 0
+        var start: Dwarf_Addr = 0
+        var end: Dwarf_Addr = 0
+        repeat {
+            offset = dwarf_ranges(&die, offset, &base, &start, &end)
+            if offset > 0, functionsByAddress[start + bias] == nil { functionsByAddress[start + bias] = die }
+        } while offset > 0
+        var entry: Dwarf_Addr = 0
+        if dwarf_entrypc(&die, &entry) == 0, functionsByAddress[entry + bias] == nil {
+            functionsByAddress[entry + bias] = die
+        }
+    }
+}
+
+/// Names of functions and types, built by a second scan only when a lookup needs one (a
+/// symbol with no DIE at its address, a declaration-only record).
+struct DWARFNameIndex: @unchecked Sendable {
+    /// Name → a subprogram DIE (definitions preferred over declarations).
+    var functionsByName: [String: Dwarf_Die] = [:]
+    /// `struct T`, `union T`, `enum T` and typedef names → their defining DIEs.
+    var typesByName: [String: Dwarf_Die] = [:]
+
+    init(dwarf: OpaquePointer) {
+        DWARFIndex.forEachTopLevelDIE(dwarf) { die in record(&die) }
+    }
+
+    private mutating func record(_ die: inout Dwarf_Die) {
         let tag = Int(dwarf_tag(&die))
         switch tag {
         case DW_TAG_subprogram:
+            guard let name = DIE.name(&die) else { return }
             var low: Dwarf_Addr = 0
-            let hasCode = dwarf_entrypc(&die, &low) == 0 || dwarf_lowpc(&die, &low) == 0
-            if hasCode { functionsByAddress[low + bias] = die }
-            if let name = DIE.name(&die) {
-                if hasCode || functionsByName[name] == nil { functionsByName[name] = die }
-            }
+            let hasCode = dwarf_entrypc(&die, &low) == 0 || DIE.has(&die, DW_AT_ranges)
+            if hasCode || functionsByName[name] == nil { functionsByName[name] = die }
         case DW_TAG_structure_type, DW_TAG_union_type, DW_TAG_enumeration_type, DW_TAG_typedef:
             guard let name = DIE.name(&die), !DIE.flag(&die, DW_AT_declaration) else { return }
             let key: String

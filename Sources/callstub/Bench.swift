@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the stub compile-time and memory measurement.")
     var noCompile = false
 
+    @Flag(name: .long, help: "Skip the DWARF (glibc debug info) measurement.")
+    var noDWARF = false
+
     func run() throws {
         let path = try BenchFixtures.build()
         let context = try BenchContext(path: path)
@@ -36,10 +39,15 @@ struct Bench: ParsableCommand {
         let repetitions = quick ? 5 : 11
         var rows: [BenchRow] = []
         let cases = BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) }
+        var dwarf: DWARFFigures?
         for (index, benchCase) in cases.enumerated() {
             if !json { printError("[\(index + 1)/\(cases.count)] \(benchCase.name)") }
             let paths = try benchCase.make(context)
             rows.append(BenchRow.measure(benchCase, paths: paths, calls: calls, repetitions: repetitions))
+        }
+        if !noDWARF {
+            if !json { printError("DWARF: glibc's debug info") }
+            dwarf = DWARFFigures.measure()
         }
         var compile: CompileFigures?
         if !noCompile {
@@ -47,9 +55,9 @@ struct Bench: ParsableCommand {
             compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
         }
         if json {
-            print(BenchReport(rows: rows, compile: compile).jsonText())
+            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf).jsonText())
         } else {
-            print(BenchReport(rows: rows, compile: compile).table())
+            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf).table())
         }
     }
 }
@@ -313,9 +321,63 @@ struct CompileFigures: Encodable {
     }
 }
 
+/// Opening and indexing glibc's debug info (libc6-dbg), and signature lookups after that.
+struct DWARFFigures: Encodable {
+    let source: String
+    let openAndIndexMilliseconds: Double
+    let firstLookupMilliseconds: Double
+    /// The first lookups of the 20 functions, including the one-time name index some need.
+    let firstRoundMilliseconds: Double
+    /// A lookup and import of a function type after the first round.
+    let lookupMilliseconds: Double
+    /// `signature`: lookup, import, printing the header and parsing it back.
+    let signatureMilliseconds: Double
+    let indexBytes: Int
+    let error: String?
+
+    static let functions = [
+        "strtol", "div", "snprintf", "strlen", "memchr", "qsort", "fopen", "fclose", "getenv", "atoi", "labs", "strchr",
+        "strcmp", "malloc", "free", "realloc", "printf", "puts", "abs", "ldiv",
+    ]
+
+    static func measure() -> DWARFFigures {
+        do {
+            // A process that has not opened glibc's debug info yet: this one, first time.
+            let library = try SharedLibrary("libc.so.6")
+            let before = CompileFigures.residentBytes()
+            var start = DispatchTime.now().uptimeNanoseconds
+            let source = try library.loadDebugInfo()
+            let open = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            let indexBytes = CompileFigures.residentBytes() - before
+            start = DispatchTime.now().uptimeNanoseconds
+            _ = try library.debugFunctionType("strtol")
+            let first = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            start = DispatchTime.now().uptimeNanoseconds
+            for name in functions { _ = try library.debugFunctionType(name) }
+            let firstRound = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            let rounds = 50
+            start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<rounds { for name in functions { _ = try library.debugFunctionType(name) } }
+            let each = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds * functions.count)
+            start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<5 { for name in functions { _ = try library.signature(name) } }
+            let signature = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(5 * functions.count)
+            return DWARFFigures(
+                source: source, openAndIndexMilliseconds: open, firstLookupMilliseconds: first,
+                firstRoundMilliseconds: firstRound, lookupMilliseconds: each, signatureMilliseconds: signature,
+                indexBytes: indexBytes, error: nil)
+        } catch {
+            return DWARFFigures(
+                source: "", openAndIndexMilliseconds: 0, firstLookupMilliseconds: 0, firstRoundMilliseconds: 0,
+                lookupMilliseconds: 0, signatureMilliseconds: 0, indexBytes: 0, error: "\(error)")
+        }
+    }
+}
+
 struct BenchReport: Encodable {
     let rows: [BenchRow]
     let compile: CompileFigures?
+    let dwarf: DWARFFigures?
 
     func jsonText() -> String {
         let encoder = JSONEncoder()
@@ -361,6 +423,20 @@ struct BenchReport: Encodable {
                 format: "stub compile (%d shapes): %.3f ms per stub alone, %.3f ms per stub in batches of 100",
                 compile.shapes, compile.singleMilliseconds, compile.batchedMilliseconds))
             lines.append("memory: \(compile.singleBytesPerStub) bytes RSS per stub alone, \(compile.batchedBytesPerStub) batched")
+        }
+        if let dwarf {
+            if let error = dwarf.error {
+                lines.append("DWARF: not measured: \(error)")
+            } else {
+                lines.append("DWARF (glibc, \(dwarf.source)):")
+                lines.append(String(
+                    format: "  open and index %.1f ms, %.1f MB RSS; first lookup %.3f ms; first lookups of 20 functions %.1f ms (with the name index some need)",
+                    dwarf.openAndIndexMilliseconds, Double(dwarf.indexBytes) / 1e6, dwarf.firstLookupMilliseconds,
+                    dwarf.firstRoundMilliseconds))
+                lines.append(String(
+                    format: "  then %.4f ms per lookup (type import), %.3f ms per signature (with the C header round trip)",
+                    dwarf.lookupMilliseconds, dwarf.signatureMilliseconds))
+            }
         }
         return lines.joined(separator: "\n")
     }
