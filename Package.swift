@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(
             name: "ABILoweringTests", dependencies: ["ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"],
             exclude: ["Golden"]),
-        .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "CDeclParser", "CTypeModel", "CTestSupport"]),
+        .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),

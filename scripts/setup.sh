@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # libc6-dbg: glibc's separate debug info, which the DWARF tests verify declarations against;
-# dwz: to build fixtures whose DWARF uses an alternate (dwz) file.
-packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz)
+# dwz: to build fixtures whose DWARF uses an alternate (dwz) file; libgsl27 + libgsl-dbg:
+# a real library passing structs by value (gsl_complex), with its debug info.
+packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz libgsl27 libgsl-dbg)
 missing=()
 for package in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

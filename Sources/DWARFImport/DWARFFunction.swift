@@ -11,7 +11,8 @@ public struct DWARFFunction: Sendable {
     public var entry: DWARFFunctionEntry
     public var type: CFunctionType
     /// The typedefs, records and enums the signature uses, dependencies first: records
-    /// passed by value in full, those only pointed to as forward declarations.
+    /// passed by value or pointed to in full (so that values can be built for
+    /// `mktime(struct tm *)`), those reached only through function types as declarations.
     public var typeDeclarations: [CDeclaration]
 
     /// A C header declaring the function under `name` after its types.
@@ -83,7 +84,7 @@ enum TypeClosure {
                 visit(alias.underlying, complete: complete)
                 if typedefs.insert(alias.name).inserted { declarations.append(.typedef(alias)) }
             case .pointer(let pointee):
-                visit(pointee, complete: false)
+                visit(pointee, complete: true)
             case .array(let element, _):
                 visit(element, complete: complete)
             case .function(let function):

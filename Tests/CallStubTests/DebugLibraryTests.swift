@@ -1,0 +1,65 @@
+// Real libraries with Debian debug packages: glibc (libc6-dbg) and GSL (libgsl-dbg, which
+// passes gsl_complex by value). Signatures are read from DWARF, no declaration given, and
+// the functions called through both backends.
+
+import CallStub
+import Foundation
+import Testing
+
+@Suite struct DebugLibraryTests {
+    @Test(arguments: backends)
+    func glibcFromDWARFAlone(_ backend: BindingOptions.Backend) throws {
+        let libc = try SharedLibrary("libc.so.6", options: BindingOptions(backend: backend))
+        #expect(try libc.function("div").call([.int(-7), .int(2)]).description == "{-3, -1}")
+        #expect(try libc.function("strtol").call([.string("-0x1F"), .null, .int(16)]) == .int(-31))
+        let snprintf = try libc.function("snprintf")
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 32)
+        defer { buffer.deallocate() }
+        #expect(try snprintf.call([.pointer(CPointer(buffer)), .uint(32), .string("%d-%s"), .int(7), .string("x")]) == .int(3))
+        #expect(String(cString: buffer) == "7-x")
+        // qsort: its signature, with the comparator's function-pointer typedef.
+        let qsort = try libc.signature("qsort")
+        #expect(qsort.header.contains("typedef int (*__compar_fn_t)(const void *, const void *);"))
+        // mktime with struct tm, built from the DWARF's own definition.
+        let mktime = try libc.function("mktime")
+        var time = try mktime.makeRecord("struct tm")
+        try time.setField("tm_year", to: .int(100))  // 2000
+        try time.setField("tm_mday", to: .int(1))
+        try time.setField("tm_isdst", to: .int(-1))
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: time.bytes.count, alignment: 8)
+        defer { memory.deallocate() }
+        time.bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        guard case .int(let seconds) = try mktime.call([.pointer(CPointer(memory))]) else {
+            Issue.record("mktime returned no integer")
+            return
+        }
+        #expect(abs(seconds - 946_684_800) <= 14 * 3600, "1 Jan 2000 in some time zone")
+        // getpwnam returns a struct passwd * whose fields read back through its DWARF type.
+        let getpwnam = try libc.function("getpwnam")
+        guard case .pointer(let entry) = try getpwnam.call([.string("root")]), let raw = entry.raw else {
+            Issue.record("getpwnam(\"root\") returned NULL")
+            return
+        }
+        let passwd = try getpwnam.makeRecord("struct passwd")
+        let root = try CRecordValue(passwd.record, bytes: Array(UnsafeRawBufferPointer(start: raw, count: passwd.bytes.count)))
+        #expect(try root.field("pw_uid") == .uint(0))
+        guard case .pointer(let name) = try root.field("pw_name"), let text = name.raw else {
+            Issue.record("pw_name")
+            return
+        }
+        #expect(String(cString: text.assumingMemoryBound(to: CChar.self)) == "root")
+    }
+
+    @Test(arguments: backends)
+    func gslPassesComplexNumbersByValue(_ backend: BindingOptions.Backend) throws {
+        let gsl = try SharedLibrary("libgsl.so.27", options: BindingOptions(backend: backend))
+        let add = try gsl.function("gsl_complex_add")
+        let a = try CValueSyntax.parse("{{1.5, -2}}", as: add.type("gsl_complex"), scope: add.declarations)
+        let b = try CValueSyntax.parse("{{0.5, 4}}", as: add.type("gsl_complex"), scope: add.declarations)
+        #expect(try add.call([a, b]).description == "{{2, 2}}")
+        let abs = try gsl.function("gsl_complex_abs")
+        #expect(try abs.call([try CValueSyntax.parse("{{3, 4}}", as: add.type("gsl_complex"), scope: add.declarations)]) == .double(5))
+        let polar = try gsl.function("gsl_complex_polar")
+        #expect(try polar.call([.double(2), .double(0)]).description == "{{2, 0}}")
+    }
+}
