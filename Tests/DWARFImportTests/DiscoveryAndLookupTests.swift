@@ -87,6 +87,27 @@ import Testing
         #expect(record.definition?.layout.size == 16)
     }
 
+    /// Abstract origins (a function inlined and also emitted), K&R definitions (callers
+    /// pass promoted arguments), zero-length and flexible arrays.
+    @Test func originsUnprototypedAndArrays() throws {
+        let source = """
+            int helper(int x, double y) { return x + (int)y; }
+            int user(int x) { return helper(x, 2.0) * 3; }
+            double kr(f, c) float f; char c; { return f + c; }
+            struct tail { int count; char zero[0]; double items[]; };
+            int tail_count(struct tail *t) { return t->count; }
+            """
+        let (directory, path) = try buildLibrary(source, compiler: gcc(), flags: ["-g", "-O2"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let info = try LibraryDebugInfo(libraryPath: path)
+        let helper = try info.function(symbol: "helper")
+        #expect(CPrinter().print(.function(name: "helper", type: helper.type)) == "int helper(int x, double y);")
+        let kr = try info.function(symbol: "kr")
+        #expect(CPrinter().print(.function(name: "kr", type: kr.type)) == "double kr(double f, int c);")
+        let tail = try info.function(symbol: "tail_count")
+        #expect(tail.header(declaring: "tail_count").contains("char zero[0];\n    double items[];"))
+    }
+
     @Test func glibcFromItsBuildIDDebugFile() throws {
         let path = "/lib/x86_64-linux-gnu/libc.so.6"
         let info = try LibraryDebugInfo(libraryPath: path)
