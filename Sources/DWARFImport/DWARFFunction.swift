@@ -49,7 +49,13 @@ extension LibraryDebugInfo {
             } else {
                 throw .symbolNotFound(symbol)
             }
-            let type = try importer().functionType(&die)
+            let type: CFunctionType
+            do throws(DWARFImportError) {
+                type = try importer().functionType(&die)
+            } catch {
+                if case .noCType(_, let reason) = error { throw .unverifiable(symbol: symbol, reason: reason) }
+                throw error
+            }
             return DWARFFunction(
                 entry: DWARFFunctionEntry(
                     symbol: symbol, definitionName: DIE.name(&die) ?? symbol, foundBy: foundBy, dieOffset: DIE.offset(&die)),
@@ -72,6 +78,9 @@ enum TypeClosure {
         var completeRecords: Set<ObjectIdentifier> = []
         var declaredRecords: Set<ObjectIdentifier> = []
         var enums: Set<ObjectIdentifier> = []
+        /// Tags printed: a type each compilation unit describes again (without dwz, every
+        /// unit that uses `struct __gconv_step_data` has its own DIE) is printed once.
+        var printedTags: Set<String> = []
         var typedefs: Set<String> = []
         var depth = 0
 
@@ -92,15 +101,22 @@ enum TypeClosure {
                 for parameter in function.parameters { visit(parameter.type, complete: false) }
             case .record(let record):
                 let id = ObjectIdentifier(record)
+                let tagKey = record.tag.map { "\(record.kind.rawValue) \($0)" }
                 if complete, let definition = record.definition {
                     guard completeRecords.insert(id).inserted else { return }
+                    if let tagKey, printedTags.contains(tagKey) { return }
+                    if let tagKey { printedTags.insert(tagKey) }
                     for field in definition.fields { visit(field.type, complete: true) }
                     if record.tag != nil { declarations.append(.record(record)) }
-                } else if record.tag != nil, !completeRecords.contains(id), declaredRecords.insert(id).inserted {
+                } else if let tagKey, !completeRecords.contains(id), !printedTags.contains(tagKey),
+                    declaredRecords.insert(id).inserted
+                {
                     declarations.append(.recordDeclaration(record))
                 }
             case .enumeration(let enumeration):
-                if enumeration.tag != nil, enumeration.definition != nil, enums.insert(ObjectIdentifier(enumeration)).inserted {
+                if let tag = enumeration.tag, enumeration.definition != nil, enums.insert(ObjectIdentifier(enumeration)).inserted,
+                    printedTags.insert("enum \(tag)").inserted
+                {
                     declarations.append(.enumeration(enumeration))
                 }
             case .void, .integer, .floating, .complex:

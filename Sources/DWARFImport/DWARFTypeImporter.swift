@@ -52,6 +52,9 @@ final class DWARFTypeImporter {
         case DW_TAG_union_type: return CQualType(.record(try record(&die, kind: .union)))
         case DW_TAG_enumeration_type: return CQualType(.enumeration(try enumeration(&die)))
         case DW_TAG_subroutine_type: return CQualType(.function(try functionType(&die)))
+        case DW_TAG_unspecified_type:
+            // What the assembler writes for functions written in assembly: no C type.
+            throw .noCType(die: DIE.offset(&die), reason: "the DWARF gives no C type (the code is written in assembly)")
         default:
             throw fail(&die, "DW_TAG", "tag 0x\(String(tag, radix: 16)) is not a C type")
         }
@@ -74,7 +77,7 @@ final class DWARFTypeImporter {
             case 4: return .floating(.float)
             case 8: return .floating(.double)
             case 16 where name.contains("long double"): return .floating(.longDouble)
-            default: throw fail(&die, "DW_AT_byte_size", "\(name): no C floating type of \(size) bytes")
+            default: throw .noCType(die: DIE.offset(&die), reason: "\(name) (\(size) bytes) is not supported")
             }
         case DW_ATE_complex_float:
             switch size {

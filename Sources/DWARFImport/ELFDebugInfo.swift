@@ -17,6 +17,8 @@ public enum DWARFImportError: Error, Equatable, Sendable, CustomStringConvertibl
     case unverifiable(symbol: String, reason: String)
     /// The DWARF breaks a rule; `die` is the DIE's offset, `attribute` the one at fault.
     case malformed(die: UInt64, attribute: String, reason: String)
+    /// A well-formed DIE with no C type CallStub can represent.
+    case noCType(die: UInt64, reason: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum DWARFImportError: Error, Equatable, Sendable, CustomStringConvertibl
         case .unverifiable(let symbol, let reason): return "\(symbol): cannot be checked against DWARF: \(reason)"
         case .malformed(let die, let attribute, let reason):
             return "DIE 0x\(String(die, radix: 16)), \(attribute): \(reason)"
+        case .noCType(let die, let reason): return "DIE 0x\(String(die, radix: 16)): \(reason)"
         }
     }
 }

@@ -2,6 +2,7 @@
 // passes gsl_complex by value). Signatures are read from DWARF, no declaration given, and
 // the functions called through both backends.
 
+import CTestSupport
 import CallStub
 import Foundation
 import Testing
@@ -48,6 +49,38 @@ import Testing
             return
         }
         #expect(String(cString: text.assumingMemoryBound(to: CChar.self)) == "root")
+    }
+
+    /// Every function symbol glibc exports: its signature imports from DWARF and reads back
+    /// as C, or the function is unverifiable with the reason (assembly, IFUNC, _Float128).
+    @Test func everyGlibcFunctionImportsOrSaysWhyNot() throws {
+        let listing = try run("/usr/bin/nm", ["-D", "--defined-only", "/lib/x86_64-linux-gnu/libc.so.6"]).output
+        let symbols = Set(listing.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, ["T", "W", "i"].contains(fields[1]) else { return nil }
+            return String(fields[2].split(separator: "@")[0])
+        })
+        let libc = try SharedLibrary("libc.so.6")
+        var imported = 0
+        var reasons: [String: Int] = [:]
+        var failures: [String] = []
+        for symbol in symbols.sorted() {
+            do {
+                _ = try libc.signature(symbol)
+                imported += 1
+            } catch {
+                let text = error.description
+                if let reason = text.components(separatedBy: "cannot be checked against DWARF: ").last, text.contains("cannot be checked") {
+                    reasons[reason, default: 0] += 1
+                } else {
+                    failures.append("\(symbol): \(text)")
+                }
+            }
+        }
+        print("glibc: \(symbols.count) function symbols, \(imported) imported, unverifiable: \(reasons)")
+        #expect(symbols.count > 2000)
+        #expect(imported * 10 > symbols.count * 9)
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
     }
 
     @Test(arguments: backends)
