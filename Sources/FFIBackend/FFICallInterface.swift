@@ -25,7 +25,7 @@ public enum FFIError: Error, Hashable, Sendable, CustomStringConvertible {
 /// libffi keeps pointers into, for as long as it lives.
 public final class FFICallInterface: @unchecked Sendable {
     // Immutable after init; libffi only reads a prepared cif, so concurrent calls are safe.
-    private let cif: UnsafeMutablePointer<ffi_cif>
+    let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
     private let tree: FFITypeTree
     public let signature: ValidatedSignature

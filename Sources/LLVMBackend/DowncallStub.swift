@@ -29,10 +29,15 @@ public enum DowncallStub {
     /// function's address is baked in and the stub takes `(args, result)`; without, it
     /// takes `(fn, args, result)` and serves every function of the same lowered shape.
     public static func ir(for plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks? = nil) -> String {
+        printed(name: name) { builder in build(plan, name: name, target: target, errno: errno, into: builder) }
+    }
+
+    /// A module built in a context of its own, as text.
+    static func printed(name: String, _ build: (IRModuleBuilder) -> Void) -> String {
         let context = LLVMContextCreate()
         defer { LLVMContextDispose(context) }
         return withExtendedLifetime(IRModuleBuilder(context: context!, name: name)) { builder in
-            build(plan, name: name, target: target, errno: errno, into: builder)
+            build(builder)
             return builder.printed()
         }
     }

@@ -71,10 +71,43 @@ final class IRModuleBuilder {
 
     /// Adds a function, positions the builder at the end of its entry block, and returns its parameters.
     func beginFunction(named name: String, type: IRType, parameterCount: Int) -> [IRValue] {
-        let function = LLVMAddFunction(module, name, type.reference)
+        beginFunctionReturningIt(named: name, type: type, parameterCount: parameterCount).parameters
+    }
+
+    /// Adds a function and returns it with its parameters (for attributes on them).
+    func beginFunctionReturningIt(named name: String, type: IRType, parameterCount: Int) -> (function: IRValue, parameters: [IRValue]) {
+        let function = LLVMAddFunction(module, name, type.reference)!
         let entry = LLVMAppendBasicBlockInContext(context, function, "entry")
         LLVMPositionBuilderAtEnd(builder, entry)
-        return (0..<parameterCount).map { IRValue(reference: LLVMGetParam(function, UInt32($0))) }
+        return (IRValue(reference: function), (0..<parameterCount).map { IRValue(reference: LLVMGetParam(function, UInt32($0))) })
+    }
+
+    /// An attribute on a function's result (index 0) or parameter (index 1…).
+    func addFunctionAttribute(_ name: String, value: UInt64 = 0, to function: IRValue, at index: Int) {
+        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
+        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), LLVMCreateEnumAttribute(context, kind, value))
+    }
+
+    func addFunctionTypeAttribute(_ name: String, type: IRType, to function: IRValue, at index: Int) {
+        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
+        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), LLVMCreateTypeAttribute(context, kind, type.reference))
+    }
+
+    /// Stack memory in the function's frame.
+    func alloca(_ type: IRType, alignment: Int) -> IRValue {
+        let value = LLVMBuildAlloca(builder, type.reference, "")
+        LLVMSetAlignment(value, UInt32(alignment))
+        return IRValue(reference: value!)
+    }
+
+    func undefined(_ type: IRType) -> IRValue { IRValue(reference: LLVMGetUndef(type.reference)) }
+
+    func insertValue(_ aggregate: IRValue, _ element: IRValue, _ index: Int) -> IRValue {
+        IRValue(reference: LLVMBuildInsertValue(builder, aggregate.reference, element.reference, UInt32(index), ""))
+    }
+
+    func returnValue(_ value: IRValue) {
+        LLVMBuildRet(builder, value.reference)
     }
 
     // MARK: Constants

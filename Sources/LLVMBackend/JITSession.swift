@@ -30,6 +30,11 @@ public enum JITError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// A module added with its own resource tracker, so that it can be freed.
+public struct RemovableModule: @unchecked Sendable {
+    let tracker: LLVMOrcResourceTrackerRef
+}
+
 /// One ORC LLJIT instance. Adding modules and looking up symbols are serialised behind
 /// a lock: LLVM contexts are not thread-safe (FIELD-NOTES.md), so each added module is
 /// parsed in a context of its own.
@@ -86,6 +91,39 @@ public final class JITSession: Sendable {
         }
     }
 
+    /// Builds a module that can be removed again (its code and data freed) with
+    /// `remove(_:)`, and returns the address of `symbol` in it.
+    func addRemovableModule(
+        name: String, symbol: String, building build: (IRModuleBuilder) -> Void
+    ) throws(JITError) -> (address: UnsafeRawPointer, module: RemovableModule) {
+        try lock.withLock { _ throws(JITError) -> (UnsafeRawPointer, RemovableModule) in
+            let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
+            let builder = IRModuleBuilder(context: llvmContext!, name: name)
+            build(builder)
+            let dylib = LLVMOrcLLJITGetMainJITDylib(instance)
+            let tracker = LLVMOrcJITDylibCreateResourceTracker(dylib)!
+            do throws(JITError) {
+                try addLocked(module: builder.takeModule(), tracker: tracker)
+                var address: LLVMOrcExecutorAddress = 0
+                if let error = LLVMOrcLLJITLookup(instance, &address, symbol) { throw .llvm(Self.consume(error)) }
+                guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else { throw .symbolNotFound(symbol) }
+                return (pointer, RemovableModule(tracker: tracker))
+            } catch {
+                _ = LLVMOrcResourceTrackerRemove(tracker)
+                LLVMOrcReleaseResourceTracker(tracker)
+                throw error
+            }
+        }
+    }
+
+    /// Frees a removable module's code and data. Its addresses must not be used after.
+    func remove(_ module: RemovableModule) {
+        lock.withLock { _ in
+            if let error = LLVMOrcResourceTrackerRemove(module.tracker) { _ = Self.consume(error) }
+            LLVMOrcReleaseResourceTracker(module.tracker)
+        }
+    }
+
     private func addModuleLocked(ir: String, name: String) throws(JITError) {
         let context = sharedContext
         let llvmContext = LLVMOrcThreadSafeContextGetContext(context)
@@ -103,8 +141,8 @@ public final class JITSession: Sendable {
         try addLocked(module: module)
     }
 
-    /// Verifies (when asked) and adds a module the session now owns.
-    private func addLocked(module: LLVMModuleRef) throws(JITError) {
+    /// Verifies (when asked) and adds a module the session now owns, to `tracker` if given.
+    private func addLocked(module: LLVMModuleRef, tracker: LLVMOrcResourceTrackerRef? = nil) throws(JITError) {
         var message: UnsafeMutablePointer<CChar>?
         if Self.verifiesModules {
             if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
@@ -118,7 +156,10 @@ public final class JITSession: Sendable {
         // Consumes the module.
         let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module, context)
         let dylib = LLVMOrcLLJITGetMainJITDylib(instance)
-        if let error = LLVMOrcLLJITAddLLVMIRModule(instance, dylib, threadSafeModule) {
+        let error =
+            tracker.map { LLVMOrcLLJITAddLLVMIRModuleWithRT(instance, $0, threadSafeModule) }
+            ?? LLVMOrcLLJITAddLLVMIRModule(instance, dylib, threadSafeModule)
+        if let error {
             LLVMOrcDisposeThreadSafeModule(threadSafeModule)
             throw .llvm(Self.consume(error))
         }

@@ -36,6 +36,23 @@ public final class StubCompiler: Sendable {
     /// The number of LLVM modules added so far (one per batch).
     public var moduleCount: Int { state.withLock { $0.compiledModules } }
 
+    /// A thunk with `plan`'s C signature calling `handler(context, args, result)`, in a
+    /// module of its own that `release(_:)` frees.
+    public func thunk(for plan: CallPlan, handler: UInt, context: UInt) throws(JITError) -> (UnsafeRawPointer, RemovableModule) {
+        let name = state.withLock { state -> String in
+            state.nextName += 1
+            return "callstub_thunk_\(state.nextName)"
+        }
+        return try session.addRemovableModule(name: name, symbol: name) { builder in
+            UpcallThunk.build(plan, name: name, handler: handler, context: context, into: builder)
+        }
+    }
+
+    /// Frees a thunk's code.
+    public func release(_ module: RemovableModule) {
+        session.remove(module)
+    }
+
     /// The stub for one plan, from the cache or compiled now.
     public func stub(for plan: CallPlan, errno: ErrnoHooks? = nil) throws(JITError) -> StubEntry {
         try stubs(for: [plan], errno: errno)[0]

@@ -1,0 +1,182 @@
+// Callbacks: a Swift closure callable as a C function pointer of any C signature. The fast
+// path is an LLVM thunk with the callback's exact signature, calling a handler with the
+// callback's context baked in (no allocation and no reference counting per call); libffi
+// closures are the fallback. The pointer is valid exactly as long as the `Callback` lives.
+
+import ABILowering
+import CDeclParser
+import CTypeModel
+import FFIBackend
+import LLVMBackend
+import Synchronization
+
+/// What a callback does with its frame: reads the arguments from `args` (libffi's
+/// `avalue` shape) and writes the result into `result`.
+final class CallbackBox: @unchecked Sendable {
+    let name: String
+    let entry: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+    /// Set when the `Callback` is gone (debug builds keep the box to detect late calls).
+    let released = Atomic<Bool>(false)
+
+    init(name: String, entry: @escaping (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void) {
+        self.name = name
+        self.entry = entry
+    }
+}
+
+/// The one handler every thunk and closure calls: the context is the box, unretained.
+let callbackHandler: CallbackHandler = { context, arguments, result in
+    Unmanaged<CallbackBox>.fromOpaque(context)._withUnsafeGuaranteedRef { box in
+        #if DEBUG
+            if box.released.load(ordering: .relaxed) {
+                fatalError("callback \(box.name) was called through its C pointer after the Callback was released")
+            }
+        #endif
+        box.entry(arguments, result)
+    }
+}
+
+/// A Swift closure as a C function pointer.
+///
+///     let compare = try Callback("int (*)(const void *, const void *)") { (values: [CValue]) -> CValue in … }
+///     try qsort.call([.pointer(CPointer(base)), .uint(count), .uint(4), .pointer(compare.pointer)])
+///
+/// Keep the `Callback` alive as long as C may call the pointer: calling it afterwards is
+/// undefined (in debug builds it stops the program with the callback's name). The scoped
+/// form `withCallback(…) { pointer in … }` makes that lifetime explicit.
+public final class Callback: @unchecked Sendable, CustomStringConvertible {
+    /// A name for messages (the declaration, unless given).
+    public let name: String
+    /// The callback's C function type.
+    public let type: CFunctionType
+    /// The C function pointer to hand to C.
+    public let pointer: CPointer
+    /// The code behind the pointer: a JIT thunk or a libffi closure.
+    public let backend: CallBackend
+    /// Why the JIT does not serve it, when it does not.
+    public let fallbackReason: String?
+    let signature: ValidatedSignature
+    private let box: CallbackBox
+    private let thunk: RemovableModule?
+    private let closure: FFIClosure?
+
+    public var description: String { "Callback(\(name), \(backend))" }
+
+    /// Makes a callback of the C function (pointer) type `declaration` (e.g.
+    /// `int (*)(const void *, const void *)`, a function type, or a typedef of either,
+    /// read in `scope`) from a dynamic handler. A handler result that does not fit the C
+    /// return type stops the program with a message naming the callback; it never
+    /// returns garbage to C.
+    public convenience init(
+        _ declaration: String, scope: CScope = .standard, name: String? = nil, backend: BindingOptions.Backend = .auto,
+        handler: @escaping @Sendable ([CValue]) -> CValue
+    ) throws(CallStubError) {
+        let signature = try Self.signature(of: declaration, scope: scope)
+        let label = name ?? declaration
+        let argumentClasses = signature.arguments.map(\.valueClass)
+        let resultClass = signature.result.valueClass
+        try self.init(signature: signature, name: label, backend: backend) { arguments, result in
+            var values: [CValue] = []
+            values.reserveCapacity(argumentClasses.count)
+            for (index, valueClass) in argumentClasses.enumerated() {
+                values.append(ValueCoding.load(valueClass, from: arguments[index]!))
+            }
+            let value = handler(values)
+            if resultClass == .void { return }
+            do throws(ValueMismatch) {
+                try ValueCoding.store(value, as: resultClass, at: result, strings: nil)
+            } catch {
+                fatalError("callback \(label): its result \(value) does not fit \(signature.result.declared): \(error.reason)")
+            }
+        }
+    }
+
+    init(
+        signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
+        entry: @escaping (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+    ) throws(CallStubError) {
+        self.signature = signature
+        self.name = name
+        self.type = signature.function
+        let box = CallbackBox(name: name, entry: entry)
+        self.box = box
+        let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
+        let handlerAddress = UInt(bitPattern: unsafeBitCast(callbackHandler, to: UnsafeRawPointer.self))
+
+        var jitFailure: String?
+        if backend != .libffi {
+            switch JITRuntime.shared {
+            case .success(let compiler):
+                do throws(JITError) {
+                    let (address, module) = try compiler.thunk(
+                        for: X86_64SysV.plan(signature), handler: handlerAddress, context: UInt(bitPattern: context))
+                    self.pointer = CPointer(address)
+                    self.thunk = module
+                    self.closure = nil
+                    self.backend = .jit
+                    self.fallbackReason = nil
+                    return
+                } catch {
+                    jitFailure = error.description
+                }
+            case .failure(let error):
+                jitFailure = error.description
+            }
+            if backend == .jit { throw .backendUnavailable(.jit, reason: jitFailure ?? "") }
+        }
+        do throws(FFIError) {
+            let closure = try FFIClosure(signature, handler: callbackHandler, context: context)
+            self.pointer = CPointer(closure.code)
+            self.closure = closure
+            self.thunk = nil
+            self.backend = .libffi
+            self.fallbackReason = jitFailure
+        } catch {
+            throw .unsupportedSignature(backend: .libffi, reason: "\(error)" + (jitFailure.map { "; and the JIT: \($0)" } ?? ""))
+        }
+    }
+
+    deinit {
+        box.released.store(true, ordering: .relaxed)
+        #if DEBUG
+            // Debug builds keep the code and the box, so that a late call is reported
+            // (see `callbackHandler`) instead of jumping into freed memory.
+            _ = Unmanaged.passRetained(box)
+            if let closure { _ = Unmanaged.passRetained(closure) }
+        #else
+            if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
+        #endif
+    }
+
+    /// The validated signature of a C function-pointer type written in C.
+    static func signature(of declaration: String, scope: CScope) throws(CallStubError) -> ValidatedSignature {
+        let type: CQualType
+        do { type = try CDeclParser.parseTypeName(declaration, scope: scope) } catch { throw .malformedDeclaration(error) }
+        var function: CFunctionType
+        switch type.resolved.type {
+        case .function(let direct): function = direct
+        case .pointer(let pointee):
+            guard case .function(let pointed) = pointee.resolved.type else {
+                throw .declarationMismatch("\(declaration) is not a function pointer type")
+            }
+            function = pointed
+        default:
+            throw .declarationMismatch("\(declaration) is not a function pointer type")
+        }
+        if function.isVariadic || !function.isPrototyped {
+            throw .declarationMismatch("\(declaration): variadic (or unprototyped) callbacks are not supported: C code calling one passes arguments a Swift closure cannot find")
+        }
+        function.isPrototyped = true
+        do { return try ValidatedSignature.validate(function) } catch { throw .invalidSignature(error) }
+    }
+}
+
+/// Runs `body` with the C function pointer of a callback that lives exactly as long as
+/// the call to `body`.
+public func withCallback<Result>(
+    _ declaration: String, scope: CScope = .standard, handler: @escaping @Sendable ([CValue]) -> CValue,
+    _ body: (CPointer) throws -> Result
+) throws -> Result {
+    let callback = try Callback(declaration, scope: scope, handler: handler)
+    return try withExtendedLifetime(callback) { try body(callback.pointer) }
+}

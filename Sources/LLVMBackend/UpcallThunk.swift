@@ -1,0 +1,110 @@
+// Upcall thunks: C-ABI functions with a callback's exact signature (the CallPlan, read the
+// other way round) that spill their arguments into a frame with libffi's `avalue` shape
+// and call a handler `void handler(void *context, void **args, void *result)` with the
+// context baked in, then return the result's pieces as the C caller expects them.
+
+import ABILowering
+import CTypeModel
+
+public enum UpcallThunk {
+    /// Adds the thunk for `plan` to the module being built.
+    static func build(_ plan: CallPlan, name: String, handler: UInt, context: UInt, into b: IRModuleBuilder) {
+        // The thunk's own C signature: what a caller passes, piece by piece.
+        var parameterTypes: [IRType] = []
+        enum Incoming {
+            case pieces([(Piece, Int)])  // piece, parameter index
+            case byval(Int, size: Int, alignment: Int)
+            case ignored
+        }
+        var incoming: [Incoming] = []
+        var sretIndex: Int?
+        if case .sret = plan.result {
+            sretIndex = parameterTypes.count
+            parameterTypes.append(b.pointer)
+        }
+        for argument in plan.arguments {
+            switch argument.lowering {
+            case .ignored:
+                incoming.append(.ignored)
+            case .stackCopy(_, let size, let alignment):
+                incoming.append(.byval(parameterTypes.count, size: size, alignment: alignment))
+                parameterTypes.append(b.pointer)
+            case .direct(let pieces):
+                var mapped: [(Piece, Int)] = []
+                for piece in pieces {
+                    mapped.append((piece, parameterTypes.count))
+                    parameterTypes.append(DowncallStub.irType(piece.kind, b))
+                }
+                incoming.append(.pieces(mapped))
+            }
+        }
+        var resultParts: [Piece] = []
+        var returnType = b.void
+        if case .direct(let parts) = plan.result {
+            resultParts = parts
+            returnType = parts.count == 1 ? DowncallStub.irType(parts[0].kind, b) : b.structure(parts.map { DowncallStub.irType($0.kind, b) })
+        }
+        let functionType = b.function(returning: returnType, parameterTypes)
+        let (function, parameters) = b.beginFunctionReturningIt(named: name, type: functionType, parameterCount: parameterTypes.count)
+
+        // Attributes: sret, byval, and sign/zero extension as the caller applies it.
+        if let sretIndex, case .sret(let size, let alignment) = plan.result {
+            b.addFunctionTypeAttribute("sret", type: b.bytes(size), to: function, at: sretIndex + 1)
+            b.addFunctionAttribute("align", value: UInt64(alignment), to: function, at: sretIndex + 1)
+        }
+        if resultParts.count == 1, resultParts[0].extension_ != .none {
+            b.addFunctionAttribute(resultParts[0].extension_.rawValue, to: function, at: 0)
+        }
+
+        // The frame: one slot per argument (or the byval copy itself), the argument array,
+        // and the result buffer (the caller's sret memory when there is one).
+        let count = max(1, plan.arguments.count)
+        let argumentArray = b.alloca(b.structure(Array(repeating: b.pointer, count: count)), alignment: 8)
+        for (index, argument) in incoming.enumerated() {
+            let slotPointer = b.pointerElement(argumentArray, index)
+            switch argument {
+            case .ignored:
+                b.store(b.alloca(b.bytes(1), alignment: 1), to: slotPointer, alignment: 8)
+            case .byval(let parameter, let size, let alignment):
+                b.addFunctionTypeAttribute("byval", type: b.bytes(size), to: function, at: parameter + 1)
+                b.addFunctionAttribute("align", value: UInt64(alignment), to: function, at: parameter + 1)
+                b.store(parameters[parameter], to: slotPointer, alignment: 8)
+            case .pieces(let pieces):
+                let valueClass = plan.signature.arguments[index].valueClass
+                let slot = b.alloca(b.bytes(max(valueClass.size, 16)), alignment: max(16, valueClass.alignment))
+                for (piece, parameter) in pieces {
+                    if piece.extension_ != .none {
+                        b.addFunctionAttribute(piece.extension_.rawValue, to: function, at: parameter + 1)
+                    }
+                    b.store(parameters[parameter], to: b.byteOffset(slot, piece.offset), alignment: 1)
+                }
+                b.store(slot, to: slotPointer, alignment: 8)
+            }
+        }
+        let resultSize = max(16, plan.signature.result.valueClass.size)
+        let resultBuffer = sretIndex.map { parameters[$0] } ?? b.alloca(b.bytes(resultSize), alignment: 16)
+        let handlerType = b.function(returning: b.void, [b.pointer, b.pointer, b.pointer])
+        _ = b.call(b.address(handler), type: handlerType, [b.address(context), argumentArray, resultBuffer])
+
+        switch resultParts.count {
+        case 0:
+            b.returnVoid()
+        case 1:
+            b.returnValue(b.load(returnType, from: b.byteOffset(resultBuffer, resultParts[0].offset), alignment: 1))
+        default:
+            var aggregate = b.undefined(returnType)
+            for (position, part) in resultParts.enumerated() {
+                let value = b.load(DowncallStub.irType(part.kind, b), from: b.byteOffset(resultBuffer, part.offset), alignment: 1)
+                aggregate = b.insertValue(aggregate, value, position)
+            }
+            b.returnValue(aggregate)
+        }
+    }
+
+    /// The thunk's IR as text (for `callstub ir --callback` and tests).
+    public static func ir(for plan: CallPlan, handler: UInt = 0, context: UInt = 0) -> String {
+        DowncallStub.printed(name: "callstub_thunk") { b in
+            build(plan, name: "callstub_thunk", handler: handler, context: context, into: b)
+        }
+    }
+}
