@@ -91,6 +91,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
         entry: @escaping (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
@@ -148,7 +149,26 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         #endif
     }
 
+    /// Checks the Swift types of a typed callback against its C signature.
+    @usableFromInline
+    static func checkTyped(
+        _ signature: ValidatedSignature, arguments: [any CCallbackArgument.Type], result: any CCallbackResult.Type
+    ) throws(CallStubError) {
+        guard arguments.count == signature.arguments.count else {
+            throw .argumentCount(function: "callback", expected: signature.arguments.count, variadic: false, got: arguments.count)
+        }
+        for (index, (swiftType, slot)) in zip(arguments, signature.arguments).enumerated() {
+            if let reason = swiftType.cArgumentMismatch(for: slot.valueClass) {
+                throw .typeMismatch(position: "argument \(index + 1)", cType: slot.declared.description, swiftType: "\(swiftType)", reason: reason)
+            }
+        }
+        if let reason = result.cResultMismatch(for: signature.result.valueClass) {
+            throw .typeMismatch(position: "result", cType: signature.result.declared.description, swiftType: "\(result)", reason: reason)
+        }
+    }
+
     /// The validated signature of a C function-pointer type written in C.
+    @usableFromInline
     static func signature(of declaration: String, scope: CScope) throws(CallStubError) -> ValidatedSignature {
         let type: CQualType
         do { type = try CDeclParser.parseTypeName(declaration, scope: scope) } catch { throw .malformedDeclaration(error) }
@@ -179,4 +199,87 @@ public func withCallback<Result>(
 ) throws -> Result {
     let callback = try Callback(declaration, scope: scope, handler: handler)
     return try withExtendedLifetime(callback) { try body(callback.pointer) }
+}
+
+// MARK: - Typed callbacks
+
+/// A Swift type a typed callback can receive: read from the argument's C bytes.
+public protocol CCallbackArgument: CArgumentConvertible {
+    static func fromCArgument(_ pointer: UnsafeRawPointer, valueClass: CValueClass) -> Self
+}
+
+/// A Swift type a typed callback can return: written as the C result.
+public protocol CCallbackResult: CResultConvertible {
+    func toCResult(_ buffer: UnsafeMutableRawPointer)
+}
+
+extension CScalarConvertible {
+    @inlinable @inline(__always)
+    public static func fromCArgument(_ pointer: UnsafeRawPointer, valueClass: CValueClass) -> Self {
+        pointer.loadUnaligned(as: Self.self)
+    }
+
+    @inlinable @inline(__always)
+    public func toCResult(_ buffer: UnsafeMutableRawPointer) {
+        buffer.storeBytes(of: self, as: Self.self)
+    }
+}
+
+extension Int8: CCallbackArgument, CCallbackResult {}
+extension UInt8: CCallbackArgument, CCallbackResult {}
+extension Int16: CCallbackArgument, CCallbackResult {}
+extension UInt16: CCallbackArgument, CCallbackResult {}
+extension Int32: CCallbackArgument, CCallbackResult {}
+extension UInt32: CCallbackArgument, CCallbackResult {}
+extension Int64: CCallbackArgument, CCallbackResult {}
+extension UInt64: CCallbackArgument, CCallbackResult {}
+extension Int: CCallbackArgument, CCallbackResult {}
+extension UInt: CCallbackArgument, CCallbackResult {}
+extension Bool: CCallbackArgument, CCallbackResult {}
+extension Float: CCallbackArgument, CCallbackResult {}
+extension Double: CCallbackArgument, CCallbackResult {}
+extension Float80: CCallbackArgument, CCallbackResult {}
+extension UnsafeRawPointer: CCallbackArgument, CCallbackResult {}
+extension UnsafeMutableRawPointer: CCallbackArgument, CCallbackResult {}
+extension OpaquePointer: CCallbackArgument, CCallbackResult {}
+extension UnsafePointer: CCallbackArgument, CCallbackResult {}
+extension UnsafeMutablePointer: CCallbackArgument, CCallbackResult {}
+extension Optional: CCallbackArgument, CCallbackResult where Wrapped: CPointerConvertible {}
+extension CComplex: CCallbackArgument, CCallbackResult {}
+
+extension CVoid: CCallbackResult {
+    @inlinable @inline(__always)
+    public func toCResult(_ buffer: UnsafeMutableRawPointer) {}
+}
+
+extension CRecordValue: CCallbackArgument, CCallbackResult {
+    public static func fromCArgument(_ pointer: UnsafeRawPointer, valueClass: CValueClass) -> CRecordValue {
+        guard case .record(let record) = valueClass else { preconditionFailure("checked when the callback was made") }
+        return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: pointer, count: valueClass.size)))
+    }
+
+    public func toCResult(_ buffer: UnsafeMutableRawPointer) {
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+}
+
+// MARK: - Callbacks as arguments
+
+extension Callback: CArgumentConvertible {
+    /// A callback passes as any pointer parameter (its function pointer); the pointee type
+    /// is the declaration's business, as with a C cast.
+    public static func cArgumentMismatch(for valueClass: CValueClass) -> String? {
+        if case .pointer = valueClass { return nil }
+        return "passes as a function pointer; the C type is not a pointer"
+    }
+
+    public static var cVariadicType: CQualType? { CQualType(.pointer(to: .void)) }
+
+    @inlinable
+    public func withCArgument<Result>(
+        for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
+    ) -> Result {
+        var address = pointer.address
+        return withUnsafeMutableBytes(of: &address) { body($0.baseAddress!) }
+    }
 }

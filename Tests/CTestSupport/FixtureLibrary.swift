@@ -31,7 +31,7 @@ public struct FixtureLibrary: Sendable, CustomStringConvertible {
             let source = sourceDirectory.appendingPathComponent("callstub_fixture.c")
             guard let result = try? run(
                 compiler.path,
-                ["-std=gnu11", "-g", "-O1", "-shared", "-fPIC", "-I", sourceDirectory.path, "-o", output.path, source.path]),
+                ["-std=gnu11", "-g", "-O1", "-shared", "-fPIC", "-I", sourceDirectory.path, "-o", output.path, source.path, "-lpthread"]),
                 result.status == 0
             else { continue }
             libraries.append(FixtureLibrary(compiler: compiler, path: output.path))

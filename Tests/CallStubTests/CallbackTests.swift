@@ -3,6 +3,7 @@
 import CTestSupport
 import CallStub
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct CallbackTests {
@@ -21,5 +22,141 @@ import Testing
             _ = try qsort.call([.pointer(CPointer(buffer.baseAddress)), .uint(UInt64(buffer.count)), .uint(4), .pointer(compare.pointer)])
         }
         #expect(numbers == numbers.sorted())
+    }
+}
+
+/// Every callback shape of the fixture's drivers, through LLVM thunks and libffi closures,
+/// dynamic and typed: C calls the Swift closure with known arguments and checks its result.
+@Suite struct CallbackMatrixTests {
+    @Test(arguments: FixtureLibrary.built, backends)
+    func scalarsAndArgumentCounts(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture)
+        func drive(_ name: String, _ callback: Callback, _ extra: [CValue] = []) throws -> CValue {
+            try library.function(name).call([.pointer(callback.pointer)] + extra)
+        }
+        // Typed: narrow integers come back extended as C expects.
+        let triple = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 * 3 }
+        #expect(try drive("drive_int", triple, [.int(-14)]) == .int(-42))
+        let negate = try Callback.typed("signed char (*)(signed char)", Int8.self, returning: Int8.self, backend: backend) { -$0 }
+        #expect(try drive("drive_schar", negate, [.int(100)]) == .int(-100))
+        let flip = try Callback.typed("unsigned short (*)(unsigned short)", UInt16.self, returning: UInt16.self, backend: backend) { ~$0 }
+        #expect(try drive("drive_ushort", flip, [.uint(1)]) == .uint(65534))
+        let not = try Callback.typed("_Bool (*)(_Bool)", Bool.self, returning: Bool.self, backend: backend) { !$0 }
+        #expect(try drive("drive_bool", not, [.bool(false)]) == .bool(true))
+        let half = try Callback.typed("float (*)(float)", Float.self, returning: Float.self, backend: backend) { $0 / 2 }
+        #expect(try drive("drive_float", half, [.float(3)]) == .float(1.5))
+        let third = try Callback.typed("long double (*)(long double)", Float80.self, returning: Float80.self, backend: backend) { $0 / 3 }
+        #expect(try drive("drive_ldouble", third, [.longDouble(1)]) == .longDouble(Float80(1) / 3))
+        let answer = try Callback.typed("long (*)(void)", returning: Int.self, backend: backend) { 42 }
+        #expect(try drive("drive_none", answer) == .int(42))
+        // Twelve arguments (six on the stack), ten doubles (two on the stack), sixteen mixed.
+        let weighted12 = try Callback("long (*)(long, long, long, long, long, long, long, long, long, long, long, long)", backend: backend) { values in
+            var sum: Int64 = 0
+            for (index, value) in values.enumerated() { if case .int(let v) = value { sum += Int64(index + 1) * v } }
+            return .int(sum)
+        }
+        #expect(try drive("drive_long12", weighted12) == .int(650))
+        let weighted10 = try Callback("double (*)(double, double, double, double, double, double, double, double, double, double)", backend: backend) { values in
+            var sum = 0.0
+            for (index, value) in values.enumerated() { if case .double(let v) = value { sum += Double(index + 1) * v } }
+            return .double(sum)
+        }
+        #expect(try drive("drive_double10", weighted10) == .double(357.5))
+        let mixed = try Callback(
+            "double (*)(int, double, long, float, char, double, unsigned short, double, int, float, long, double, short, double, long, float)",
+            backend: backend
+        ) { values in
+            var sum = 0.0
+            for (index, value) in values.enumerated() {
+                let number: Double
+                switch value {
+                case .int(let v): number = Double(v)
+                case .uint(let v): number = Double(v)
+                case .double(let v): number = v
+                case .float(let v): number = Double(v)
+                default: number = .nan
+                }
+                sum += Double(index + 1) * number
+            }
+            return .double(sum)
+        }
+        var expected = 0.0
+        for index in 1...16 { expected += Double(index * index) }
+        expected -= 2 * 13 * 13
+        #expect(try drive("drive_mixed16", mixed) == .double(expected))
+        // A record after the vector registers run out, and a double after it.
+        let afterSeven = try Callback(
+            "double (*)(double, double, double, double, double, double, double, struct DD, double)", scope: library.declarations,
+            backend: backend
+        ) { values in
+            guard case .record(let dd) = values[7], case .double(let a) = try! dd.field("a"), case .double(let b) = try! dd.field("b"),
+                case .double(let last) = values[8]
+            else { return .double(.nan) }
+            var sum = 0.0
+            for index in 0..<7 { if case .double(let v) = values[index] { sum += Double(index + 1) * v } }
+            return .double(sum + 8 * a + 9 * b + 10 * last)
+        }
+        #expect(try drive("drive_after_seven", afterSeven) == .double(140 + 64 + 81 + 100))
+        // void result, out-parameter.
+        let store = try Callback.typed("void (*)(int *)", UnsafeMutablePointer<Int32>.self, returning: CVoid.self, backend: backend) { pointer in
+            pointer.pointee = 7
+            return CVoid()
+        }
+        var out: Int32 = 0
+        _ = try withUnsafeMutablePointer(to: &out) { try drive("drive_void", store, [.pointer(CPointer($0))]) }
+        #expect(out == 7)
+    }
+
+    @Test(arguments: RecordShape.cases)
+    func recordsByValue(_ fixture: FixtureLibrary, _ shape: RecordShape, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture)
+        if shape.name == "LDS" && backend == .libffi { return }  // libffi cannot return X87-class records
+        // The callback checks what C passed (make_<S>(10)) and returns it; C weighs it.
+        let seen = Mutex<String?>(nil)
+        let echo = try Callback("struct \(shape.name) (*)(struct \(shape.name), int)", scope: library.declarations, backend: backend) { values in
+            seen.withLock { $0 = values[0].description }
+            return values[0]
+        }
+        #expect(try library.function("drive_\(shape.name)").call([.pointer(echo.pointer), .int(10)]) == .double(shape.weight))
+        #expect(seen.withLock { $0 } == shape.made)
+        // Typed: the record as a CRecordValue.
+        let typed = try Callback.typed(
+            "struct \(shape.name) (*)(struct \(shape.name), int)", (CRecordValue, Int32).self, returning: CRecordValue.self,
+            scope: library.declarations, backend: backend
+        ) { record, _ in record }
+        #expect(try library.function("drive_\(shape.name)").call([.pointer(typed.pointer), .int(10)]) == .double(shape.weight))
+    }
+
+    @Test(arguments: backends)
+    func fromAThreadCCreated(_ backend: BindingOptions.Backend) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let library = try openFixture(fixture)
+        let square = try Callback.typed("long (*)(long)", Int.self, returning: Int.self, backend: backend) { $0 * $0 }
+        let drive = try library.function("drive_from_thread").typed((Callback, Int).self, returning: Int.self)
+        #expect(drive(square, 12) == 144)
+    }
+
+    @Test func refusals() throws {
+        #expect(throws: CallStubError.self) { try Callback("int (*)(int, ...)") { _ in .int(0) } }
+        #expect(throws: CallStubError.self) { try Callback("int") { _ in .int(0) } }
+        #expect(throws: CallStubError.self) {
+            try Callback.typed("int (*)(int)", Double.self, returning: Int32.self) { _ in 0 }
+        }
+    }
+
+    @Test func qsortOfAMillionInts() throws {
+        let libc = try SharedLibrary("libc.so.6")
+        let qsort = try libc.function("qsort").typed(
+            (UnsafeMutableRawPointer, UInt, UInt, Callback).self, returning: CVoid.self)
+        let compare = try Callback.typed(
+            "int (*)(const void *, const void *)", (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self
+        ) { a, b in
+            let (x, y) = (a.load(as: Int32.self), b.load(as: Int32.self))
+            return x < y ? -1 : x > y ? 1 : 0
+        }
+        var random = SeededGenerator(seed: 42)
+        var numbers = (0..<1_000_000).map { _ in Int32.random(in: .min ... .max, using: &random) }
+        numbers.withUnsafeMutableBytes { qsort($0.baseAddress!, 1_000_000, 4, compare) }
+        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 <= $1 })
     }
 }

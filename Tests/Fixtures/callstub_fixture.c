@@ -193,3 +193,46 @@ int fail_with_errno(int code) {
     errno = code;
     return -1;
 }
+
+int drive_int(int (*f)(int), int x) { return f(x); }
+signed char drive_schar(signed char (*f)(signed char), signed char x) { return f(x); }
+unsigned short drive_ushort(unsigned short (*f)(unsigned short), unsigned short x) { return f(x); }
+_Bool drive_bool(_Bool (*f)(_Bool), _Bool x) { return f(x); }
+float drive_float(float (*f)(float), float x) { return f(x); }
+long double drive_ldouble(long double (*f)(long double), long double x) { return f(x); }
+long drive_none(long (*f)(void)) { return f(); }
+long drive_long12(long (*f)(long, long, long, long, long, long, long, long, long, long, long, long)) {
+    return f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+}
+double drive_double10(double (*f)(double, double, double, double, double, double, double, double, double, double)) {
+    return f(0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5);
+}
+double drive_mixed16(double (*f)(int, double, long, float, char, double, unsigned short, double,
+                                 int, float, long, double, short, double, long, float)) {
+    return f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -13, 14, 15, 16);
+}
+double drive_after_seven(double (*f)(double, double, double, double, double, double, double, struct DD, double)) {
+    struct DD s = {8, 9};
+    return f(1, 2, 3, 4, 5, 6, 7, s, 10);
+}
+void drive_void(void (*f)(int *), int *out) { f(out); }
+#define DRIVE_RECORD(S) double drive_##S(struct S (*f)(struct S, int), int seed) { return weigh_##S(f(make_##S(seed), seed)); }
+DRIVE_RECORD(S1) DRIVE_RECORD(S3) DRIVE_RECORD(S4) DRIVE_RECORD(I2) DRIVE_RECORD(F2) DRIVE_RECORD(IF)
+DRIVE_RECORD(D1) DRIVE_RECORD(I3) DRIVE_RECORD(F3) DRIVE_RECORD(DD) DRIVE_RECORD(LD) DRIVE_RECORD(DL)
+DRIVE_RECORD(FID) DRIVE_RECORD(NS) DRIVE_RECORD(L3) DRIVE_RECORD(NEST) DRIVE_RECORD(BIG) DRIVE_RECORD(B64)
+DRIVE_RECORD(LDS)
+
+#include <pthread.h>
+struct thread_call { long (*f)(long); long x; long result; };
+static void *thread_main(void *argument) {
+    struct thread_call *call = argument;
+    call->result = call->f(call->x);
+    return NULL;
+}
+long drive_from_thread(long (*f)(long), long x) {
+    struct thread_call call = { f, x, 0 };
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, thread_main, &call) != 0) return -1;
+    pthread_join(thread, NULL);
+    return call.result;
+}

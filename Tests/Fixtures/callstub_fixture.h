@@ -167,3 +167,40 @@ double vmixed(const char *format, ...);
 
 /* errno. */
 int fail_with_errno(int code);
+
+/* Callback drivers: each calls the function pointer it is given with known arguments and
+ * returns what it returned (records: weighed as weigh_* does). */
+int drive_int(int (*f)(int), int x);
+signed char drive_schar(signed char (*f)(signed char), signed char x);
+unsigned short drive_ushort(unsigned short (*f)(unsigned short), unsigned short x);
+_Bool drive_bool(_Bool (*f)(_Bool), _Bool x);
+float drive_float(float (*f)(float), float x);
+long double drive_ldouble(long double (*f)(long double), long double x);
+long drive_none(long (*f)(void));
+long drive_long12(long (*f)(long, long, long, long, long, long, long, long, long, long, long, long));
+double drive_double10(double (*f)(double, double, double, double, double, double, double, double, double, double));
+double drive_mixed16(double (*f)(int, double, long, float, char, double, unsigned short, double,
+                                 int, float, long, double, short, double, long, float));
+double drive_after_seven(double (*f)(double, double, double, double, double, double, double, struct DD, double));
+void drive_void(void (*f)(int *), int *out);
+double drive_S1(struct S1 (*f)(struct S1, int), int seed);
+double drive_S3(struct S3 (*f)(struct S3, int), int seed);
+double drive_S4(struct S4 (*f)(struct S4, int), int seed);
+double drive_I2(struct I2 (*f)(struct I2, int), int seed);
+double drive_F2(struct F2 (*f)(struct F2, int), int seed);
+double drive_IF(struct IF (*f)(struct IF, int), int seed);
+double drive_D1(struct D1 (*f)(struct D1, int), int seed);
+double drive_I3(struct I3 (*f)(struct I3, int), int seed);
+double drive_F3(struct F3 (*f)(struct F3, int), int seed);
+double drive_DD(struct DD (*f)(struct DD, int), int seed);
+double drive_LD(struct LD (*f)(struct LD, int), int seed);
+double drive_DL(struct DL (*f)(struct DL, int), int seed);
+double drive_FID(struct FID (*f)(struct FID, int), int seed);
+double drive_NS(struct NS (*f)(struct NS, int), int seed);
+double drive_L3(struct L3 (*f)(struct L3, int), int seed);
+double drive_NEST(struct NEST (*f)(struct NEST, int), int seed);
+double drive_BIG(struct BIG (*f)(struct BIG, int), int seed);
+double drive_B64(struct B64 (*f)(struct B64, int), int seed);
+double drive_LDS(struct LDS (*f)(struct LDS, int), int seed);
+/* Calls f from a thread of its own (pthread_create) and returns its result. */
+long drive_from_thread(long (*f)(long), long x);
