@@ -149,12 +149,24 @@ public enum SignatureComparison {
     /// Pointees agree when structurally equal, or when they are records of the same tag
     /// and one side only declares it (a signature read from DWARF forward-declares the
     /// records it only points to).
-    static func pointeesAgree(_ mine: CQualType, _ theirs: CQualType) -> Bool {
+    static func pointeesAgree(_ mine: CQualType, _ theirs: CQualType, depth: Int = 0) -> Bool {
+        guard depth < 32 else { return true }
         let (left, right) = (mine.resolved, theirs.resolved)
-        if case .record(let x) = left.type, case .record(let y) = right.type, x.kind == y.kind, x.tag != nil, x.tag == y.tag,
-            x.definition == nil || y.definition == nil
-        {
-            return true
+        switch (left.type, right.type) {
+        case (.record(let x), .record(let y)):
+            if x === y { return true }
+            if x.kind == y.kind, let tag = x.tag, tag == y.tag, x.definition == nil || y.definition == nil { return true }
+        case (.pointer(let x), .pointer(let y)):
+            return pointeesAgree(x, y, depth: depth + 1)
+        case (.array(let x, let n), .array(let y, let m)):
+            return n == m && pointeesAgree(x, y, depth: depth + 1)
+        case (.function(let x), .function(let y)):
+            // A function pointer's signature, with the same leniency for the records it names.
+            return x.isVariadic == y.isVariadic && x.parameters.count == y.parameters.count
+                && pointeesAgree(x.result, y.result, depth: depth + 1)
+                && zip(x.parameters, y.parameters).allSatisfy { pointeesAgree($0.type, $1.type, depth: depth + 1) }
+        default:
+            break
         }
         return mine.unqualified.isStructurallyEqual(to: theirs.unqualified)
     }
