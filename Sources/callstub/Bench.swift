@@ -32,6 +32,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the DWARF (glibc debug info) measurement.")
     var noDWARF = false
 
+    @Flag(name: .long, help: "Skip the callback measurement.")
+    var noCallbacks = false
+
     func run() throws {
         let path = try BenchFixtures.build()
         let context = try BenchContext(path: path)
@@ -40,10 +43,15 @@ struct Bench: ParsableCommand {
         var rows: [BenchRow] = []
         let cases = BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) }
         var dwarf: DWARFFigures?
+        var callbacks: CallbackFigures?
         for (index, benchCase) in cases.enumerated() {
             if !json { printError("[\(index + 1)/\(cases.count)] \(benchCase.name)") }
             let paths = try benchCase.make(context)
             rows.append(BenchRow.measure(benchCase, paths: paths, calls: calls, repetitions: repetitions))
+        }
+        if !noCallbacks {
+            if !json { printError("callbacks: int(int) and qsort of 1,000,000 ints") }
+            callbacks = try CallbackFigures.measure(library: path, quick: quick)
         }
         if !noDWARF {
             if !json { printError("DWARF: glibc's debug info") }
@@ -55,9 +63,9 @@ struct Bench: ParsableCommand {
             compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
         }
         if json {
-            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf).jsonText())
+            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf, callbacks: callbacks).jsonText())
         } else {
-            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf).table())
+            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf, callbacks: callbacks).table())
         }
     }
 }
@@ -374,10 +382,79 @@ struct DWARFFigures: Encodable {
     }
 }
 
+/// C calling Swift: a native `@convention(c)` function, a typed callback through an LLVM
+/// thunk and through a libffi closure, a dynamic one; and qsort with each comparator.
+struct CallbackFigures: Encodable {
+    let nativeNanoseconds: Double
+    let thunkNanoseconds: Double
+    let closureNanoseconds: Double
+    let dynamicNanoseconds: Double
+    let qsortNativeMilliseconds: Double
+    let qsortThunkMilliseconds: Double
+    let qsortClosureMilliseconds: Double
+
+    static func measure(library path: String, quick: Bool) throws -> CallbackFigures {
+        guard let handle = dlopen(path, RTLD_NOW), let symbol = dlsym(handle, "callback_loop") else {
+            throw ValidationError("callback_loop not found")
+        }
+        typealias IntCallback = @convention(c) (Int32) -> Int32
+        let loop = unsafeBitCast(symbol, to: (@convention(c) (IntCallback, Int) -> Double).self)
+        let native: IntCallback = { $0 &+ 1 }
+        let thunk = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: .jit) { $0 &+ 1 }
+        let closure = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: .libffi) { $0 &+ 1 }
+        let dynamic = try Callback("int (*)(int)", backend: .jit) { values in
+            if case .int(let v) = values[0] { return .int(v + 1) }
+            return .int(0)
+        }
+        let calls = quick ? 200_000 : 2_000_000
+        func median(_ function: IntCallback) -> Double {
+            (0..<(quick ? 5 : 11)).map { _ in loop(function, calls) / Double(calls) }.sorted()[quick ? 2 : 5]
+        }
+        func pointer(_ callback: Callback) -> IntCallback { unsafeBitCast(callback.pointer.raw!, to: IntCallback.self) }
+
+        // qsort of 1M random ints with each comparator.
+        typealias Comparator = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?) -> Int32
+        let qsort = unsafeBitCast(
+            dlsym(UnsafeMutableRawPointer(bitPattern: 0), "qsort")!,
+            to: (@convention(c) (UnsafeMutableRawPointer?, Int, Int, Comparator) -> Void).self)
+        let nativeComparator: Comparator = { a, b in
+            let (x, y) = (a!.load(as: Int32.self), b!.load(as: Int32.self))
+            return x < y ? -1 : x > y ? 1 : 0
+        }
+        let declaration = "int (*)(const void *, const void *)"
+        let body: @Sendable (UnsafeRawPointer, UnsafeRawPointer) -> Int32 = { a, b in
+            let (x, y) = (a.load(as: Int32.self), b.load(as: Int32.self))
+            return x < y ? -1 : x > y ? 1 : 0
+        }
+        let thunkComparator = try Callback.typed(declaration, (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self, backend: .jit, body)
+        let closureComparator = try Callback.typed(declaration, (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self, backend: .libffi, body)
+        var random = SystemRandomNumberGenerator()
+        let count = quick ? 200_000 : 1_000_000
+        let original = (0..<count).map { _ in Int32.random(in: .min ... .max, using: &random) }
+        func sortTime(_ comparator: Comparator) -> Double {
+            var times: [Double] = []
+            for _ in 0..<3 {
+                var numbers = original
+                let start = DispatchTime.now().uptimeNanoseconds
+                numbers.withUnsafeMutableBytes { qsort($0.baseAddress, count, 4, comparator) }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            return times.sorted()[1]
+        }
+        return CallbackFigures(
+            nativeNanoseconds: median(native), thunkNanoseconds: median(pointer(thunk)), closureNanoseconds: median(pointer(closure)),
+            dynamicNanoseconds: median(pointer(dynamic)),
+            qsortNativeMilliseconds: sortTime(nativeComparator),
+            qsortThunkMilliseconds: sortTime(unsafeBitCast(thunkComparator.pointer.raw!, to: Comparator.self)),
+            qsortClosureMilliseconds: sortTime(unsafeBitCast(closureComparator.pointer.raw!, to: Comparator.self)))
+    }
+}
+
 struct BenchReport: Encodable {
     let rows: [BenchRow]
     let compile: CompileFigures?
     let dwarf: DWARFFigures?
+    let callbacks: CallbackFigures?
 
     func jsonText() -> String {
         let encoder = JSONEncoder()
@@ -423,6 +500,16 @@ struct BenchReport: Encodable {
                 format: "stub compile (%d shapes): %.3f ms per stub alone, %.3f ms per stub in batches of 100",
                 compile.shapes, compile.singleMilliseconds, compile.batchedMilliseconds))
             lines.append("memory: \(compile.singleBytesPerStub) bytes RSS per stub alone, \(compile.batchedBytesPerStub) batched")
+        }
+        if let callbacks {
+            lines.append(String(
+                format: "callbacks, C calling int(int): native @convention(c) %.2f ns, LLVM thunk %.2f ns, libffi closure %.2f ns, dynamic (thunk) %.2f ns",
+                callbacks.nativeNanoseconds, callbacks.thunkNanoseconds, callbacks.closureNanoseconds, callbacks.dynamicNanoseconds))
+            lines.append(String(
+                format: "qsort of 1,000,000 ints: native comparator %.0f ms, thunk %.0f ms (%.2f×), libffi closure %.0f ms (thunk %.1f× faster)",
+                callbacks.qsortNativeMilliseconds, callbacks.qsortThunkMilliseconds,
+                callbacks.qsortThunkMilliseconds / callbacks.qsortNativeMilliseconds, callbacks.qsortClosureMilliseconds,
+                callbacks.qsortClosureMilliseconds / callbacks.qsortThunkMilliseconds))
         }
         if let dwarf {
             if let error = dwarf.error {

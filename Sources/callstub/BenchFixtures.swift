@@ -59,6 +59,13 @@ enum BenchFixtures {
         typedef struct L4 (*L4_)(struct L4); DRIVER(l4, L4_, fp((struct L4){ i, 2, 3, 4 }).a, long)
         typedef double (*FID_)(struct FID); DRIVER(fid, FID_, fp((struct FID){ 1.5f, (int)i, 2.5 }), double)
         typedef int (*VSUM)(int, ...); DRIVER(vsum, VSUM, fp(3, (int)i, 2, 3), int)
+
+        /* C calling a callback n times: nanoseconds. */
+        double callback_loop(int (*volatile f)(int), long n) {
+            int volatile sink; double start = now();
+            for (long i = 0; i < n; i++) sink = f((int)i);
+            (void)sink; return now() - start;
+        }
         """#
 
     /// The declarations CallStub binds the fixtures with.
