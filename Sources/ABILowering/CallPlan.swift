@@ -140,6 +140,18 @@ public enum ResultLowering: Hashable, Sendable {
 public struct ArgumentPlan: Hashable, Sendable {
     public var lowering: ArgumentLowering
     public var classes: [EightbyteClass]
+
+    /// Whether a piece of the argument travels in `register` (an __int128 in a pair counts for both).
+    func usesRegister(_ register: PieceLocation) -> Bool {
+        guard case .direct(let pieces) = lowering else { return false }
+        return pieces.contains { piece in
+            if piece.location == register { return true }
+            if piece.kind == .int128, case .gpr(let index, let isResult) = piece.location, case .gpr(index + 1, isResult) = register {
+                return true
+            }
+            return false
+        }
+    }
 }
 
 /// What a stub for a plan depends on, and nothing else: two signatures with equal shapes
@@ -166,6 +178,9 @@ public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     public var stackSize: Int
     /// The number of vector registers used; a variadic call passes it in `%al`.
     public var vectorRegisterCount: Int
+    /// Set when gcc and clang pass this signature differently, so that no stub can be
+    /// right for every library: the reason, naming the arguments.
+    public var compilerDisagreement: String?
     /// The signature the plan was made for (declared types, for printing).
     public var signature: ValidatedSignature
 
@@ -207,6 +222,7 @@ public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
         var footer = "\(convention): stack \(stackSize) bytes, vector registers \(vectorRegisterCount)"
         if isVariadic { footer += " (variadic: %al = \(vectorRegisterCount))" }
         lines.append(footer)
+        if let compilerDisagreement { lines.append("gcc and clang disagree: \(compilerDisagreement)") }
         return lines.joined(separator: "\n")
     }
 }

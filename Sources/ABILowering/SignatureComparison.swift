@@ -120,16 +120,31 @@ public enum SignatureComparison {
         }
         if left.layout.alignment != right.layout.alignment {
             // Up to 8 bytes, alignment changes no register or stack slot once offsets and
-            // size agree; and DWARF does not record `packed`, so the actual side may be a guess.
+            // size agree. DWARF records neither `packed` nor `#pragma pack`, so where the
+            // offsets cannot show them (a union, a struct without holes) the actual
+            // alignment is a guess: a declaration that explains its own alignment is then
+            // unverifiable rather than wrong.
             let changesCalls = max(left.layout.alignment, right.layout.alignment) > 8
-            note(changesCalls ? .abi : .nonABI, "", "alignment \(left.layout.alignment) against \(right.layout.alignment)")
+            let actualIsGuess = right.attributes.alignment == nil
+            let declarationExplains = left.attributes.isPacked || left.attributes.maxFieldAlignment != nil
+                || left.attributes.alignment != nil || left.fields.contains { $0.isPacked || $0.alignment != nil }
+            if changesCalls && actualIsGuess && declarationExplains {
+                note(.nonABI, "", "alignment \(left.layout.alignment) against \(right.layout.alignment), which the debug info does not record (packed or aligned attributes)")
+            } else {
+                note(changesCalls ? .abi : .nonABI, "", "alignment \(left.layout.alignment) against \(right.layout.alignment)")
+            }
         }
-        if left.fields.count != right.fields.count {
-            note(.abi, "", "\(left.fields.count) members against \(right.fields.count)")
+        // Unnamed bit-fields are padding: compilers leave them out of DWARF (and the
+        // importer stands in its own for holes), and the psABI classifies only members.
+        let members = { (definition: CRecordDefinition) in
+            zip(definition.fields, definition.layout.members).filter { $0.0.name != nil || !$0.0.isBitField }
         }
-        for (index, (field, other)) in zip(left.fields, right.fields).enumerated() {
+        let (leftMembers, rightMembers) = (members(left), members(right))
+        if leftMembers.count != rightMembers.count {
+            note(.abi, "", "\(leftMembers.count) members against \(rightMembers.count)")
+        }
+        for (index, ((field, place), (other, otherPlace))) in zip(leftMembers, rightMembers).enumerated() {
             let name = field.name ?? other.name ?? "#\(index + 1)"
-            let (place, otherPlace) = (left.layout.members[index], right.layout.members[index])
             if place != otherPlace {
                 let text = { (member: CMemberLayout) -> String in
                     member.offsetInBits % 8 == 0 && member.sizeInBits % 8 == 0

@@ -24,6 +24,7 @@ public enum X86_64SysV {
         var stackOffset = 0
         var nextInteger = integerRegisterCount - freeIntegerRegisters
         var nextVector = 0
+        var int128SpilledBeside: Int?
         func stackSlot(size: Int, alignment: Int) -> Int {
             let offset = alignUp(stackOffset, max(8, alignment))
             stackOffset = offset + alignUp(size, 8)
@@ -76,27 +77,46 @@ public enum X86_64SysV {
                     let offset = stackSlot(size: size, alignment: alignment)
                     arguments.append(ArgumentPlan(
                         lowering: .stackCopy(offset: offset, size: size, alignment: max(8, alignment)), classes: classes))
-                } else {
-                    // A scalar (or complex) without registers left: its pieces in stack slots.
-                    var placed: [Piece] = []
-                    if slot.valueClass.size > 8 {
-                        let base = stackSlot(size: slot.valueClass.size, alignment: slot.valueClass.alignment)
-                        for piece in pieces {
-                            placed.append(Piece(offset: piece.offset, kind: piece.kind, location: .stack(base + piece.offset), extension_: piece.extension_))
-                        }
-                    } else {
-                        for piece in pieces {
-                            placed.append(Piece(offset: piece.offset, kind: piece.kind, location: .stack(stackSlot(size: 8, alignment: 8)), extension_: piece.extension_))
-                        }
+                } else if pieces.count > 1 || pieces.contains(where: { $0.kind == .int128 || $0.kind == .floatPair }) {
+                    // `_Complex` and `__int128` without registers left go to memory whole, as
+                    // a copy: passed as LLVM values they could take a register left over
+                    // (one double of a complex in %xmm7) or a widened slot (<2 x float>).
+                    let (size, alignment) = (slot.valueClass.size, slot.valueClass.alignment)
+                    if pieces.contains(where: { $0.kind == .int128 }) && freeIntegerRegisters == 1 {
+                        int128SpilledBeside = arguments.count
                     }
-                    arguments.append(ArgumentPlan(lowering: .direct(placed), classes: classes))
+                    let offset = stackSlot(size: size, alignment: alignment)
+                    arguments.append(ArgumentPlan(
+                        lowering: .stackCopy(offset: offset, size: size, alignment: max(8, alignment)), classes: classes))
+                } else {
+                    // A scalar without registers left: one 8-byte stack slot.
+                    let piece = pieces[0]
+                    let placed = Piece(
+                        offset: piece.offset, kind: piece.kind, location: .stack(stackSlot(size: 8, alignment: 8)),
+                        extension_: piece.extension_)
+                    arguments.append(ArgumentPlan(lowering: .direct([placed]), classes: classes))
                 }
             }
         }
-        return CallPlan(
+        var plan = CallPlan(
             convention: "x86-64 SysV", result: result, resultClasses: resultClasses, arguments: arguments,
             fixedArgumentCount: signature.fixedArgumentCount, isVariadic: signature.isVariadic,
             stackSize: alignUp(stackOffset, 8), vectorRegisterCount: nextVector, signature: signature)
+        let records = [("result", signature.result)] + signature.arguments.enumerated().map { ("argument \($0.offset + 1)", $0.element) }
+        if let (position, slot) = records.first(where: { unnamedBitFieldsDisagree($0.1.valueClass) }) {
+            plan.compilerDisagreement =
+                "\(position) (\(slot.declared)) has an eightbyte whose only integer data are unnamed bit-fields, which gcc classifies as INTEGER and clang as padding"
+        }
+        // An __int128 that goes to the stack while one integer register is free leaves that
+        // register (%r9) to later arguments in the psABI and gcc; clang (LLVM 19) leaves it
+        // unused. A later argument in %r9 is then passed differently by the two compilers.
+        if let spilled = int128SpilledBeside,
+            let later = arguments.indices.dropFirst(spilled + 1).first(where: { arguments[$0].usesRegister(.gpr(5, isResult: false)) })
+        {
+            plan.compilerDisagreement =
+                "argument \(spilled + 1) (__int128) goes to the stack with one integer register left, which gcc gives to argument \(later + 1) and clang leaves unused"
+        }
+        return plan
     }
 
     // MARK: - Classification of whole values
@@ -193,6 +213,18 @@ public enum X86_64SysV {
 
     // MARK: - Records: eightbyte classes (psABI §3.2.3, classification rules 1–5)
 
+    /// Whether gcc and clang classify a record differently: gcc counts unnamed bit-fields
+    /// as INTEGER data, clang as padding, so an eightbyte holding only unnamed bit-fields
+    /// (or them and floating-point members) gets different classes.
+    static func unnamedBitFieldsDisagree(_ valueClass: CValueClass) -> Bool {
+        guard case .record(let record) = valueClass else { return false }
+        var (lo, hi) = (EightbyteClass.noClass, EightbyteClass.noClass)
+        var (gccLo, gccHi) = (EightbyteClass.noClass, EightbyteClass.noClass)
+        classify(CQualType(.record(record)), offsetInBits: 0, lo: &lo, hi: &hi)
+        classify(CQualType(.record(record)), offsetInBits: 0, lo: &gccLo, hi: &gccHi, asGCC: true)
+        return (lo, hi) != (gccLo, gccHi)
+    }
+
     static func classifyRecordValue(_ record: CRecord) -> (EightbyteClass, EightbyteClass) {
         var lo = EightbyteClass.noClass
         var hi = EightbyteClass.noClass
@@ -202,7 +234,11 @@ public enum X86_64SysV {
 
     /// Classifies `type` placed at `offsetInBits` of the outermost value into `lo`
     /// (bits 0–63) and `hi` (bits 64–127).
-    static func classify(_ type: CQualType, offsetInBits: Int, lo: inout EightbyteClass, hi: inout EightbyteClass) {
+    /// `asGCC` classifies unnamed bit-fields as INTEGER, as gcc does; clang (and the
+    /// default) treats them as padding. Where the two differ, the compilers disagree.
+    static func classify(
+        _ type: CQualType, offsetInBits: Int, lo: inout EightbyteClass, hi: inout EightbyteClass, asGCC: Bool = false
+    ) {
         lo = .noClass
         hi = .noClass
         let inHigh = offsetInBits >= 64
@@ -236,7 +272,7 @@ public enum X86_64SysV {
             for index in 0..<count {
                 var fieldLo = EightbyteClass.noClass
                 var fieldHi = EightbyteClass.noClass
-                classify(element, offsetInBits: offsetInBits + index * elementLayout.size * 8, lo: &fieldLo, hi: &fieldHi)
+                classify(element, offsetInBits: offsetInBits + index * elementLayout.size * 8, lo: &fieldLo, hi: &fieldHi, asGCC: asGCC)
                 lo = merge(lo, fieldLo)
                 hi = merge(hi, fieldHi)
                 if lo == .memory || hi == .memory { break }
@@ -251,7 +287,7 @@ public enum X86_64SysV {
             setCurrent(.noClass)
             for (field, member) in zip(definition.fields, definition.layout.members) {
                 let fieldOffset = offsetInBits + member.offsetInBits
-                if field.isBitField && field.name == nil { continue }  // padding bit-fields
+                if field.isBitField && field.name == nil && (!asGCC || field.bitWidth == 0) { continue }  // padding bit-fields
                 // Rule 1: larger than two eightbytes (no vector types here) is MEMORY.
                 if size > 16 {
                     lo = .memory
@@ -278,7 +314,7 @@ public enum X86_64SysV {
                         postMerge(size: size, lo: &lo, hi: &hi)
                         return
                     }
-                    classify(field.type, offsetInBits: fieldOffset, lo: &fieldLo, hi: &fieldHi)
+                    classify(field.type, offsetInBits: fieldOffset, lo: &fieldLo, hi: &fieldHi, asGCC: asGCC)
                 }
                 lo = merge(lo, fieldLo)
                 hi = merge(hi, fieldHi)

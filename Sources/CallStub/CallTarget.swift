@@ -38,9 +38,14 @@ public final class CallTarget: Sendable {
     private let argumentArrayOffset: Int
     private let resultOffset: Int
     private let scratchSize: Int
+    private let scratchAlignment: Int
     private let argumentCoders: [FastCoder]
     private let resultCoder: FastCoder
     /// The record type of each record argument, for the typed path's identity check.
+    /// Each argument's alignment, and the result's: typed calls copy records aligned
+    /// beyond 16 bytes into aligned storage.
+    @usableFromInline let argumentAlignments: [Int]
+    @usableFromInline let resultAlignment: Int
     @usableFromInline let recordIdentities: [ObjectIdentifier?]
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
@@ -107,8 +112,15 @@ public final class CallTarget: Sendable {
         argumentCount = signature.arguments.count
         // Only libffi writes into the argument array (by-value structs over 16 bytes).
         ffiWritesArgumentArray = ffi?.writesArgumentArray ?? false
+        // Arguments and results are read and written with their alignment (a byval copy
+        // of an aligned(32) record uses aligned vector moves), so the scratch block is
+        // aligned to the largest of them.
+        let alignment = max(16, signature.result.valueClass.alignment, signature.arguments.map(\.valueClass.alignment).max() ?? 1)
+        scratchAlignment = alignment
+        argumentAlignments = signature.arguments.map(\.valueClass.alignment)
+        resultAlignment = signature.result.valueClass.alignment
         argumentArrayOffset = (frameSize + 15) / 16 * 16
-        resultOffset = argumentArrayOffset + (argumentCount * 8 + 15) / 16 * 16
+        resultOffset = (argumentArrayOffset + argumentCount * 8 + alignment - 1) / alignment * alignment
         scratchSize = resultOffset + resultBufferSize
         argumentCoders = signature.arguments.map { FastCoder($0.valueClass) }
         resultCoder = FastCoder(signature.result.valueClass)
@@ -205,12 +217,12 @@ public final class CallTarget: Sendable {
     func call(_ values: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
         // One scratch block on the stack: the frame, the argument array, the result. A
         // constant size keeps the allocation free; large frames take the general route.
-        if scratchSize <= 512 {
-            return try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { (scratch) throws(CallStubError) -> CValue in
+        if scratchSize <= 512 && scratchAlignment <= 32 {
+            return try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 32) { (scratch) throws(CallStubError) -> CValue in
                 try call(values, scratch: scratch.baseAddress!)
             }
         }
-        return try withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: 16) { (scratch) throws(CallStubError) -> CValue in
+        return try withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: scratchAlignment) { (scratch) throws(CallStubError) -> CValue in
             try call(values, scratch: scratch.baseAddress!)
         }
     }

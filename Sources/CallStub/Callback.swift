@@ -108,17 +108,22 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         if backend != .libffi {
             switch JITRuntime.shared {
             case .success(let compiler):
-                do throws(JITError) {
-                    let (address, module) = try compiler.thunk(
-                        for: X86_64SysV.plan(signature), handler: handlerAddress, context: UInt(bitPattern: context))
-                    self.pointer = CPointer(address)
-                    self.thunk = module
-                    self.closure = nil
-                    self.backend = .jit
-                    self.fallbackReason = nil
-                    return
-                } catch {
-                    jitFailure = error.description
+                let plan = X86_64SysV.plan(signature)
+                if let refusal = JITRuntime.refusal(plan) {
+                    jitFailure = refusal.description
+                } else {
+                    do throws(JITError) {
+                        let (address, module) = try compiler.thunk(
+                            for: plan, handler: handlerAddress, context: UInt(bitPattern: context))
+                        self.pointer = CPointer(address)
+                        self.thunk = module
+                        self.closure = nil
+                        self.backend = .jit
+                        self.fallbackReason = nil
+                        return
+                    } catch {
+                        jitFailure = error.description
+                    }
                 }
             case .failure(let error):
                 jitFailure = error.description
@@ -235,6 +240,8 @@ extension Int64: CCallbackArgument, CCallbackResult {}
 extension UInt64: CCallbackArgument, CCallbackResult {}
 extension Int: CCallbackArgument, CCallbackResult {}
 extension UInt: CCallbackArgument, CCallbackResult {}
+extension Int128: CCallbackArgument, CCallbackResult {}
+extension UInt128: CCallbackArgument, CCallbackResult {}
 extension Bool: CCallbackArgument, CCallbackResult {}
 extension Float: CCallbackArgument, CCallbackResult {}
 extension Double: CCallbackArgument, CCallbackResult {}

@@ -43,6 +43,14 @@ enum JITRuntime {
         queue.sync {}
     }
 
+    /// Why the JIT must not take a plan: gcc and clang pass it differently, and a stub
+    /// can follow only one of them.
+    static func refusal(_ plan: CallPlan) -> CallStubError? {
+        plan.compilerDisagreement.map {
+            .unsupportedSignature(backend: .jit, reason: "gcc and clang pass this signature differently: \($0)")
+        }
+    }
+
     /// Stubs for many plans compiled as one module (one result per plan).
     static func stubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {
         switch shared {
@@ -52,10 +60,17 @@ enum JITRuntime {
             if capturesErrno && errnoHooks == nil {
                 return plans.map { _ in .failure(.backendUnavailable(.jit, reason: "__errno_location not found")) }
             }
+            let compilable = plans.filter { $0.compilerDisagreement == nil }
+            var compiled: [Result<StubEntry, CallStubError>]
             do throws(JITError) {
-                return try compiler.stubs(for: plans, errno: capturesErrno ? errnoHooks : nil).map { .success($0) }
+                compiled = try compiler.stubs(for: compilable, errno: capturesErrno ? errnoHooks : nil).map { .success($0) }
             } catch {
-                return plans.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
+                compiled = compilable.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
+            }
+            var next = compiled.makeIterator()
+            return plans.map { plan in
+                if let refusal = refusal(plan) { return .failure(refusal) }
+                return next.next()!
             }
         }
     }
@@ -69,6 +84,7 @@ enum JITRuntime {
             if capturesErrno && errnoHooks == nil {
                 return .failure(.backendUnavailable(.jit, reason: "__errno_location not found"))
             }
+            if let refusal = refusal(plan) { return .failure(refusal) }
             do throws(JITError) {
                 return .success(try compiler.stub(for: plan, errno: capturesErrno ? errnoHooks : nil))
             } catch {

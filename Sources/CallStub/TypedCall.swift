@@ -156,9 +156,8 @@ public struct CComplex<Scalar: BinaryFloatingPoint & BitwiseCopyable & Sendable>
 
     public static func cScalarMismatch(for valueClass: CValueClass) -> String? {
         guard case .complex(let kind) = valueClass else { return "is complex; the C type is not" }
-        let size = MemoryLayout<Scalar>.size
-        let expected = kind == .float ? 4 : kind == .double ? 8 : 10
-        return size == expected ? nil : "has \(Scalar.self) parts; the C type is \(kind.spelling) _Complex"
+        // Float80 occupies 16 bytes in Swift as long double does in C.
+        return MemoryLayout<Scalar>.size == kind.size ? nil : "has \(Scalar.self) parts; the C type is \(kind.spelling) _Complex"
     }
 }
 
@@ -231,14 +230,23 @@ extension CRecordValue: CArgumentConvertible, CResultConvertible {
     public static func cResultMismatch(for valueClass: CValueClass) -> String? { cArgumentMismatch(for: valueClass) }
     public static var cVariadicType: CQualType? { nil }
 
-    /// The record's bytes are passed in place (libffi only reads them). A value of another
-    /// record type is a programming error and stops the program with a message naming the
-    /// argument, as an out-of-bounds index would.
+    /// The record's bytes are passed in place (libffi only reads them), or from an aligned
+    /// copy when the record is aligned beyond 16 bytes (array storage is not, and a byval
+    /// copy reads with the record's alignment). A value of another record type is a
+    /// programming error and stops the program with a message naming the argument, as an
+    /// out-of-bounds index would.
     @inlinable
     public func withCArgument<Result>(
         for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
     ) -> Result {
         if target.recordIdentities[index] != ObjectIdentifier(record) { target.checkRecordArgument(self, at: index) }
+        let alignment = target.argumentAlignments[index]
+        if alignment > 16 {
+            return withUnsafeTemporaryAllocation(byteCount: bytes.count, alignment: alignment) { copy in
+                bytes.withUnsafeBytes { copy.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                return body(copy.baseAddress!)
+            }
+        }
         return bytes.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
     }
 
@@ -269,10 +277,12 @@ extension CallTarget {
 /// that fits (so the compiler allocates it statically), else the result's own size.
 @inlinable @inline(__always)
 func withResultBuffer<Result>(_ target: CallTarget, _ body: (UnsafeMutableRawPointer) -> Result) -> Result {
-    if target.resultBufferSize <= 64 {
+    let alignment = target.resultAlignment
+    if target.resultBufferSize <= 64 && alignment <= 16 {
         return withUnsafeTemporaryAllocation(byteCount: 64, alignment: 16) { body($0.baseAddress!) }
     }
-    return withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: 16) { body($0.baseAddress!) }
+    // An sret result is written with its own alignment.
+    return withUnsafeTemporaryAllocation(byteCount: target.resultBufferSize, alignment: max(16, alignment)) { body($0.baseAddress!) }
 }
 
 // MARK: - Making typed handles

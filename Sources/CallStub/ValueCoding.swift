@@ -260,3 +260,38 @@ enum ValueCoding {
         }
     }
 }
+
+// MARK: - Public conversion between values and C objects
+
+extension CValue {
+    /// Reads the C object of `type` at `source` (the inverse of `store(as:to:)`): for
+    /// interpreters that keep C objects in their own buffers. Typedefs and enums are
+    /// resolved; `type` must be a complete object type that is not an array.
+    public init(loading type: CQualType, from source: UnsafeRawPointer) throws(CallStubError) {
+        guard let valueClass = ValueCoding.valueClass(of: type), valueClass.isComplete else {
+            throw .invalidArgument(position: "load", type: type.description, reason: "not a complete scalar, pointer or record type")
+        }
+        self = ValueCoding.load(valueClass, byteOrder: type.byteOrder, from: source)
+    }
+
+    /// Writes the value as a C object of `type` at `destination` (`sizeof(type)` bytes;
+    /// padding bytes are left as they were). The conversion is exact, as for arguments.
+    public func store(as type: CQualType, to destination: UnsafeMutableRawPointer) throws(CallStubError) {
+        guard let valueClass = ValueCoding.valueClass(of: type), valueClass.isComplete else {
+            throw .invalidArgument(position: "store", type: type.description, reason: "not a complete scalar, pointer or record type")
+        }
+        do throws(ValueMismatch) {
+            try ValueCoding.store(self, as: valueClass, byteOrder: type.byteOrder, at: destination, strings: nil)
+        } catch {
+            throw .invalidArgument(position: "store", type: type.description, reason: error.reason)
+        }
+    }
+}
+
+extension CValueClass {
+    /// Whether objects of the class have a known layout (records must be defined).
+    fileprivate var isComplete: Bool {
+        if case .record(let record) = self { return record.isComplete }
+        return true
+    }
+}

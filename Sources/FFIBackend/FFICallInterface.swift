@@ -35,8 +35,9 @@ public final class FFICallInterface: @unchecked Sendable {
     public let writesArgumentArray: Bool
 
     /// Prepares the interface. The corresponding C functions are `ffi_prep_cif` and
-    /// `ffi_prep_cif_var`.
-    public init(_ signature: ValidatedSignature) throws(FFIError) {
+    /// `ffi_prep_cif_var`. A closure's interface (`forClosure`) describes the arguments
+    /// as they are: the workaround of `argumentsToSplit` is for `ffi_call` only.
+    public init(_ signature: ValidatedSignature, forClosure: Bool = false) throws(FFIError) {
         let tree = FFITypeTree()
         if case .record(let record) = signature.result.valueClass, FFITypeTree.isX87Record(record) {
             // psABI §3.2.3: a record of class X87, X87UP is returned in %st0; libffi
@@ -49,9 +50,22 @@ public final class FFICallInterface: @unchecked Sendable {
             for: signature.result.valueClass, position: "result", declared: signature.result.declared)
         var types: [UnsafeMutablePointer<ffi_type>] = []
         var writes = false
+        var sources: [(argument: Int, offset: Int)] = []
+        let split = forClosure ? [:] : Self.argumentsToSplit(signature)
+        var fixedCount = signature.fixedArgumentCount
         for (index, slot) in signature.arguments.enumerated() {
             let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
+            if let pieces = split[index] {
+                // Passed as its register pieces, one scalar per eightbyte (see argumentsToSplit).
+                for piece in pieces {
+                    types.append(Self.scalarType(of: piece.kind))
+                    sources.append((index, piece.offset))
+                }
+                if index < signature.fixedArgumentCount { fixedCount += pieces.count - 1 }
+                continue
+            }
             types.append(try tree.type(for: slot.valueClass, position: position, declared: slot.declared))
+            sources.append((index, 0))
             if case .record = slot.valueClass, slot.valueClass.size > 16 { writes = true }
         }
         let argumentTypes = UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>.allocate(capacity: max(1, types.count))
@@ -60,7 +74,7 @@ public final class FFICallInterface: @unchecked Sendable {
         let status: ffi_status
         if signature.isVariadic {
             status = ffi_prep_cif_var(
-                cif, FFI_DEFAULT_ABI, UInt32(signature.fixedArgumentCount), UInt32(types.count), resultType, argumentTypes)
+                cif, FFI_DEFAULT_ABI, UInt32(fixedCount), UInt32(types.count), resultType, argumentTypes)
         } else {
             status = ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(types.count), resultType, argumentTypes)
         }
@@ -74,6 +88,45 @@ public final class FFICallInterface: @unchecked Sendable {
         self.tree = tree
         self.signature = signature
         self.writesArgumentArray = writes
+        self.argumentSources = split.isEmpty ? nil : sources
+    }
+
+    /// Where each libffi argument comes from when some C arguments are split into pieces:
+    /// (C argument, byte offset in it). nil when libffi's arguments are the C arguments.
+    private let argumentSources: [(argument: Int, offset: Int)]?
+
+    /// Record arguments libffi 3.4.4 passes wrongly, with the pieces to pass instead.
+    ///
+    /// libffi before 3.4.7 copies a by-value struct's first INTEGER eightbyte into the
+    /// register save area with the struct's whole size (ffi64.c, `memcpy(&gpr[n], a,
+    /// size)`; fixed by libffi pull request #848). When that eightbyte lands in the sixth
+    /// integer register (%r9), the copy runs over into the slot of %xmm0, and an earlier
+    /// argument passed there is replaced. Such a record goes entirely in registers, so
+    /// passing its eightbytes as separate scalars loads exactly the same registers.
+    static func argumentsToSplit(_ signature: ValidatedSignature) -> [Int: [Piece]] {
+        let plan = X86_64SysV.plan(signature)
+        var split: [Int: [Piece]] = [:]
+        for (index, argument) in plan.arguments.enumerated() {
+            guard case .record = signature.arguments[index].valueClass, signature.arguments[index].valueClass.size > 8,
+                case .direct(let pieces) = argument.lowering, pieces.count > 1,
+                case .gpr(5, false) = pieces[0].location
+            else { continue }
+            split[index] = pieces
+        }
+        return split
+    }
+
+    /// The libffi scalar type that loads a piece's register the way the psABI does.
+    static func scalarType(of kind: PieceKind) -> UnsafeMutablePointer<ffi_type> {
+        switch kind {
+        case .float: return CFFI_type_float()
+        // Two floats in one XMM register: the same 8 bytes as a double.
+        case .double, .floatPair: return CFFI_type_double()
+        case .integer(let bytes) where bytes <= 1: return CFFI_type_uint8()
+        case .integer(let bytes) where bytes <= 2: return CFFI_type_uint16()
+        case .integer(let bytes) where bytes <= 4: return CFFI_type_uint32()
+        case .integer, .pointer, .int128, .x87: return CFFI_type_uint64()
+        }
     }
 
     deinit {
@@ -94,10 +147,23 @@ public final class FFICallInterface: @unchecked Sendable {
         result: UnsafeMutableRawPointer, capturingErrno: Bool = false
     ) {
         let entry = unsafeBitCast(function, to: (@convention(c) () -> Void).self)
-        if capturingErrno {
-            CFFI_call_capturing_errno(cif, entry, result, arguments)
-        } else {
-            ffi_call(cif, entry, result, arguments)
+        guard let argumentSources else {
+            if capturingErrno {
+                CFFI_call_capturing_errno(cif, entry, result, arguments)
+            } else {
+                ffi_call(cif, entry, result, arguments)
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: argumentSources.count) { expanded in
+            for (index, source) in argumentSources.enumerated() {
+                expanded[index] = arguments[source.argument].map { $0 + source.offset }
+            }
+            if capturingErrno {
+                CFFI_call_capturing_errno(cif, entry, result, expanded.baseAddress!)
+            } else {
+                ffi_call(cif, entry, result, expanded.baseAddress!)
+            }
         }
     }
 

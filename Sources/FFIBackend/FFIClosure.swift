@@ -49,7 +49,7 @@ public final class FFIClosure: @unchecked Sendable {
     /// Prepares a closure for `signature` calling `handler(context, args, result)`.
     /// The corresponding C functions are `ffi_closure_alloc` and `ffi_prep_closure_loc`.
     public init(_ signature: ValidatedSignature, handler: CallbackHandler, context: UnsafeRawPointer) throws(FFIError) {
-        interface = try FFICallInterface(signature)
+        interface = try FFICallInterface(signature, forClosure: true)
         var code: UnsafeMutableRawPointer?
         guard let raw = ffi_closure_alloc(MemoryLayout<ffi_closure>.size, &code), let code else {
             throw .preparationFailed(status: "ffi_closure_alloc failed")

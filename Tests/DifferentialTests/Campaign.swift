@@ -1,0 +1,193 @@
+// The campaign runner: builds each batch's library with one of the configurations (gcc
+// and clang, -O0 and -O2), binds every function on the JIT and on libffi, and calls each
+// through every path — raw, typed, dynamic, and as a callback through a thunk and a libffi
+// closure — comparing the bytes the callee logged and the result with the direct C call,
+// with guard bytes around every result buffer.
+
+import CTestSupport
+import CTypeModel
+import CallStub
+import Foundation
+
+/// A compiler and optimisation level that builds a batch's library.
+struct CampaignConfiguration: Sendable, CustomStringConvertible {
+    let compiler: CCompiler
+    let optimization: String
+    var description: String { "\(compiler.name) \(optimization)" }
+
+    /// gcc and Debian's clang-19 (or whichever compilers are installed), at -O0 and -O2.
+    static let all: [CampaignConfiguration] = {
+        let compilers = CCompiler.installed.filter { $0.name != "clang" || CCompiler.installed.count == 1 }
+        return compilers.flatMap { compiler in ["-O0", "-O2"].map { CampaignConfiguration(compiler: compiler, optimization: $0) } }
+    }()
+}
+
+/// Counts of one category: signatures executed, failed, and refused by a binding.
+struct CampaignTally: Sendable {
+    var executed = 0
+    var failed = 0
+    var refused = 0
+}
+
+/// What a campaign did: per-category tallies, path counts, refusals and reproducers.
+struct CampaignReport: Sendable {
+    var signatures = 0
+    var callbackShapes = 0
+    /// Cases whose direct C call was inconsistent where gcc and clang differ (skipped).
+    var compilerDisagreements = 0
+    var pathCalls: [String: Int] = [:]
+    var categories: [String: CampaignTally] = [:]
+    var refusals: [String: Int] = [:]
+    /// One full message per refusal group.
+    var refusalExamples: [String: String] = [:]
+    var failures: [String] = []
+    var seconds = 0.0
+
+    mutating func merge(_ other: CampaignReport) {
+        signatures += other.signatures
+        callbackShapes += other.callbackShapes
+        compilerDisagreements += other.compilerDisagreements
+        pathCalls.merge(other.pathCalls, uniquingKeysWith: +)
+        for (key, tally) in other.categories {
+            categories[key, default: CampaignTally()].executed += tally.executed
+            categories[key, default: CampaignTally()].failed += tally.failed
+            categories[key, default: CampaignTally()].refused += tally.refused
+        }
+        refusals.merge(other.refusals, uniquingKeysWith: +)
+        refusalExamples.merge(other.refusalExamples) { old, _ in old }
+        failures += other.failures
+    }
+
+    var summary: String {
+        var lines = ["\(signatures) signatures, \(callbackShapes) callback shapes, \(failures.count) failures, \(compilerDisagreements) skipped (C compiler inconsistent), \(String(format: "%.1f", seconds)) s"]
+        lines.append("calls per path: " + pathCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        lines.append(String(repeating: " ", count: 36) + "executed  failed  refused")
+        for (key, tally) in categories.sorted(by: { $0.key < $1.key }) {
+            lines.append(key.padding(toLength: 36, withPad: " ", startingAt: 0)
+                + String(format: "%8d %7d %8d", tally.executed, tally.failed, tally.refused))
+        }
+        for (reason, count) in refusals.sorted(by: { $0.value > $1.value }) {
+            lines.append("refused \(count)×: \(reason)")
+            if let example = refusalExamples[reason], example.count > reason.count {
+                lines.append("  for example: " + example.replacingOccurrences(of: "\n", with: "\n  "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Buffers for a call's arguments in libffi's `avalue` layout, and masks beside them.
+final class ArgumentFrame {
+    let layouts: [CTypeLayout]
+    let slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+
+    init(_ layouts: [CTypeLayout]) {
+        self.layouts = layouts
+        slots = .allocate(capacity: max(layouts.count, 1))
+        for (index, layout) in layouts.enumerated() {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(layout.size, 16), alignment: max(layout.alignment, 16))
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: max(layout.size, 16))
+            slots[index] = buffer
+        }
+    }
+
+    func slot(_ index: Int) -> UnsafeMutableRawPointer { slots[index]! }
+
+    /// Every argument's bytes, concatenated in order (as the callees log them).
+    var bytes: [UInt8] {
+        layouts.indices.flatMap { Array(UnsafeRawBufferPointer(start: slot($0), count: layouts[$0].size)) }
+    }
+
+    deinit {
+        for index in layouts.indices { slots[index]?.deallocate() }
+        slots.deallocate()
+    }
+}
+
+/// A result buffer with guard bytes on both sides.
+struct GuardedBuffer {
+    static let guardSize = 32
+    static let guardByte: UInt8 = 0xA5
+    var storage: [UInt8]
+    let window: Int
+
+    init(window: Int) {
+        self.window = window
+        storage = [UInt8](repeating: Self.guardByte, count: window + 2 * Self.guardSize)
+        for index in 0..<window { storage[Self.guardSize + index] = 0 }
+    }
+
+    mutating func withPointer<R>(_ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeMutableBytes { try body($0.baseAddress! + Self.guardSize) }
+    }
+
+    func contents(_ count: Int) -> [UInt8] { Array(storage[Self.guardSize..<(Self.guardSize + count)]) }
+
+    /// Where a guard byte was overwritten, if anywhere.
+    var overwrite: String? {
+        for index in 0..<Self.guardSize where storage[index] != Self.guardByte { return "wrote \(Self.guardSize - index) bytes before the result buffer" }
+        for index in (Self.guardSize + window)..<storage.count where storage[index] != Self.guardByte {
+            return "wrote past the \(window)-byte result buffer (byte \(index - Self.guardSize))"
+        }
+        return nil
+    }
+}
+
+typealias CampaignMake = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt64) -> Void
+typealias CampaignMask = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+typealias CampaignDrive = @convention(c) (UnsafeRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+typealias CampaignLogBuffer = @convention(c) () -> UnsafeRawPointer
+typealias CampaignLogSize = @convention(c) () -> Int
+typealias CampaignLogReset = @convention(c) () -> Void
+
+/// Where a campaign case lives: reruns name it.
+struct CampaignCase: Hashable, Sendable, CustomStringConvertible {
+    var batch: Int
+    var index: Int
+    var description: String { "\(batch).\(index)" }
+
+    init(batch: Int, index: Int) {
+        self.batch = batch
+        self.index = index
+    }
+
+    init?(_ text: String) {
+        let parts = text.split(separator: ".").compactMap { Int($0) }
+        guard parts.count == 2 else { return nil }
+        self.init(batch: parts[0], index: parts[1])
+    }
+}
+
+struct Campaign {
+    var seed: UInt64
+    var count: Int
+    var batchSize = 250
+    /// Only this case, for reruns.
+    var only: CampaignCase?
+
+    static func batchSeed(_ seed: UInt64, _ batch: Int) -> UInt64 {
+        var generator = SeededGenerator(seed: seed ^ (UInt64(batch) &* 0x9E37_79B9_7F4A_7C15))
+        return generator.next()
+    }
+
+    func run(log: (String) -> Void) throws -> CampaignReport {
+        let start = Date()
+        var report = CampaignReport()
+        let batches = (count + batchSize - 1) / batchSize
+        let configurations = CampaignConfiguration.all
+        for batchIndex in 0..<batches {
+            if let only, only.batch != batchIndex { continue }
+            let size = min(batchSize, count - batchIndex * batchSize)
+            let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(seed, batchIndex))
+            let configuration = configurations[batchIndex % configurations.count]
+            let runner = try BatchRunner(batch: batch, batchIndex: batchIndex, campaign: self, configuration: configuration)
+            let batchReport = runner.run(only: only?.index)
+            report.merge(batchReport)
+            if batches > 1 {
+                log("batch \(batchIndex + 1)/\(batches) (\(configuration)): \(report.signatures) signatures, \(report.failures.count) failures, \(Int(Date().timeIntervalSince(start))) s")
+            }
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+}

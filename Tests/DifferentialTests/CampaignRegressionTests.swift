@@ -1,0 +1,110 @@
+// Regression cases the campaign found, run through the campaign's own machinery on every
+// configuration: each names the bug it pins.
+
+import CDeclParser
+import CTestSupport
+import CallStub
+import Foundation
+import Testing
+
+@Suite("Campaign regressions")
+struct CampaignRegressionTests {
+    static func scalar(_ spelling: String) -> CampaignType { .scalar(CampaignScalar.index(spelling)) }
+    static func field(_ spelling: String, _ name: String?, bits: Int? = nil, count: Int? = nil, attributes: [String] = []) -> CampaignField {
+        CampaignField(type: scalar(spelling), count: count, bitWidth: bits, name: name, attributes: attributes)
+    }
+    static func record(_ index: Int, union: Bool = false, _ fields: [CampaignField], attributes: [String] = []) -> CampaignRecord {
+        CampaignRecord(index: index, isUnion: union, fields: fields, attributes: attributes, pragmaPack: nil, estimatedSize: 16, style: "regression")
+    }
+
+    /// The records and signatures, in the order of the comments.
+    static let batch: CampaignBatch = {
+        let records = [
+            // R0: {INTEGER, SSE} pair for libffi's %r9/%xmm0 overwrite (libffi PR #848).
+            record(0, [field("long", "m0"), field("float", "m1")]),
+            // R1: an unnamed bit-field ahead of a member (DWARF omits it; verification must not refuse).
+            record(1, [field("short", nil, bits: 11), field("int", "m0")]),
+            // R2: a packed union with a 16-byte-aligned member (DWARF cannot show `packed`).
+            record(2, union: true, [field("unsigned __int128", "m0"), field("long", "m1")], attributes: ["packed"]),
+            // R3: over-aligned records passed by value (aligned vector copies in the stub).
+            record(3, [field("void *", "m0")], attributes: ["aligned(32)"]),
+            record(4, [field("double", "m0"), field("float", "m1", count: 7)], attributes: ["aligned(32)"]),
+            // R5: an eightbyte with only unnamed bit-field bits (gcc: INTEGER, clang: padding).
+            record(5, [field("unsigned __int128", nil, bits: 65), field("int", "m0")]),
+            // R6: {long double _Complex} member fills from padded temporaries.
+            record(6, union: true, [field("double", "m0", count: 8), field("long double _Complex", "m2")], attributes: ["packed"]),
+        ]
+        let doubles = Array(repeating: scalar("double"), count: 8)
+        let signatures: [(CampaignType?, [CampaignType], [CampaignType]?)] = [
+            // float _Complex after eight doubles: a byval copy, not a widened <2 x float> slot.
+            (nil, doubles + [scalar("double"), scalar("float _Complex"), scalar("long")], nil),
+            // double _Complex with one vector register left: whole on the stack, %xmm7 for the next double.
+            (scalar("double"), Array(doubles.prefix(7)) + [scalar("double _Complex"), scalar("double")], nil),
+            // long double _Complex and __int128 on the stack.
+            (scalar("long double _Complex"), Array(doubles) + [scalar("long double _Complex"), scalar("int")], nil),
+            // libffi PR #848: the second {long, float} has its INTEGER eightbyte in %r9.
+            (nil, [scalar("long"), scalar("unsigned short"), scalar("long"), scalar("unsigned long"), .record(0), .record(0)], nil),
+            (scalar("short"), [scalar("long"), scalar("unsigned short"), scalar("long"), scalar("void *"), .record(0), scalar("double"), .record(0)], nil),
+            // DWARF verification of unnamed bit-fields and packed unions.
+            (.record(1), [.record(1), scalar("int")], nil),
+            (.record(2), [.record(2), scalar("long")], nil),
+            // Over-aligned records through every path, as argument and as result.
+            (nil, [scalar("int"), scalar("long"), scalar("char"), scalar("void *"), .record(3), scalar("double"), .record(4)], nil),
+            (.record(4), [.record(3), .record(4)], nil),
+            // A union whose bytes come from a padded long double _Complex.
+            (.record(6), [scalar("double"), .record(6)], nil),
+        ]
+        return CampaignBatch(
+            seed: 0x5EED, records: records,
+            signatures: signatures.enumerated().map { index, entry in
+                CampaignSignature(index: index, result: entry.0, parameters: entry.1, variadicTail: entry.2, template: "regression")
+            })
+    }()
+
+    @Test("campaign regressions agree with C on every configuration", arguments: CampaignConfiguration.all)
+    func regressions(_ configuration: CampaignConfiguration) throws {
+        let runner = try BatchRunner(
+            batch: Self.batch, batchIndex: 900, campaign: Campaign(seed: 0x5EED, count: Self.batch.signatures.count),
+            configuration: configuration)
+        let report = runner.run(only: nil)
+        #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
+        #expect(report.signatures == Self.batch.signatures.count, "refused: \(report.refusalExamples.values.joined(separator: "\n"))")
+        // Every path ran on the JIT; libffi refuses the bit-field, union and over-aligned records.
+        #expect(report.pathCalls["jit.raw"] == Self.batch.signatures.count)
+        #expect(report.pathCalls["jit.typed"] == Self.batch.signatures.count)
+        #expect(report.pathCalls["thunk.typed"] == Self.batch.signatures.count)
+        #expect(report.pathCalls["ffi.raw"] == 5)
+    }
+
+    @Test("signatures gcc and clang pass differently are refused with the reason, never called wrongly")
+    func compilerDisagreements() throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let library = try SharedLibrary(fixture.path)
+        let declarations = [
+            "unsigned f(unsigned long, unsigned long, char, unsigned short, unsigned short, unsigned __int128, unsigned int)":
+                "argument 6 (__int128) goes to the stack with one integer register left, which gcc gives to argument 7 and clang leaves unused",
+            "struct R5 { unsigned __int128 : 65; int m0; }; struct R5 f(struct R5)":
+                "has an eightbyte whose only integer data are unnamed bit-fields",
+            "struct S { int : 8; float f; }; float f(struct S)":
+                "has an eightbyte whose only integer data are unnamed bit-fields",
+        ]
+        for (declaration, reason) in declarations {
+            let parsed = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declaration), scope: .standard)
+            let type = try #require(parsed.scope.function(named: "f"))
+            // Bound to an existing symbol: the checks are on the signature only.
+            do {
+                let function = try library.function("echo_int", type: type, options: BindingOptions(backend: .jit, verification: .off))
+                Issue.record("bound \(function)")
+            } catch {
+                #expect("\(error)".contains(reason), "\(error)")
+            }
+            let pointerType = declaration.components(separatedBy: "; ").last!.replacingOccurrences(of: " f(", with: " (*)(")
+            do {
+                let callback = try Callback(pointerType, scope: parsed.scope, backend: .jit) { _ in .void }
+                Issue.record("made \(callback)")
+            } catch {
+                #expect("\(error)".contains(reason), "\(error)")
+            }
+        }
+    }
+}
