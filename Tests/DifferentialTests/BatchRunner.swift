@@ -402,7 +402,7 @@ final class BatchRunner {
         lines.append("  C direct: \(describe(oracle))")
         for outcome in outcomes where outcome.problem == nil && outcome.refusal == nil { lines.append("  \(outcome.path): \(describe(outcome))") }
         lines.append("  library: \(directory.path)/batch.c")
-        lines.append("  rerun: CALLSTUB_CAMPAIGN_SEED=\(campaign.seed) CALLSTUB_CAMPAIGN_N=\(campaign.count) CALLSTUB_CAMPAIGN_CASE=\(caseID) swift test --filter DifferentialCampaign")
+        lines.append("  rerun: " + (campaign.rerun ?? "SEED=\(campaign.seed) N=\(campaign.count) CASE=\(caseID) scripts/campaign"))
         return lines.joined(separator: "\n")
     }
 }

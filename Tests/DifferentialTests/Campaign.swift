@@ -8,6 +8,7 @@ import CTestSupport
 import CTypeModel
 import CallStub
 import Foundation
+import Synchronization
 
 /// A compiler and optimisation level that builds a batch's library.
 struct CampaignConfiguration: Sendable, CustomStringConvertible {
@@ -158,35 +159,56 @@ struct CampaignCase: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-struct Campaign {
+struct CampaignError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+struct Campaign: Sendable {
     var seed: UInt64
     var count: Int
     var batchSize = 250
     /// Only this case, for reruns.
     var only: CampaignCase?
+    /// The command that reruns a case, when it is not `scripts/campaign` (hand-made batches).
+    var rerun: String?
 
     static func batchSeed(_ seed: UInt64, _ batch: Int) -> UInt64 {
         var generator = SeededGenerator(seed: seed ^ (UInt64(batch) &* 0x9E37_79B9_7F4A_7C15))
         return generator.next()
     }
 
-    func run(log: (String) -> Void) throws -> CampaignReport {
+    /// Runs the batches, as many at once as there are processors (each batch has its own
+    /// library; binding, compiling and calling from several threads is part of the test).
+    func run(log: @escaping @Sendable (String) -> Void) throws -> CampaignReport {
         let start = Date()
-        var report = CampaignReport()
         let batches = (count + batchSize - 1) / batchSize
         let configurations = CampaignConfiguration.all
-        for batchIndex in 0..<batches {
-            if let only, only.batch != batchIndex { continue }
-            let size = min(batchSize, count - batchIndex * batchSize)
-            let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(seed, batchIndex))
-            let configuration = configurations[batchIndex % configurations.count]
-            let runner = try BatchRunner(batch: batch, batchIndex: batchIndex, campaign: self, configuration: configuration)
-            let batchReport = runner.run(only: only?.index)
-            report.merge(batchReport)
-            if batches > 1 {
-                log("batch \(batchIndex + 1)/\(batches) (\(configuration)): \(report.signatures) signatures, \(report.failures.count) failures, \(Int(Date().timeIntervalSince(start))) s")
+        let state = Mutex((report: CampaignReport(), done: 0, error: String?.none))
+        let width = only == nil ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+        let campaign = self
+        DispatchQueue.concurrentPerform(iterations: width) { lane in
+            for batchIndex in stride(from: lane, to: batches, by: width) {
+                if let only = campaign.only, only.batch != batchIndex { continue }
+                let size = min(campaign.batchSize, campaign.count - batchIndex * campaign.batchSize)
+                let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(campaign.seed, batchIndex))
+                let configuration = configurations[batchIndex % configurations.count]
+                do {
+                    let runner = try BatchRunner(batch: batch, batchIndex: batchIndex, campaign: campaign, configuration: configuration)
+                    let batchReport = runner.run(only: campaign.only?.index)
+                    let line = state.withLock { state in
+                        state.report.merge(batchReport)
+                        state.done += 1
+                        return "batch \(batchIndex + 1) (\(configuration)), \(state.done)/\(batches) done: \(state.report.signatures) signatures, \(state.report.failures.count) failures, \(Int(Date().timeIntervalSince(start))) s"
+                    }
+                    if batches > 1 { log(line) }
+                } catch {
+                    state.withLock { $0.error = "batch \(batchIndex) (\(configuration)): \(error)" }
+                }
             }
         }
+        var (report, _, error) = state.withLock { $0 }
+        if let error { throw CampaignError(message: error) }
         report.seconds = Date().timeIntervalSince(start)
         return report
     }

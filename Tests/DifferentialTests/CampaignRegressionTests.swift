@@ -64,7 +64,8 @@ struct CampaignRegressionTests {
     @Test("campaign regressions agree with C on every configuration", arguments: CampaignConfiguration.all)
     func regressions(_ configuration: CampaignConfiguration) throws {
         let runner = try BatchRunner(
-            batch: Self.batch, batchIndex: 900, campaign: Campaign(seed: 0x5EED, count: Self.batch.signatures.count),
+            batch: Self.batch, batchIndex: 900, campaign: Campaign(
+                seed: 0x5EED, count: Self.batch.signatures.count, rerun: "swift test --filter CampaignRegressionTests"),
             configuration: configuration)
         let report = runner.run(only: nil)
         #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
