@@ -172,6 +172,12 @@ public final class CallTarget: Sendable {
         }
     }
 
+    deinit {
+        // The stub is shared by every target of the same shape; the compiler frees its
+        // code when the last one goes.
+        if stubAddress.load(ordering: .acquiring) != 0 { JITRuntime.release(plan: plan, capturesErrno: capturesErrno) }
+    }
+
     /// Waits for a pending background compilation of this shape (tests and benchmarks).
     func waitForTierUp() {
         JITRuntime.waitForBackgroundCompilations()

@@ -36,6 +36,32 @@ let callbackHandler: CallbackHandler = { context, arguments, result in
     }
 }
 
+/// What a released callback leaves behind until its code may be freed.
+struct CallbackRemains: @unchecked Sendable {
+    let box: CallbackBox
+    let thunk: RemovableModule?
+    let closure: FFIClosure?
+
+    func free() {
+        if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
+    }
+}
+
+/// Debug builds: the last `capacity` released callbacks stay callable (and report a late
+/// call by name); a callback released before them is freed.
+enum CallbackQuarantine {
+    static let capacity = 1024
+    private static let held = Mutex<[CallbackRemains]>([])
+
+    static func admit(_ remains: CallbackRemains) {
+        let evicted: CallbackRemains? = held.withLock { held in
+            held.append(remains)
+            return held.count > capacity ? held.removeFirst() : nil
+        }
+        evicted?.free()
+    }
+}
+
 /// A Swift closure as a C function pointer.
 ///
 ///     let compare = try Callback("int (*)(const void *, const void *)") { (values: [CValue]) -> CValue in … }
@@ -145,10 +171,10 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
     deinit {
         box.released.store(true, ordering: .relaxed)
         #if DEBUG
-            // Debug builds keep the code and the box, so that a late call is reported
-            // (see `callbackHandler`) instead of jumping into freed memory.
-            _ = Unmanaged.passRetained(box)
-            if let closure { _ = Unmanaged.passRetained(closure) }
+            // Debug builds keep the code and the box of the most recently released
+            // callbacks, so that a late call is reported (see `callbackHandler`) instead
+            // of jumping into freed memory; older ones are freed, to bound memory.
+            CallbackQuarantine.admit(CallbackRemains(box: box, thunk: thunk, closure: closure))
         #else
             if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
         #endif

@@ -38,6 +38,12 @@ enum JITRuntime {
         queue.async { finish(stub(for: plan, capturesErrno: capturesErrno)) }
     }
 
+    /// Gives back a stub obtained from `stub(for:capturesErrno:)` or `stubs(for:capturesErrno:)`.
+    static func release(plan: CallPlan, capturesErrno: Bool) {
+        guard case .success(let compiler) = shared else { return }
+        compiler.release(stubFor: plan, errno: capturesErrno ? errnoHooks : nil)
+    }
+
     /// Returns when every background compilation queued so far has finished.
     static func waitForBackgroundCompilations() {
         queue.sync {}

@@ -96,7 +96,16 @@ public final class JITSession: Sendable {
     func addRemovableModule(
         name: String, symbol: String, building build: (IRModuleBuilder) -> Void
     ) throws(JITError) -> (address: UnsafeRawPointer, module: RemovableModule) {
-        try lock.withLock { _ throws(JITError) -> (UnsafeRawPointer, RemovableModule) in
+        let (addresses, module) = try addRemovableModule(name: name, symbols: [symbol], building: build)
+        return (addresses[0], module)
+    }
+
+    /// Adds a module built by `build` under a resource tracker of its own and looks up
+    /// `symbols` in it; `remove(_:)` frees its code.
+    func addRemovableModule(
+        name: String, symbols: [String], building build: (IRModuleBuilder) -> Void
+    ) throws(JITError) -> (addresses: [UnsafeRawPointer], module: RemovableModule) {
+        try lock.withLock { _ throws(JITError) -> ([UnsafeRawPointer], RemovableModule) in
             let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
             let builder = IRModuleBuilder(context: llvmContext!, name: name)
             build(builder)
@@ -104,10 +113,14 @@ public final class JITSession: Sendable {
             let tracker = LLVMOrcJITDylibCreateResourceTracker(dylib)!
             do throws(JITError) {
                 try addLocked(module: builder.takeModule(), tracker: tracker)
-                var address: LLVMOrcExecutorAddress = 0
-                if let error = LLVMOrcLLJITLookup(instance, &address, symbol) { throw .llvm(Self.consume(error)) }
-                guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else { throw .symbolNotFound(symbol) }
-                return (pointer, RemovableModule(tracker: tracker))
+                var pointers: [UnsafeRawPointer] = []
+                for symbol in symbols {
+                    var address: LLVMOrcExecutorAddress = 0
+                    if let error = LLVMOrcLLJITLookup(instance, &address, symbol) { throw .llvm(Self.consume(error)) }
+                    guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else { throw .symbolNotFound(symbol) }
+                    pointers.append(pointer)
+                }
+                return (pointers, RemovableModule(tracker: tracker))
             } catch {
                 _ = LLVMOrcResourceTrackerRemove(tracker)
                 LLVMOrcReleaseResourceTracker(tracker)

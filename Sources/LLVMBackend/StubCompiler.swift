@@ -18,10 +18,26 @@ struct StubKey: Hashable {
 }
 
 /// A stub compiler over one JIT session.
+///
+/// Stubs are shared and counted: every stub handed out by `stubs(for:errno:)` is one use,
+/// which `release(stubFor:errno:)` gives back. A module whose stubs are all unused is
+/// removed from the JIT, so a process that binds ever new signatures (and drops them)
+/// keeps a bounded amount of code and of memory mappings.
 public final class StubCompiler: Sendable {
     private let session: JITSession
+    private struct CachedStub {
+        var address: UInt
+        var module: Int
+    }
+    private struct CompiledModule {
+        var handle: RemovableModule
+        var keys: [StubKey]
+        /// Stubs of this module handed out and not given back.
+        var uses: Int
+    }
     private struct State {
-        var cache: [StubKey: UInt] = [:]
+        var cache: [StubKey: CachedStub] = [:]
+        var modules: [Int: CompiledModule] = [:]
         var nextName = 0
         var compiledModules = 0
     }
@@ -31,10 +47,12 @@ public final class StubCompiler: Sendable {
         self.session = session
     }
 
-    /// The number of distinct stubs compiled so far.
+    /// The number of distinct stubs in the cache (compiled and not yet freed).
     public var stubCount: Int { state.withLock { $0.cache.count } }
-    /// The number of LLVM modules added so far (one per batch).
+    /// The number of LLVM modules added so far (one per batch), freed ones included.
     public var moduleCount: Int { state.withLock { $0.compiledModules } }
+    /// The number of stub modules whose code is in memory now.
+    public var liveModuleCount: Int { state.withLock { $0.modules.count } }
 
     /// A thunk with `plan`'s C signature calling `handler(context, args, result)`, in a
     /// module of its own that `release(_:)` frees.
@@ -58,34 +76,61 @@ public final class StubCompiler: Sendable {
         try stubs(for: [plan], errno: errno)[0]
     }
 
-    /// Stubs for many plans; those not cached are compiled together in one module.
+    /// Stubs for many plans; those not cached are compiled together in one module. Each
+    /// stub returned counts as one use until `release(stubFor:errno:)`.
     public func stubs(for plans: [CallPlan], errno: ErrnoHooks? = nil) throws(JITError) -> [StubEntry] {
         let keys = plans.map { StubKey(shape: $0.shape, errno: errno) }
         let result: Result<[UInt], JITError> = state.withLock { state in
             var missing: [StubKey: String] = [:]  // key → unique name
-            var toBuild: [(CallPlan, String)] = []
+            var toBuild: [(StubKey, CallPlan, String)] = []
             for (key, plan) in zip(keys, plans) where state.cache[key] == nil && missing[key] == nil {
                 state.nextName += 1
                 let name = "callstub_stub_\(state.nextName)"
                 missing[key] = name
-                toBuild.append((plan, name))
+                toBuild.append((key, plan, name))
             }
-            if !missing.isEmpty {
+            if !toBuild.isEmpty {
                 do throws(JITError) {
-                    try session.addModule(name: "stubs\(state.nextName)") { builder in
-                        for (plan, name) in toBuild { DowncallStub.build(plan, name: name, errno: errno, into: builder) }
+                    let (addresses, handle) = try session.addRemovableModule(
+                        name: "stubs\(state.nextName)", symbols: toBuild.map(\.2)
+                    ) { builder in
+                        for (_, plan, name) in toBuild { DowncallStub.build(plan, name: name, errno: errno, into: builder) }
                     }
                     state.compiledModules += 1
-                    for (key, name) in missing {
-                        state.cache[key] = UInt(bitPattern: try session.address(of: name))
+                    let module = state.compiledModules
+                    state.modules[module] = CompiledModule(handle: handle, keys: toBuild.map(\.0), uses: 0)
+                    for ((key, _, _), address) in zip(toBuild, addresses) {
+                        state.cache[key] = CachedStub(address: UInt(bitPattern: address), module: module)
                     }
                 } catch {
                     return .failure(error)
                 }
             }
-            return .success(keys.map { state.cache[$0]! })
+            return .success(keys.map { key in
+                let stub = state.cache[key]!
+                state.modules[stub.module]!.uses += 1
+                return stub.address
+            })
         }
         return try result.get().map { unsafeBitCast(UnsafeRawPointer(bitPattern: $0)!, to: StubEntry.self) }
+    }
+
+    /// Gives back one use of the stub for `plan`; the module's code is freed when none of
+    /// its stubs is used any more (and compiled again if asked for later).
+    public func release(stubFor plan: CallPlan, errno: ErrnoHooks? = nil) {
+        let key = StubKey(shape: plan.shape, errno: errno)
+        let freed: RemovableModule? = state.withLock { state in
+            guard let stub = state.cache[key], var module = state.modules[stub.module] else { return nil }
+            module.uses -= 1
+            guard module.uses <= 0 else {
+                state.modules[stub.module] = module
+                return nil
+            }
+            state.modules[stub.module] = nil
+            for key in module.keys { state.cache[key] = nil }
+            return module.handle
+        }
+        if let freed { session.remove(freed) }
     }
 }
 

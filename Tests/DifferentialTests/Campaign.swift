@@ -144,18 +144,20 @@ typealias CampaignLogReset = @convention(c) () -> Void
 /// Where a campaign case lives: reruns name it.
 struct CampaignCase: Hashable, Sendable, CustomStringConvertible {
     var batch: Int
-    var index: Int
-    var description: String { "\(batch).\(index)" }
+    /// nil: the whole batch.
+    var index: Int?
+    var description: String { index.map { "\(batch).\($0)" } ?? "\(batch)" }
 
-    init(batch: Int, index: Int) {
+    init(batch: Int, index: Int?) {
         self.batch = batch
         self.index = index
     }
 
+    /// `b.i` (one case) or `b` (one batch).
     init?(_ text: String) {
         let parts = text.split(separator: ".").compactMap { Int($0) }
-        guard parts.count == 2 else { return nil }
-        self.init(batch: parts[0], index: parts[1])
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        self.init(batch: parts[0], index: parts.count == 2 ? parts[1] : nil)
     }
 }
 
@@ -187,15 +189,17 @@ struct Campaign: Sendable {
         let state = Mutex((report: CampaignReport(), done: 0, error: String?.none))
         let width = only == nil ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
         let campaign = self
-        DispatchQueue.concurrentPerform(iterations: width) { lane in
-            for batchIndex in stride(from: lane, to: batches, by: width) {
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: width) { _ in
+            // Each lane takes the next batch: -O2 batches take longer to build.
+            while case let batchIndex = next.wrappingAdd(1, ordering: .relaxed).oldValue, batchIndex < batches {
                 if let only = campaign.only, only.batch != batchIndex { continue }
                 let size = min(campaign.batchSize, campaign.count - batchIndex * campaign.batchSize)
                 let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(campaign.seed, batchIndex))
                 let configuration = configurations[batchIndex % configurations.count]
                 do {
                     let runner = try BatchRunner(batch: batch, batchIndex: batchIndex, campaign: campaign, configuration: configuration)
-                    let batchReport = runner.run(only: campaign.only?.index)
+                    let batchReport = runner.run(only: campaign.only.flatMap(\.index))
                     let line = state.withLock { state in
                         state.report.merge(batchReport)
                         state.done += 1
@@ -203,7 +207,9 @@ struct Campaign: Sendable {
                     }
                     if batches > 1 { log(line) }
                 } catch {
-                    state.withLock { $0.error = "batch \(batchIndex) (\(configuration)): \(error)" }
+                    let message = "batch \(batchIndex + 1) (\(configuration)) did not run: \(error)"
+                    state.withLock { $0.error = message }
+                    log(message)
                 }
             }
         }
