@@ -44,6 +44,8 @@ let package = Package(
             name: "callstub",
             dependencies: [
                 "CallStub",
+                // For `callstub bench`'s bare ffi_call column and plans.
+                "ABILowering", "FFIBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -103,9 +103,11 @@ public enum X86_64SysV {
             fixedArgumentCount: signature.fixedArgumentCount, isVariadic: signature.isVariadic,
             stackSize: alignUp(stackOffset, 8), vectorRegisterCount: nextVector, signature: signature)
         let records = [("result", signature.result)] + signature.arguments.enumerated().map { ("argument \($0.offset + 1)", $0.element) }
-        if let (position, slot) = records.first(where: { unnamedBitFieldsDisagree($0.1.valueClass) }) {
-            plan.compilerDisagreement =
-                "\(position) (\(slot.declared)) has an eightbyte whose only integer data are unnamed bit-fields, which gcc classifies as INTEGER and clang as padding"
+        for (position, slot) in records {
+            if let reason = classificationDisagreement(slot.valueClass) {
+                plan.compilerDisagreement = "\(position) (\(slot.declared)) \(reason)"
+                break
+            }
         }
         // An __int128 that goes to the stack while one integer register is free leaves that
         // register (%r9) to later arguments in the psABI and gcc; clang (LLVM 19) leaves it
@@ -213,16 +215,29 @@ public enum X86_64SysV {
 
     // MARK: - Records: eightbyte classes (psABI §3.2.3, classification rules 1–5)
 
-    /// Whether gcc and clang classify a record differently: gcc counts unnamed bit-fields
-    /// as INTEGER data, clang as padding, so an eightbyte holding only unnamed bit-fields
-    /// (or them and floating-point members) gets different classes.
-    static func unnamedBitFieldsDisagree(_ valueClass: CValueClass) -> Bool {
-        guard case .record(let record) = valueClass else { return false }
-        var (lo, hi) = (EightbyteClass.noClass, EightbyteClass.noClass)
-        var (gccLo, gccHi) = (EightbyteClass.noClass, EightbyteClass.noClass)
-        classify(CQualType(.record(record)), offsetInBits: 0, lo: &lo, hi: &hi)
-        classify(CQualType(.record(record)), offsetInBits: 0, lo: &gccLo, hi: &gccHi, asGCC: true)
-        return (lo, hi) != (gccLo, gccHi)
+    /// How gcc and clang classify a record differently, if they do: the rule that
+    /// makes the difference.
+    static func classificationDisagreement(_ valueClass: CValueClass) -> String? {
+        guard case .record(let record) = valueClass else { return nil }
+        func classes(_ gcc: GCCRules) -> [EightbyteClass] {
+            var (lo, hi) = (EightbyteClass.noClass, EightbyteClass.noClass)
+            classify(CQualType(.record(record)), offsetInBits: 0, lo: &lo, hi: &hi, gcc: gcc)
+            postMergeForComparison(record, &lo, &hi)
+            return [lo, hi]
+        }
+        let clang = classes([])
+        if classes(.unnamedBitFields) != clang {
+            return "has an eightbyte whose only integer data are unnamed bit-fields, which gcc classifies as INTEGER and clang as padding"
+        }
+        if classes(.scalarAlignment) != clang {
+            return "has a record member at an offset its alignment does not allow (packed) but no misaligned scalar, which clang passes in memory and gcc in registers"
+        }
+        return nil
+    }
+
+    /// The classes as the plan uses them: a MEMORY eightbyte makes the whole value MEMORY.
+    private static func postMergeForComparison(_ record: CRecord, _ lo: inout EightbyteClass, _ hi: inout EightbyteClass) {
+        if lo == .memory || hi == .memory { (lo, hi) = (.memory, .memory) }
     }
 
     static func classifyRecordValue(_ record: CRecord) -> (EightbyteClass, EightbyteClass) {
@@ -232,12 +247,20 @@ public enum X86_64SysV {
         return (lo, hi)
     }
 
+    /// Where gcc's classification departs from clang's (which is the default here).
+    struct GCCRules: OptionSet {
+        let rawValue: Int
+        /// gcc classifies unnamed bit-fields as INTEGER data; clang treats them as padding.
+        static let unnamedBitFields = GCCRules(rawValue: 1)
+        /// gcc checks rule 1's alignment on scalar members only, looking through record
+        /// members; clang checks every member, a packed record member included.
+        static let scalarAlignment = GCCRules(rawValue: 2)
+    }
+
     /// Classifies `type` placed at `offsetInBits` of the outermost value into `lo`
-    /// (bits 0–63) and `hi` (bits 64–127).
-    /// `asGCC` classifies unnamed bit-fields as INTEGER, as gcc does; clang (and the
-    /// default) treats them as padding. Where the two differ, the compilers disagree.
+    /// (bits 0–63) and `hi` (bits 64–127), as clang does, or with `gcc`'s departures.
     static func classify(
-        _ type: CQualType, offsetInBits: Int, lo: inout EightbyteClass, hi: inout EightbyteClass, asGCC: Bool = false
+        _ type: CQualType, offsetInBits: Int, lo: inout EightbyteClass, hi: inout EightbyteClass, gcc: GCCRules = []
     ) {
         lo = .noClass
         hi = .noClass
@@ -266,13 +289,14 @@ public enum X86_64SysV {
             guard let count, let size = try? resolved.layout().size, let elementLayout = try? element.layout() else { return }
             // Rule 1: larger than eight eightbytes, or an unaligned array, is MEMORY.
             if size * 8 > 512 { return }
-            if offsetInBits % (elementLayout.alignment * 8) != 0 { return }
+            let elementIsRecord = if case .record = element.resolved.type { true } else { false }
+            if offsetInBits % (elementLayout.alignment * 8) != 0 && !(gcc.contains(.scalarAlignment) && elementIsRecord) { return }
             setCurrent(.noClass)
             if size > 16 && size != elementLayout.size { setCurrent(.memory); return }
             for index in 0..<count {
                 var fieldLo = EightbyteClass.noClass
                 var fieldHi = EightbyteClass.noClass
-                classify(element, offsetInBits: offsetInBits + index * elementLayout.size * 8, lo: &fieldLo, hi: &fieldHi, asGCC: asGCC)
+                classify(element, offsetInBits: offsetInBits + index * elementLayout.size * 8, lo: &fieldLo, hi: &fieldHi, gcc: gcc)
                 lo = merge(lo, fieldLo)
                 hi = merge(hi, fieldHi)
                 if lo == .memory || hi == .memory { break }
@@ -287,7 +311,7 @@ public enum X86_64SysV {
             setCurrent(.noClass)
             for (field, member) in zip(definition.fields, definition.layout.members) {
                 let fieldOffset = offsetInBits + member.offsetInBits
-                if field.isBitField && field.name == nil && (!asGCC || field.bitWidth == 0) { continue }  // padding bit-fields
+                if field.isBitField && field.name == nil && (!gcc.contains(.unnamedBitFields) || field.bitWidth == 0) { continue }  // padding bit-fields
                 // Rule 1: larger than two eightbytes (no vector types here) is MEMORY.
                 if size > 16 {
                     lo = .memory
@@ -309,12 +333,17 @@ public enum X86_64SysV {
                 } else {
                     // Rule 1: a member not at a multiple of its type's alignment is MEMORY.
                     let alignment = (try? field.type.layout().alignment) ?? 1
-                    if fieldOffset % (alignment * 8) != 0 {
+                    let lookThrough: Bool
+                    switch field.type.resolved.type {
+                    case .record, .array: lookThrough = gcc.contains(.scalarAlignment)
+                    default: lookThrough = false
+                    }
+                    if fieldOffset % (alignment * 8) != 0 && !lookThrough {
                         lo = .memory
                         postMerge(size: size, lo: &lo, hi: &hi)
                         return
                     }
-                    classify(field.type, offsetInBits: fieldOffset, lo: &fieldLo, hi: &fieldHi, asGCC: asGCC)
+                    classify(field.type, offsetInBits: fieldOffset, lo: &fieldLo, hi: &fieldHi, gcc: gcc)
                 }
                 lo = merge(lo, fieldLo)
                 hi = merge(hi, fieldHi)
@@ -353,6 +382,7 @@ public enum X86_64SysV {
     static func pieces(of record: CRecord, lo: EightbyteClass, hi: EightbyteClass) -> [UnplacedPiece] {
         let size = record.definition?.layout.size ?? 0
         let floats = floatOffsets(in: CQualType(.record(record)), base: 0)
+        let data = dataBytes(in: CQualType(.record(record)), base: 0)
         var result: [UnplacedPiece] = []
         for (index, eightbyteClass) in [lo, hi].enumerated() where index * 8 < size {
             let start = index * 8
@@ -362,9 +392,12 @@ public enum X86_64SysV {
             case .sse, .x87Up:
                 let hasFirstFloat = floats.contains(start)
                 let hasSecondFloat = floats.contains(start + 4) && size - start > 4
+                // A lone float only when nothing else lies in the eightbyte's upper half (in
+                // a union a double may: clang and gcc then move all 8 bytes).
+                let upperHalfIsEmpty = data.isDisjoint(with: (start + 4)..<(start + 8))
                 if hasFirstFloat && hasSecondFloat {
                     result.append(UnplacedPiece(offset: start, kind: .floatPair))
-                } else if hasFirstFloat {
+                } else if hasFirstFloat && upperHalfIsEmpty {
                     result.append(UnplacedPiece(offset: start, kind: .float))
                 } else {
                     result.append(UnplacedPiece(offset: start, kind: .double))
@@ -377,6 +410,38 @@ public enum X86_64SysV {
     }
 
     /// Byte offsets of every `float` (and each part of a `float _Complex`) inside a type.
+    /// The bytes of a value that hold member data (bit-fields included; padding not).
+    static func dataBytes(in type: CQualType, base: Int) -> Set<Int> {
+        let resolved = type.resolved
+        switch resolved.type {
+        case .array(let element, let count):
+            guard let count, let stride = try? element.layout().size else { return [] }
+            var bytes: Set<Int> = []
+            for index in 0..<min(count, 16) { bytes.formUnion(dataBytes(in: element, base: base + index * stride)) }
+            return bytes
+        case .record(let record):
+            guard let definition = record.definition else { return [] }
+            var bytes: Set<Int> = []
+            for (field, member) in zip(definition.fields, definition.layout.members) {
+                if let width = field.bitWidth {
+                    guard width > 0 else { continue }
+                    let first = base + member.offsetInBits / 8
+                    bytes.formUnion(first...(base + (member.offsetInBits + width - 1) / 8))
+                } else {
+                    bytes.formUnion(dataBytes(in: field.type, base: base + member.offsetInBytes))
+                }
+            }
+            return bytes
+        case .floating(.longDouble):
+            return Set(base..<(base + 10))
+        case .complex(.longDouble):
+            return Set(base..<(base + 10)).union((base + 16)..<(base + 26))
+        default:
+            let size = (try? resolved.layout().size) ?? 0
+            return Set(base..<(base + size))
+        }
+    }
+
     static func floatOffsets(in type: CQualType, base: Int) -> Set<Int> {
         switch type.resolved.type {
         case .floating(.float): return [base]

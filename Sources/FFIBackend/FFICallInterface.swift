@@ -55,6 +55,8 @@ public final class FFICallInterface: @unchecked Sendable {
         var fixedCount = signature.fixedArgumentCount
         for (index, slot) in signature.arguments.enumerated() {
             let position = index < signature.fixedArgumentCount ? "argument \(index + 1)" : "variadic argument \(index + 1)"
+            // What libffi cannot pass is refused first, split or not.
+            let type = try tree.type(for: slot.valueClass, position: position, declared: slot.declared)
             if let pieces = split[index] {
                 // Passed as its register pieces, one scalar per eightbyte (see argumentsToSplit).
                 for piece in pieces {
@@ -64,7 +66,7 @@ public final class FFICallInterface: @unchecked Sendable {
                 if index < signature.fixedArgumentCount { fixedCount += pieces.count - 1 }
                 continue
             }
-            types.append(try tree.type(for: slot.valueClass, position: position, declared: slot.declared))
+            types.append(type)
             sources.append((index, 0))
             if case .record = slot.valueClass, slot.valueClass.size > 16 { writes = true }
         }

@@ -2,8 +2,10 @@
 // interleaved repetitions: a direct call from C (the floor), CallStub's raw, typed and
 // dynamic calls through the JIT stub, and the same through libffi (the slow path).
 
+import ABILowering
 import ArgumentParser
 import CallStub
+import FFIBackend
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -35,9 +37,22 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the callback measurement.")
     var noCallbacks = false
 
+    @Option(name: .long, help: "Also write the matrix as a grouped bar chart (SVG) to this file.")
+    var chart: String?
+
+    @Flag(name: .long, help: "Count instructions per call per path under valgrind's callgrind instead of timing.")
+    var instructions = false
+
     func run() throws {
+        if instructions && !BenchInstructions.isChild {
+            return try BenchInstructions.run(filter: filter, json: json)
+        }
         let path = try BenchFixtures.build()
         let context = try BenchContext(path: path)
+        if instructions {
+            return try BenchInstructions.measure(
+                context: context, cases: BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) })
+        }
         let calls = quick ? 200_000 : 2_000_000
         let repetitions = quick ? 5 : 11
         var rows: [BenchRow] = []
@@ -61,6 +76,19 @@ struct Bench: ParsableCommand {
         if !noCompile {
             if !json { printError("stub compilation: 1,000 shapes") }
             compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
+        }
+        if let chart {
+            let machine = ProcessInfo.processInfo.hostName
+            let svg = BenchChart(
+                rows: rows, columns: BenchCase.columns,
+                title: "CallStub: ns per call by path (median of \(repetitions) interleaved runs of \(calls) calls; \(machine))"
+            ).svg()
+            do {
+                try svg.write(toFile: chart, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write the chart to \(chart): \(error.localizedDescription)")
+            }
+            if !json { printError("chart written to \(chart)") }
         }
         if json {
             print(BenchReport(rows: rows, compile: compile, dwarf: dwarf, callbacks: callbacks).jsonText())
@@ -115,6 +143,29 @@ struct BenchContext {
         return { n in timed(n) { _ in if case .double(let v) = try! function.call(buffer) { return v }; return 0 } }
     }
 
+    /// Bare `ffi_call` with a cif prepared once: libffi itself, without CallStub's dispatch
+    /// (the floor of the slow path; `ffi raw` is CallStub's raw call on its libffi backend).
+    func ffiCall(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
+        let interface = try FFICallInterface(signature)
+        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
+            buffer.copyMemory(from: bytes, byteCount: bytes.count)
+            return buffer
+        }
+        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
+        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, interface.resultBufferSize), alignment: 16)
+        let address = UnsafeRawPointer(function.address.raw!)
+        return { n in
+            timed(n) { _ in
+                // libffi may write into the argument array (structs over 16 bytes): refill it.
+                for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
+                interface.call(address, arguments: argv, result: result)
+                return result.load(as: Double.self)
+            }
+        }
+    }
+
     /// Raw calls with caller-owned buffers holding `arguments` (bytes of each).
     func raw(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
         let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
@@ -153,7 +204,7 @@ struct BenchCase: Sendable {
     /// dynamic with the values in caller-owned storage (appended by `matrix`).
     let make: @Sendable (BenchContext) throws -> [TimedLoop]
 
-    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi raw", "ffi typed", "jit dyn buffer"]
+    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer"]
 
     static let matrix: [BenchCase] = [
         BenchCase(name: "f0", declaration: "int f0(void)") { c in
@@ -161,7 +212,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(returning: Int32.self), try f.typed(returning: Int32.self))
             return [c.direct("f0"), try c.raw(j, []), { n in timed(n) { _ in Double(jt()) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([]) { return Double(v) }; return 0 } },
-                try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, [])]
+                try c.ffiCall(f, []), try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, [])]
         },
         BenchCase(name: "add2", declaration: "int add2(int, int)") { c in
             let (j, f) = (try c.jit.function("add2"), try c.ffi.function("add2"))
@@ -169,7 +220,7 @@ struct BenchCase: Sendable {
             return [c.direct("add2"), try c.raw(j, [bytes(Int32(1)), bytes(Int32(2))]),
                 { n in timed(n) { _ in Double(jt(1, 2)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i & 0xffff)), .int(2)]) { return Double(v) }; return 0 } },
-                try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)])]
+                try c.ffiCall(f, [bytes(Int32(1)), bytes(Int32(2))]), try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)])]
         },
         BenchCase(name: "sum6", declaration: "long sum6(long × 6)") { c in
             let (j, f) = (try c.jit.function("sum6"), try c.ffi.function("sum6"))
@@ -178,7 +229,7 @@ struct BenchCase: Sendable {
             let args = (0..<6).map { bytes(Int($0)) }
             return [c.direct("sum6"), try c.raw(j, args), { n in timed(n) { _ in Double(jt(0, 1, 2, 3, 4, 5)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i)), .int(1), .int(2), .int(3), .int(4), .int(5)]) { return Double(v) }; return 0 } },
-                try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)])]
         },
         BenchCase(name: "fma3", declaration: "double fma3(double × 3)") { c in
             let (j, f) = (try c.jit.function("fma3"), try c.ffi.function("fma3"))
@@ -187,7 +238,7 @@ struct BenchCase: Sendable {
             let args = [bytes(1.0), bytes(1.5), bytes(2.5)]
             return [c.direct("fma3"), try c.raw(j, args), { n in timed(n) { _ in jt(1, 1.5, 2.5) } },
                 { n in timed(n) { i in if case .double(let v) = try! j.call([.double(Double(i)), .double(1.5), .double(2.5)]) { return v }; return 0 } },
-                try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)])]
         },
         BenchCase(name: "mixed8", declaration: "double mixed8(int, double, long, float, int, double, short, double)") { c in
             let (j, f) = (try c.jit.function("mixed8"), try c.ffi.function("mixed8"))
@@ -198,7 +249,7 @@ struct BenchCase: Sendable {
                 { n in timed(n) { i in
                     let values: [CValue] = [.int(Int64(i & 0xffff)), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]
                     if case .double(let v) = try! j.call(values) { return v }; return 0 } },
-                try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)])]
         },
         BenchCase(name: "ptr3", declaration: "void *ptr3(void *, void *, void *)") { c in
             let (j, f) = (try c.jit.function("ptr3"), try c.ffi.function("ptr3"))
@@ -208,7 +259,7 @@ struct BenchCase: Sendable {
             let (p8, p16) = (UnsafeRawPointer(bitPattern: 8), UnsafeRawPointer(bitPattern: 16))
             return [c.direct("ptr3"), try c.raw(j, args), { n in timed(n) { _ in Double(UInt(bitPattern: jt(p8, p8, p16))) } },
                 { n in timed(n) { i in if case .pointer(let p) = try! j.call([.pointer(CPointer(address: UInt(i | 8))), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]) { return Double(p.address) }; return 0 } },
-                try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))])]
         },
         BenchCase(name: "ii", declaration: "int ii(struct { int a, b; })") { c in
             let (j, f) = (try c.jit.function("ii"), try c.ffi.function("ii"))
@@ -217,7 +268,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Int32.self), try f.typed(CRecordValue.self, returning: Int32.self))
             return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(value)) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([.record(value)]) { return Double(v) }; return 0 } },
-                try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)])]
+                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)])]
         },
         BenchCase(name: "dd2", declaration: "struct DD dd2(struct DD, struct DD), DD = { double a, b; }") { c in
             let (j, f) = (try c.jit.function("dd2"), try c.ffi.function("dd2"))
@@ -226,7 +277,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self), try f.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self))
             return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(jt(x, x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)])]
+                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)])]
         },
         BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
             let (j, f) = (try c.jit.function("l4"), try c.ffi.function("l4"))
@@ -235,7 +286,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: CRecordValue.self), try f.typed(CRecordValue.self, returning: CRecordValue.self))
             return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)])]
         },
         BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
             let (j, f) = (try c.jit.function("fid"), try c.ffi.function("fid"))
@@ -244,7 +295,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Double.self), try f.typed(CRecordValue.self, returning: Double.self))
             return [c.direct("fid"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in jt(x) } },
                 { n in timed(n) { _ in if case .double(let v) = try! j.call([.record(x)]) { return v }; return 0 } },
-                try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)])]
         },
         BenchCase(name: "vsum", declaration: "int vsum(int, ...) with 3 ints") { c in
             let (j, f) = (try c.jit.function("vsum"), try c.ffi.function("vsum"))
@@ -253,7 +304,7 @@ struct BenchCase: Sendable {
             let args = [bytes(Int32(3)), bytes(Int32(1)), bytes(Int32(2)), bytes(Int32(3))]
             return [c.direct("vsum"), try c.raw(j, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(jt(3, 1, 2, 3)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(3), .int(Int64(i & 0xffff)), .int(2), .int(3)]) { return Double(v) }; return 0 } },
-                try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)])]
+                try c.ffiCall(f, args, variadicTypes: [int, int, int]), try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)])]
         },
     ]
 }

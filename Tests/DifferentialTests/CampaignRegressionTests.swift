@@ -33,6 +33,11 @@ struct CampaignRegressionTests {
             record(5, [field("unsigned __int128", nil, bits: 65), field("int", "m0")]),
             // R6: {long double _Complex} member fills from padded temporaries.
             record(6, union: true, [field("double", "m0", count: 8), field("long double _Complex", "m2")], attributes: ["packed"]),
+            // R8: a packed record member holding an int at offset 1: MEMORY for gcc and clang.
+            record(7, [field("int", "x")]),
+            record(8, [field("signed char", "m0"), CampaignField(type: .record(7), name: "m1", attributes: ["packed"])]),
+            // R9: a union whose upper SSE eightbyte holds a float and a double's bytes: 8 bytes travel, not 4.
+            record(9, union: true, [field("double _Complex", "m0"), field("float", "m2", count: 3), field("void *", "m3")]),
         ]
         let doubles = Array(repeating: scalar("double"), count: 8)
         let signatures: [(CampaignType?, [CampaignType], [CampaignType]?)] = [
@@ -53,6 +58,8 @@ struct CampaignRegressionTests {
             (.record(4), [.record(3), .record(4)], nil),
             // A union whose bytes come from a padded long double _Complex.
             (.record(6), [scalar("double"), .record(6)], nil),
+            (.record(8), [scalar("double"), .record(8)], nil),
+            (.record(9), [scalar("long"), .record(9), scalar("float")], nil),
         ]
         return CampaignBatch(
             seed: 0x5EED, records: records,
@@ -70,7 +77,7 @@ struct CampaignRegressionTests {
         let report = runner.run(only: nil)
         #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
         #expect(report.signatures == Self.batch.signatures.count, "refused: \(report.refusalExamples.values.joined(separator: "\n"))")
-        // Every path ran on the JIT; libffi refuses the bit-field, union and over-aligned records.
+        // Every path ran on the JIT; libffi refuses the bit-field, union, packed and over-aligned records.
         #expect(report.pathCalls["jit.raw"] == Self.batch.signatures.count)
         #expect(report.pathCalls["jit.typed"] == Self.batch.signatures.count)
         #expect(report.pathCalls["thunk.typed"] == Self.batch.signatures.count)
@@ -88,6 +95,8 @@ struct CampaignRegressionTests {
                 "has an eightbyte whose only integer data are unnamed bit-fields",
             "struct S { int : 8; float f; }; float f(struct S)":
                 "has an eightbyte whose only integer data are unnamed bit-fields",
+            "struct R6 { unsigned int m3 : 4; }; struct R39 { signed char m0; struct R6 m1 __attribute__((packed)); short m2; unsigned int m3; }; struct R39 f(void)":
+                "has a record member at an offset its alignment does not allow (packed) but no misaligned scalar",
         ]
         for (declaration, reason) in declarations {
             let parsed = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declaration), scope: .standard)
