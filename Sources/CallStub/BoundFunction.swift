@@ -134,7 +134,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         self.requestedBackend = options.backend
         self.options = options
         self.fixedTarget = try CallTarget(
-            signature: signature, function: self.address, options: options, precompiled: precompiled)
+            signature: signature, function: self.address, library: library, options: options, precompiled: precompiled)
     }
 
     /// Blocks until every stub compilation queued in the background so far (adaptive
@@ -179,7 +179,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         if let cached = variadicTargets.withLock({ $0[key] }) { return cached }
         let signature: ValidatedSignature
         do { signature = try ValidatedSignature.validate(type, variadicTail: tail) } catch { throw .invalidSignature(error) }
-        let made = try CallTarget(signature: signature, function: address, options: options)
+        let made = try CallTarget(signature: signature, function: address, library: library, options: options)
         return variadicTargets.withLock { cache in
             if let raced = cache[key] { return raced }
             if cache.count >= Self.variadicCacheLimit { cache.removeAll() }

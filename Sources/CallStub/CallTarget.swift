@@ -13,6 +13,9 @@ import Synchronization
 public final class CallTarget: Sendable {
     let signature: ValidatedSignature
     @usableFromInline let function: CPointer
+    /// The library the function lives in, kept loaded for as long as any handle (typed
+    /// handles and variadic shapes hold only the target) can call it.
+    private let library: LibraryHandle
     let capturesErrno: Bool
     /// The x86-64 SysV lowering: what a stub implements.
     let plan: CallPlan
@@ -54,11 +57,12 @@ public final class CallTarget: Sendable {
     /// with the reason recorded when the JIT cannot serve. A signature libffi cannot take
     /// is compiled at once under every `.auto` tiering.
     init(
-        signature: ValidatedSignature, function: CPointer, options: BindingOptions,
+        signature: ValidatedSignature, function: CPointer, library: LibraryHandle, options: BindingOptions,
         precompiled: Result<StubEntry, CallStubError>? = nil
     ) throws(CallStubError) {
         self.signature = signature
         self.function = function
+        self.library = library
         self.capturesErrno = options.capturesErrno
         plan = X86_64SysV.plan(signature)
 

@@ -1,6 +1,7 @@
 // Real system libraries (glibc's libc and libm), bad input of every kind, and library
 // lifetimes: a bound function keeps its library loaded after the library is closed.
 
+import CTestSupport
 import CallStub
 import Foundation
 import Testing
@@ -145,5 +146,34 @@ import Testing
         let root = try fabs.call([.double(-2.5)])
         #expect(root == .double(2.5))
         #expect(fabs.libraryName == "libm.so.6")
+    }
+
+    /// Typed handles, variadic ones included, keep the library loaded too, when the
+    /// library and the bound function are gone (found by the benchmark suite: a typed handle
+    /// jumped into an unloaded library). The backends run one after the other, each on a
+    /// copy of its own, so that nothing else maps the same file or address meanwhile.
+    @Test func typedHandlesKeepTheirLibraryAlive() throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        for backend in backends {
+            let copy = FileManager.default.temporaryDirectory
+                .appendingPathComponent("callstub-lifetime-\(getpid())-\(backend).so")
+            try? FileManager.default.removeItem(at: copy)
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: copy.path)
+            defer { try? FileManager.default.removeItem(at: copy) }
+            var library: SharedLibrary? = try SharedLibrary(
+                copy.path, options: BindingOptions(backend: backend, verification: .off))
+            let echo = try library!.function("echo_int", declaration: "int echo_int(int)")
+                .typed(Int32.self, returning: Int32.self)
+            let vsum = try library!.function("vsum_int", declaration: "long vsum_int(int count, ...)")
+                .typed((Int32, Int32, Int32).self, returning: Int.self)
+            library!.close()
+            library = nil
+            // RTLD_NOLOAD: a handle only if the library is still loaded.
+            let stillLoaded = try #require(
+                dlopen(copy.path, RTLD_NOW | RTLD_NOLOAD), "\(backend): the library was unloaded")
+            dlclose(stillLoaded)
+            #expect(echo(42) == 42)
+            #expect(vsum(2, 3, 4) == 11)  // 1·3 + 2·4
+        }
     }
 }
