@@ -30,6 +30,8 @@ final class BatchRunner {
     private let logReset: CampaignLogReset
     private var typeCache: [CampaignType: CQualType] = [:]
     private var keepDirectory = false
+    /// Cases whose direct C call crashed in the preflight (see CampaignPreflight).
+    let oracleCrashes: [Int: String]
 
     init(batch: CampaignBatch, batchIndex: Int, campaign: Campaign, configuration: CampaignConfiguration) throws {
         self.batch = batch
@@ -49,6 +51,9 @@ final class BatchRunner {
         guard compile.status == 0 else {
             throw OracleError.compileFailed(compiler: configuration.description, output: String(compile.output.prefix(4000)))
         }
+        oracleCrashes = try CampaignPreflight.crashingCases(
+            library: object.path,
+            cases: batch.signatures.map { ($0.index, Self.caseSeed(batch, $0), $0.name) })
         let library = try SharedLibrary(object.path)
         self.library = library
         try library.declare(batch.header)
@@ -62,6 +67,11 @@ final class BatchRunner {
 
     deinit {
         if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// The seed of a case's argument values.
+    static func caseSeed(_ batch: CampaignBatch, _ signature: CampaignSignature) -> UInt64 {
+        batch.seed ^ UInt64(signature.index + 1) &* 0xD134_2543_DE82_EF95
     }
 
     func type(_ type: CampaignType) throws -> CQualType {
@@ -161,6 +171,11 @@ final class BatchRunner {
 
     private func runCase(_ signature: CampaignSignature, into report: inout CampaignReport) {
         let caseID = CampaignCase(batch: batchIndex, index: signature.index)
+        if let ending = oracleCrashes[signature.index] {
+            report.oracleCrashes.append(
+                "case \(caseID) (\(configuration), \(ending)): \(batch.declaration(of: signature))")
+            return
+        }
         let allTypes = signature.parameters + (signature.variadicTail ?? [])
         let argumentTypes: [CQualType]
         let resultType: CQualType?
@@ -186,7 +201,7 @@ final class BatchRunner {
         }
         guard !bound.isEmpty else { return }
 
-        let caseSeed = batch.seed ^ UInt64(signature.index + 1) &* 0xD134_2543_DE82_EF95
+        let caseSeed = Self.caseSeed(batch, signature)
         let frame = ArgumentFrame(layouts)
         let masks = ArgumentFrame(layouts)
         var resultMaskBuffer = GuardedBuffer(window: max(resultSize, 16))

@@ -36,6 +36,8 @@ struct CampaignReport: Sendable {
     var callbackShapes = 0
     /// Cases whose direct C call was inconsistent where gcc and clang differ (skipped).
     var compilerDisagreements = 0
+    /// Cases whose direct C call crashed (the C compiler's own bug; skipped), described.
+    var oracleCrashes: [String] = []
     var pathCalls: [String: Int] = [:]
     var categories: [String: CampaignTally] = [:]
     var refusals: [String: Int] = [:]
@@ -48,6 +50,7 @@ struct CampaignReport: Sendable {
         signatures += other.signatures
         callbackShapes += other.callbackShapes
         compilerDisagreements += other.compilerDisagreements
+        oracleCrashes += other.oracleCrashes
         pathCalls.merge(other.pathCalls, uniquingKeysWith: +)
         for (key, tally) in other.categories {
             categories[key, default: CampaignTally()].executed += tally.executed
@@ -60,7 +63,8 @@ struct CampaignReport: Sendable {
     }
 
     var summary: String {
-        var lines = ["\(signatures) signatures, \(callbackShapes) callback shapes, \(failures.count) failures, \(compilerDisagreements) skipped (C compiler inconsistent), \(String(format: "%.1f", seconds)) s"]
+        var lines = ["\(signatures) signatures, \(callbackShapes) callback shapes, \(failures.count) failures, \(compilerDisagreements) skipped (C compiler inconsistent), \(oracleCrashes.count) skipped (the C compiler's own call crashed), \(String(format: "%.1f", seconds)) s"]
+        lines += oracleCrashes.prefix(20).map { "  direct C call crashed: \($0)" }
         lines.append("calls per path: " + pathCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append(String(repeating: " ", count: 36) + "executed  failed  refused")
         for (key, tally) in categories.sorted(by: { $0.key < $1.key }) {
@@ -203,11 +207,11 @@ struct Campaign: Sendable {
                     let line = state.withLock { state in
                         state.report.merge(batchReport)
                         state.done += 1
-                        return "batch \(batchIndex + 1) (\(configuration)), \(state.done)/\(batches) done: \(state.report.signatures) signatures, \(state.report.failures.count) failures, \(Int(Date().timeIntervalSince(start))) s"
+                        return "batch \(batchIndex) (\(configuration)), \(state.done)/\(batches) done: \(state.report.signatures) signatures, \(state.report.failures.count) failures, \(Int(Date().timeIntervalSince(start))) s"
                     }
                     if batches > 1 { log(line) }
                 } catch {
-                    let message = "batch \(batchIndex + 1) (\(configuration)) did not run: \(error)"
+                    let message = "batch \(batchIndex) (\(configuration)) did not run: \(error)"
                     state.withLock { $0.error = message }
                     log(message)
                 }

@@ -84,6 +84,37 @@ struct CampaignRegressionTests {
         #expect(report.pathCalls["ffi.raw"] == 5)
     }
 
+    /// A direct C call that faults must not take the campaign down: the long run of seed
+    /// 20261121 did, at case 261.39 (gcc 12 -O2 faults in its own callee: `va_arg` of a
+    /// 16-byte-aligned union passed in two general registers, read with an aligned vector
+    /// load; `SEED=20261121 N=100000 CASE=261.39 scripts/campaign` shows it skipped). The
+    /// fault depends on the whole batch's code, so the preflight is pinned with a callee
+    /// that faults on purpose, between two that do not.
+    @Test("the preflight finds a direct C call that crashes, and the cases around it run")
+    func preflightFindsCrashes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-preflight-test-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var source = "#include <stdint.h>\n#include <signal.h>\nstatic volatile int calls;\n"
+        for index in 0..<3 {
+            source += """
+                int f\(index)(int x) { calls++; \(index == 1 ? "raise(SIGSEGV); " : "")return x; }
+                void cs_make_\(index)(void **slots, uint64_t seed) { *(int *)slots[0] = (int)seed; }
+                void cs_drive_\(index)(void *fp, void **slots, void *result) { *(int *)result = ((int (*)(int))fp)(*(int *)slots[0]); }
+
+                """
+        }
+        let file = directory.appendingPathComponent("crash.c")
+        let library = directory.appendingPathComponent("libcrash.so")
+        try source.write(to: file, atomically: true, encoding: .utf8)
+        let compile = try CTestSupport.run("/usr/bin/cc", ["-shared", "-fPIC", "-o", library.path, file.path])
+        try #require(compile.status == 0, "\(compile.output)")
+        let crashes = try CampaignPreflight.crashingCases(
+            library: library.path, cases: [(0, 7, "f0"), (1, 7, "f1"), (2, 7, "f2")])
+        #expect(Array(crashes.keys) == [1])
+        #expect(try CampaignPreflight.crashingCases(library: library.path, cases: [(0, 7, "f0"), (2, 7, "f2")]).isEmpty)
+    }
+
     @Test("signatures gcc and clang pass differently are refused with the reason, never called wrongly")
     func compilerDisagreements() throws {
         let fixture = try #require(FixtureLibrary.built.first)

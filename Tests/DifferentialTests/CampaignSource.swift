@@ -45,6 +45,14 @@ extension CampaignBatch {
         return "\(signature.result.map(spelling) ?? "void") \(signature.name)(\(list))"
     }
 
+    /// The records a signature uses, its prototype and its variadic tail, on one line.
+    func declaration(of signature: CampaignSignature) -> String {
+        var parts = recordsUsed(by: signature).map { definition(of: $0).replacingOccurrences(of: "\n", with: " ") }
+        parts.append(prototype(of: signature) + ";")
+        if let tail = signature.variadicTail { parts.append("(variadic tail: \(tail.map(spelling).joined(separator: ", ")))") }
+        return parts.joined(separator: " ")
+    }
+
     /// The records a signature uses, directly or nested, in definition order.
     func recordsUsed(by signature: CampaignSignature) -> [CampaignRecord] {
         var used: Set<Int> = []
