@@ -43,6 +43,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Count instructions per call per path under valgrind's callgrind instead of timing.")
     var instructions = false
 
+    @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python ctypes and cffi, LuaJIT), each in its own process.")
+    var peers = false
+
     func run() throws {
         if instructions && !BenchInstructions.isChild {
             return try BenchInstructions.run(filter: filter, json: json)
@@ -72,6 +75,13 @@ struct Bench: ParsableCommand {
             if !json { printError("DWARF: glibc's debug info") }
             dwarf = DWARFFigures.measure()
         }
+        var peerFigures: [PeerFigures] = []
+        var peerNotes: [String] = []
+        if peers {
+            (peerFigures, peerNotes) = BenchPeers.measure(
+                library: path, cases: cases.map(\.name), calls: calls, repetitions: repetitions,
+                progress: { if !json { printError($0) } })
+        }
         var compile: CompileFigures?
         if !noCompile {
             if !json { printError("stub compilation: 1,000 shapes") }
@@ -79,8 +89,16 @@ struct Bench: ParsableCommand {
         }
         if let chart {
             let machine = ProcessInfo.processInfo.hostName
+            // Peers join the chart as columns of their own.
+            var charted = rows
+            for peer in peerFigures {
+                for index in charted.indices {
+                    charted[index].median[peer.column] = peer.median[charted[index].name]
+                    charted[index].spread[peer.column] = peer.spread[charted[index].name]
+                }
+            }
             let svg = BenchChart(
-                rows: rows, columns: BenchCase.columns,
+                rows: charted, columns: BenchCase.columns + peerFigures.map(\.column),
                 title: "CallStub: ns per call by path (median of \(repetitions) interleaved runs of \(calls) calls; \(machine))"
             ).svg()
             do {
@@ -90,11 +108,9 @@ struct Bench: ParsableCommand {
             }
             if !json { printError("chart written to \(chart)") }
         }
-        if json {
-            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf, callbacks: callbacks).jsonText())
-        } else {
-            print(BenchReport(rows: rows, compile: compile, dwarf: dwarf, callbacks: callbacks).table())
-        }
+        let report = BenchReport(
+            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, callbacks: callbacks)
+        print(json ? report.jsonText() : report.table())
     }
 }
 
@@ -313,12 +329,12 @@ struct BenchCase: Sendable {
 struct BenchRow: Encodable {
     let name: String
     let declaration: String
-    let median: [String: Double]
-    let spread: [String: Double]
+    var median: [String: Double]
+    var spread: [String: Double]
 
     static func measure(_ benchCase: BenchCase, paths: [TimedLoop], calls: Int, repetitions: Int) -> BenchRow {
         var samples = Array(repeating: [Double](), count: paths.count)
-        for (index, path) in paths.enumerated() { _ = path(calls / 10) }  // warm up
+        for path in paths { _ = path(calls / 10) }  // warm up
         for _ in 0..<repetitions {
             for (index, path) in paths.enumerated() { samples[index].append(path(calls) / Double(calls)) }
         }
@@ -503,6 +519,8 @@ struct CallbackFigures: Encodable {
 
 struct BenchReport: Encodable {
     let rows: [BenchRow]
+    let peers: [PeerFigures]
+    let peerNotes: [String]
     let compile: CompileFigures?
     let dwarf: DWARFFigures?
     let callbacks: CallbackFigures?
@@ -513,11 +531,11 @@ struct BenchReport: Encodable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 
-    /// The geometric mean over the matrix of (ffi raw) / (jit raw).
-    var speedup: Double {
+    /// The geometric mean over the matrix of `numerator` / `denominator` (column medians).
+    func geometricMean(_ numerator: String, over denominator: String) -> Double {
         let ratios = rows.compactMap { row -> Double? in
-            guard let ffi = row.median["ffi raw"], let jit = row.median["jit raw"], jit > 0 else { return nil }
-            return ffi / jit
+            guard let top = row.median[numerator], let bottom = row.median[denominator], top > 0, bottom > 0 else { return nil }
+            return top / bottom
         }
         guard !ratios.isEmpty else { return 0 }
         return exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count))
@@ -525,27 +543,54 @@ struct BenchReport: Encodable {
 
     func table() -> String {
         func cell(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "-" }
+        func ratio(_ top: Double?, _ bottom: Double?) -> String {
+            guard let top, let bottom, bottom > 0 else { return "-" }
+            return String(format: "%.1f×", top / bottom)
+        }
+        func padded(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
         var lines = ["ns per call (median of interleaved repetitions; ± interquartile range of jit raw)", ""]
-        let header = ["signature".padding(toLength: 10, withPad: " ", startingAt: 0)]
-            + BenchCase.columns.map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }
-            + ["jit−direct", "ffi/jit"]
+        let header = [padded("signature", 10)] + BenchCase.columns.map { padded($0, 11) }
+            + [padded("jit−direct", 10), padded("jit/direct", 10), padded("ffi_call/jit", 12), "ffi raw/jit"]
         lines.append(header.joined(separator: " "))
         for row in rows {
-            var cells = [row.name.padding(toLength: 10, withPad: " ", startingAt: 0)]
+            var cells = [padded(row.name, 10)]
             for column in BenchCase.columns {
                 var text = cell(row.median[column])
                 if column == "jit raw", let spread = row.spread[column] { text += " ±" + String(format: "%.2f", spread) }
-                cells.append(text.padding(toLength: 11, withPad: " ", startingAt: 0))
+                cells.append(padded(text, 11))
             }
-            let jit = row.median["jit raw"] ?? 0
-            let direct = row.median["direct"] ?? 0
-            let ffi = row.median["ffi raw"] ?? 0
-            cells.append(String(format: "%+.2f", jit - direct).padding(toLength: 10, withPad: " ", startingAt: 0))
-            cells.append(String(format: "%.1f×", jit > 0 ? ffi / jit : 0))
+            let jit = row.median["jit raw"]
+            cells.append(padded(String(format: "%+.2f", (jit ?? 0) - (row.median["direct"] ?? 0)), 10))
+            cells.append(padded(ratio(jit, row.median["direct"]), 10))
+            cells.append(padded(ratio(row.median["ffi_call"], jit), 12))
+            cells.append(ratio(row.median["ffi raw"], jit))
             lines.append(cells.joined(separator: " "))
         }
         lines.append("")
-        lines.append(String(format: "ffi raw / jit raw, geometric mean over the matrix: %.1f×", speedup))
+        lines.append(String(
+            format: "geometric means over the matrix: ffi_call / jit raw %.1f×, ffi raw / jit raw %.1f×, jit raw / direct %.2f×",
+            geometricMean("ffi_call", over: "jit raw"), geometricMean("ffi raw", over: "jit raw"),
+            geometricMean("jit raw", over: "direct")))
+        if !peers.isEmpty {
+            lines.append("")
+            lines.append("peers (other FFIs, each in its own process after the matrix; ns per call from their language, median ± IQR, and × direct):")
+            for peer in peers { lines.append("  \(peer.column): \(peer.version)") }
+            lines.append(([padded("signature", 10), padded("direct", 8), padded("jit typed", 10)]
+                + peers.map { padded($0.column, 24) }).joined(separator: " "))
+            for row in rows {
+                var cells = [padded(row.name, 10), padded(cell(row.median["direct"]), 8), padded(cell(row.median["jit typed"]), 10)]
+                for peer in peers {
+                    guard let value = peer.median[row.name] else {
+                        cells.append(padded("-", 24))
+                        continue
+                    }
+                    let spread = peer.spread[row.name].map { String(format: " ±%.1f", $0) } ?? ""
+                    cells.append(padded(String(format: "%.2f", value) + spread + " (" + ratio(value, row.median["direct"]) + ")", 24))
+                }
+                lines.append(cells.joined(separator: " "))
+            }
+        }
+        lines += peerNotes
         if let compile {
             lines.append(String(
                 format: "stub compile (%d shapes): %.3f ms per stub alone, %.3f ms per stub in batches of 100",

@@ -9,7 +9,10 @@ struct BenchChart {
     let columns: [String]
     let title: String
 
-    static let colours = ["#444444", "#1f77b4", "#6baed6", "#9ecae1", "#d62728", "#ff9896", "#2ca02c", "#ff7f0e", "#9467bd"]
+    static let colours = [
+        "#444444", "#1f77b4", "#6baed6", "#9ecae1", "#d62728", "#ff9896", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+        "#bcbd22",
+    ]
 
     func svg() -> String {
         let left = 70.0, right = 20.0, top = 56.0, bottom = 96.0

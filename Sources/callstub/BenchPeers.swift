@@ -1,0 +1,279 @@
+// `callstub bench --peers`: the matrix's fixture functions called through other FFIs
+// installed on the machine (Python's ctypes and cffi, LuaJIT's FFI), each in its own
+// process after the matrix, so their columns are marked as peers. The driver scripts
+// are written out next to the fixture library; each checks that every call computes
+// what C computes before timing it, and prints every repetition's ns per call as JSON.
+
+import Foundation
+
+/// One peer FFI's figures over the matrix.
+struct PeerFigures: Encodable {
+    /// The column name, `peer: …`.
+    let column: String
+    /// What ran, for instance `cffi 2.0.0 ABI mode (Python 3.11.7)`.
+    let version: String
+    let median: [String: Double]
+    let spread: [String: Double]
+}
+
+enum BenchPeers {
+    struct Peer {
+        let name: String
+        let command: [String]
+        /// A command that succeeds when the peer is installed.
+        let probe: [String]
+        let script: String
+        let scriptName: String
+        /// Peers much slower than a native call run fewer calls per repetition.
+        let callDivisor: Int
+    }
+
+    static let peers: [Peer] = [
+        Peer(name: "ctypes", command: ["python3"], probe: ["python3", "-c", "import ctypes"],
+             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
+        Peer(name: "cffi", command: ["python3"], probe: ["python3", "-c", "import cffi"],
+             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
+        Peer(name: "LuaJIT", command: ["luajit"], probe: ["luajit", "-v"],
+             script: luaScript, scriptName: "peer.lua", callDivisor: 1),
+    ]
+
+    /// Runs every installed peer over `cases`; the ones not installed, or failing, are
+    /// returned as notes instead.
+    static func measure(
+        library: String, cases: [String], calls: Int, repetitions: Int, progress: (String) -> Void
+    ) -> (figures: [PeerFigures], notes: [String]) {
+        let directory = URL(fileURLWithPath: library).deletingLastPathComponent()
+        let headerFile = directory.appendingPathComponent("bench.h")
+        var figures: [PeerFigures] = []
+        var notes: [String] = []
+        do {
+            try BenchFixtures.header.write(to: headerFile, atomically: true, encoding: .utf8)
+        } catch {
+            return ([], ["peers: cannot write \(headerFile.path): \(error.localizedDescription)"])
+        }
+        for peer in peers {
+            guard run(peer.probe).status == 0 else {
+                notes.append("peer \(peer.name): not installed (`\(peer.probe.joined(separator: " "))` failed)")
+                continue
+            }
+            progress("peer: \(peer.name)")
+            let script = directory.appendingPathComponent(peer.scriptName)
+            do {
+                try peer.script.write(to: script, atomically: true, encoding: .utf8)
+            } catch {
+                notes.append("peer \(peer.name): cannot write \(script.path)")
+                continue
+            }
+            var arguments = peer.command + [script.path]
+            if peer.command == ["python3"] { arguments.append(peer.name) }
+            arguments += [
+                library, headerFile.path, String(max(1, calls / peer.callDivisor)), String(repetitions),
+                cases.joined(separator: ","),
+            ]
+            let outcome = run(arguments)
+            guard outcome.status == 0, let report = try? JSONDecoder().decode(Report.self, from: Data(outcome.output.utf8))
+            else {
+                let reason = outcome.errors.trimmingCharacters(in: .whitespacesAndNewlines)
+                notes.append("peer \(peer.name): failed (\(reason.isEmpty ? "status \(outcome.status)" : reason))")
+                continue
+            }
+            var median: [String: Double] = [:]
+            var spread: [String: Double] = [:]
+            for (name, samples) in report.samples where !samples.isEmpty {
+                let sorted = samples.sorted()
+                median[name] = sorted[sorted.count / 2]
+                spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
+            }
+            figures.append(PeerFigures(column: "peer: \(peer.name)", version: report.version, median: median, spread: spread))
+        }
+        return (figures, notes)
+    }
+
+    private struct Report: Decodable {
+        let version: String
+        let samples: [String: [Double]]
+    }
+
+    /// Runs a command found on PATH; standard error goes to a file so that neither pipe fills.
+    private static func run(_ arguments: [String]) -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-peer-\(getpid()).err")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        guard let errorHandle = try? FileHandle(forWritingTo: errorFile) else { return (-1, "", "cannot write \(errorFile.path)") }
+        process.standardOutput = output
+        process.standardError = errorHandle
+        do { try process.run() } catch { return (-1, "", error.localizedDescription) }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try? errorHandle.close()
+        let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), errors)
+    }
+
+    static let pythonScript = #"""
+        # callstub bench --peers: the fixture functions called through Python's ctypes or cffi.
+        # argv: peer (ctypes|cffi), library path, header file, calls, repetitions, case names
+        # (comma-separated). Prints one JSON object: version, and per case the ns per call of
+        # every repetition. Each call is a statement in a timeit loop, so the interpreter's own
+        # statement and call dispatch are part of every figure, as they are for any user.
+        import json, sys, timeit
+
+        peer, path, header_file, calls, repetitions, wanted = sys.argv[1:7]
+        calls, repetitions, wanted = int(calls), int(repetitions), wanted.split(",")
+        header = open(header_file).read()
+
+        # The statement per case, and the values it uses, named in `scope`.
+        statements = {
+            "f0": "f0()", "add2": "add2(1, 2)", "sum6": "sum6(0, 1, 2, 3, 4, 5)",
+            "fma3": "fma3(1.0, 1.5, 2.5)", "mixed8": "mixed8(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5)",
+            "ptr3": "ptr3(p8, p8, p16)", "ii": "ii(s_ii)", "dd2": "dd2(s_dd, s_dd)", "l4": "l4(s_l4)",
+            "fid": "fid(s_fid)", "vsum": "vsum(3, v1, v2, v3)",
+        }
+
+        if peer == "ctypes":
+            import ctypes as C
+            version = "ctypes (Python %d.%d.%d)" % sys.version_info[:3]
+            lib = C.CDLL(path)
+            class II(C.Structure): _fields_ = [("a", C.c_int), ("b", C.c_int)]
+            class DD(C.Structure): _fields_ = [("a", C.c_double), ("b", C.c_double)]
+            class L4(C.Structure): _fields_ = [(n, C.c_long) for n in "abcd"]
+            class FID(C.Structure): _fields_ = [("a", C.c_float), ("b", C.c_int), ("c", C.c_double)]
+            def bind(name, result, *arguments):
+                function = getattr(lib, name)
+                function.restype = result
+                function.argtypes = list(arguments)
+                return function
+            scope = {
+                "f0": bind("f0", C.c_int), "add2": bind("add2", C.c_int, C.c_int, C.c_int),
+                "sum6": bind("sum6", C.c_long, *[C.c_long] * 6),
+                "fma3": bind("fma3", C.c_double, *[C.c_double] * 3),
+                "mixed8": bind("mixed8", C.c_double, C.c_int, C.c_double, C.c_long, C.c_float, C.c_int,
+                               C.c_double, C.c_short, C.c_double),
+                "ptr3": bind("ptr3", C.c_void_p, *[C.c_void_p] * 3),
+                "ii": bind("ii", C.c_int, II), "dd2": bind("dd2", DD, DD, DD), "l4": bind("l4", L4, L4),
+                "fid": bind("fid", C.c_double, FID),
+                "p8": 8, "p16": 16, "s_ii": II(1, 2), "s_dd": DD(1, 2), "s_l4": L4(1, 2, 3, 4),
+                "s_fid": FID(1.5, 2, 2.5),
+                # Variadic: ctypes passes the fixed argument by argtypes, the others as given.
+                "v1": C.c_int(1), "v2": C.c_int(2), "v3": C.c_int(3),
+            }
+            vsum = lib.vsum
+            vsum.restype = C.c_int
+            vsum.argtypes = [C.c_int]
+            scope["vsum"] = vsum
+            scope["address"] = lambda pointer: pointer
+        elif peer == "cffi":
+            import cffi
+            version = "cffi %s ABI mode (Python %d.%d.%d)" % ((cffi.__version__,) + sys.version_info[:3])
+            ffi = cffi.FFI()
+            ffi.cdef(header)
+            lib = ffi.dlopen(path)
+            scope = {name: getattr(lib, name) for name in statements}
+            scope.update({
+                "p8": ffi.cast("void *", 8), "p16": ffi.cast("void *", 16),
+                "s_ii": ffi.new("struct II *", [1, 2])[0], "s_dd": ffi.new("struct DD *", [1, 2])[0],
+                "s_l4": ffi.new("struct L4 *", [1, 2, 3, 4])[0], "s_fid": ffi.new("struct FID *", [1.5, 2, 2.5])[0],
+                # Variadic arguments must be cdata of their C type.
+                "v1": ffi.cast("int", 1), "v2": ffi.cast("int", 2), "v3": ffi.cast("int", 3),
+                "address": lambda pointer: int(ffi.cast("uintptr_t", pointer)),
+            })
+        else:
+            sys.exit("unknown peer " + peer)
+
+        # Each function must compute what C computes before it is timed.
+        checks = {
+            "f0": ("f0()", 42), "add2": ("add2(1, 2)", 3), "sum6": ("sum6(0, 1, 2, 3, 4, 5)", 15),
+            "fma3": ("fma3(1.0, 1.5, 2.5)", 4.0), "mixed8": ("mixed8(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5)", 22.0),
+            "ptr3": ("address(ptr3(p8, p8, p16))", 16), "ii": ("ii(s_ii)", 3), "dd2": ("dd2(s_dd, s_dd).b", 4.0),
+            "l4": ("l4(s_l4).a", 2), "fid": ("fid(s_fid)", 6.0), "vsum": ("vsum(3, v1, v2, v3)", 6),
+        }
+        for name in wanted:
+            if name in checks:
+                got = eval(checks[name][0], scope)
+                if got != checks[name][1]:
+                    sys.exit("%s: %s gave %r, expected %r" % (peer, checks[name][0], got, checks[name][1]))
+
+        timers = {name: timeit.Timer(statements[name], globals=scope) for name in wanted if name in statements}
+        for timer in timers.values():
+            timer.timeit(number=max(1, calls // 10))  # warm up
+        samples = {name: [] for name in timers}
+        for _ in range(repetitions):
+            for name, timer in timers.items():
+                samples[name].append(timer.timeit(number=calls) * 1e9 / calls)
+        print(json.dumps({"version": version, "samples": samples}))
+        """#
+
+    static let luaScript = #"""
+        -- callstub bench --peers: the fixture functions called through LuaJIT's FFI.
+        -- arg: library path, header file, calls, repetitions, case names (comma-separated).
+        -- Prints one JSON object like peer.py's. Each case is a loop LuaJIT's trace compiler
+        -- turns into machine code with the C call inlined, as it does for any user's hot loop.
+        local ffi = require("ffi")
+        local path, headerFile, calls, repetitions, wanted = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4]), arg[5]
+        local file = assert(io.open(headerFile))
+        ffi.cdef(file:read("*a"))
+        file:close()
+        ffi.cdef("struct callstub_timespec { long sec, nsec; }; int clock_gettime(int, struct callstub_timespec *);")
+        local lib = ffi.load(path)
+        local C = ffi.C
+        local clock = ffi.new("struct callstub_timespec")
+        local function now()
+          C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+          return tonumber(clock.sec) * 1e9 + tonumber(clock.nsec)
+        end
+
+        local p8, p16 = ffi.cast("void *", 8), ffi.cast("void *", 16)
+        local sII, sDD = ffi.new("struct II", 1, 2), ffi.new("struct DD", 1, 2)
+        local sL4, sFID = ffi.new("struct L4", 1, 2, 3, 4), ffi.new("struct FID", 1.5, 2, 2.5)
+        local int = ffi.typeof("int")
+        -- Variadic arguments take their C type from cdata (a Lua number would go as a double).
+        local v1, v2, v3 = int(1), int(2), int(3)
+
+        -- Per case: the timed loop and a check that the call computes what C computes.
+        local cases = {
+          f0 = { function(n) for _ = 1, n do lib.f0() end end, function() return lib.f0() == 42 end },
+          add2 = { function(n) for _ = 1, n do lib.add2(1, 2) end end, function() return lib.add2(1, 2) == 3 end },
+          sum6 = { function(n) for _ = 1, n do lib.sum6(0, 1, 2, 3, 4, 5) end end,
+                   function() return lib.sum6(0, 1, 2, 3, 4, 5) == 15 end },
+          fma3 = { function(n) for _ = 1, n do lib.fma3(1.0, 1.5, 2.5) end end,
+                   function() return lib.fma3(1.0, 1.5, 2.5) == 4.0 end },
+          mixed8 = { function(n) for _ = 1, n do lib.mixed8(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) end end,
+                     function() return lib.mixed8(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) == 22.0 end },
+          ptr3 = { function(n) for _ = 1, n do lib.ptr3(p8, p8, p16) end end,
+                   function() return tonumber(ffi.cast("uintptr_t", lib.ptr3(p8, p8, p16))) == 16 end },
+          ii = { function(n) for _ = 1, n do lib.ii(sII) end end, function() return lib.ii(sII) == 3 end },
+          dd2 = { function(n) for _ = 1, n do lib.dd2(sDD, sDD) end end, function() return lib.dd2(sDD, sDD).b == 4.0 end },
+          l4 = { function(n) for _ = 1, n do lib.l4(sL4) end end, function() return tonumber(lib.l4(sL4).a) == 2 end },
+          fid = { function(n) for _ = 1, n do lib.fid(sFID) end end, function() return lib.fid(sFID) == 6.0 end },
+          vsum = { function(n) for _ = 1, n do lib.vsum(3, v1, v2, v3) end end,
+                   function() return lib.vsum(3, v1, v2, v3) == 6 end },
+        }
+
+        local names = {}
+        for name in wanted:gmatch("[^,]+") do
+          if cases[name] then
+            if not cases[name][2]() then io.stderr:write("luajit: " .. name .. " computed a wrong result\n"); os.exit(1) end
+            names[#names + 1] = name
+          end
+        end
+        for _, name in ipairs(names) do cases[name][1](math.max(1, math.floor(calls / 10))) end  -- warm up (and compile)
+        local samples = {}
+        for _, name in ipairs(names) do samples[name] = {} end
+        for _ = 1, repetitions do
+          for _, name in ipairs(names) do
+            local start = now()
+            cases[name][1](calls)
+            table.insert(samples[name], (now() - start) / calls)
+          end
+        end
+        local parts = {}
+        for _, name in ipairs(names) do
+          parts[#parts + 1] = string.format('"%s": [%s]', name, table.concat(samples[name], ", "))
+        end
+        print(string.format('{"version": "%s FFI", "samples": {%s}}', jit.version, table.concat(parts, ", ")))
+        """#
+}
