@@ -114,7 +114,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// The call shape with no variadic arguments.
     @usableFromInline let fixedTarget: CallTarget
     private let variadicTargets = Mutex<[[CQualType]: CallTarget]>([:])
-    private let inferredTargets = Mutex<[UInt64: CallTarget]>([:])
+    private let inferredTargets = Mutex(InferredTargets())
     /// Distinct variadic tails kept prepared; beyond this the cache starts over.
     static let variadicCacheLimit = 256
 
@@ -214,7 +214,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         // Most tails are scalars: find their shape by a packed code of the value kinds,
         // without building or hashing C types.
         if let code = Self.inferredTailCode(arguments[fixed...]),
-            let cached = inferredTargets.withLock({ $0[code] })
+            let cached = inferredTargets.withLock({ $0.target(for: code) })
         {
             return try cached.call(arguments)
         }
@@ -224,12 +224,30 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         }
         let target = try target(variadicTail: tail)
         if let code = Self.inferredTailCode(arguments[fixed...]) {
-            inferredTargets.withLock { cache in
-                if cache.count >= Self.variadicCacheLimit { cache.removeAll() }
-                cache[code] = target
-            }
+            inferredTargets.withLock { $0.insert(target, for: code, limit: Self.variadicCacheLimit) }
         }
         return try target.call(arguments)
+    }
+
+    /// The call shapes of inferred variadic tails, by `inferredTailCode`. The last one used
+    /// is checked first: a call site usually repeats its tail, and hashing the code costs
+    /// more than the rest of a dynamic call's dispatch.
+    struct InferredTargets {
+        private var last: (code: UInt64, target: CallTarget)?
+        private var byCode: [UInt64: CallTarget] = [:]
+
+        mutating func target(for code: UInt64) -> CallTarget? {
+            if let last, last.code == code { return last.target }
+            guard let found = byCode[code] else { return nil }
+            last = (code, found)
+            return found
+        }
+
+        mutating func insert(_ target: CallTarget, for code: UInt64, limit: Int) {
+            if byCode.count >= limit { byCode.removeAll() }
+            byCode[code] = target
+            last = (code, target)
+        }
     }
 
     /// A code for the inferred C types of a scalar variadic tail of up to 15 values

@@ -67,6 +67,13 @@ struct Bench: ParsableCommand {
             let paths = try benchCase.make(context)
             rows.append(BenchRow.measure(benchCase, paths: paths, calls: calls, repetitions: repetitions))
         }
+        // Right after the matrix: before the callback and DWARF measurements allocate and
+        // free memory that later stubs would reuse, hiding their resident cost.
+        var compile: CompileFigures?
+        if !noCompile {
+            if !json { printError("stub compilation: 1,000 shapes") }
+            compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
+        }
         if !noCallbacks {
             if !json { printError("callbacks: int(int) and qsort of 1,000,000 ints") }
             callbacks = try CallbackFigures.measure(library: path, quick: quick)
@@ -81,11 +88,6 @@ struct Bench: ParsableCommand {
             (peerFigures, peerNotes) = BenchPeers.measure(
                 library: path, cases: cases.map(\.name), calls: calls, repetitions: repetitions,
                 progress: { if !json { printError($0) } })
-        }
-        var compile: CompileFigures?
-        if !noCompile {
-            if !json { printError("stub compilation: 1,000 shapes") }
-            compile = try CompileFigures.measure(library: path, shapes: quick ? 200 : 1000)
         }
         if let chart {
             let machine = ProcessInfo.processInfo.hostName
