@@ -21,8 +21,11 @@ struct BenchChart {
         let height = 440.0
         let plotHeight = height - top - bottom
         let values = rows.flatMap { row in columns.compactMap { row.median[$0] } }.filter { $0 > 0 }
-        // Decades from below the smallest value to above the largest.
-        let low = pow(10, floor(log10(values.min() ?? 1)))
+        // From a 1-2-5 step at least a third below the smallest value (so that the
+        // shortest bar shows) to the decade above the largest.
+        let smallest = (values.min() ?? 1) / 1.5
+        let decade = pow(10, floor(log10(smallest)))
+        let low = [5.0, 2.0, 1.0].map { $0 * decade }.first { $0 <= smallest } ?? decade
         let high = pow(10, ceil(log10(values.max() ?? 10)))
         func y(_ value: Double) -> Double {
             let clamped = min(max(value, low), high)
@@ -33,9 +36,9 @@ struct BenchChart {
         out.append(#"<rect width="100%" height="100%" fill="white"/>"#)
         out.append(#"<text x="\#(Int(left))" y="22" font-size="15" font-weight="bold">\#(escape(title))</text>"#)
         // Grid lines and labels at 1, 2, 5 per decade.
-        var tick = low
+        var tick = decade
         while tick <= high * 1.0001 {
-            for factor in [1.0, 2.0, 5.0] where tick * factor <= high * 1.0001 {
+            for factor in [1.0, 2.0, 5.0] where tick * factor <= high * 1.0001 && tick * factor >= low * 0.9999 {
                 let value = tick * factor
                 let position = y(value)
                 out.append(#"<line x1="\#(f(left))" x2="\#(f(width - right))" y1="\#(f(position))" y2="\#(f(position))" stroke="\#(factor == 1 ? "#bbbbbb" : "#e5e5e5")"/>"#)

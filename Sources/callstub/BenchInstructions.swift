@@ -33,7 +33,7 @@ enum BenchInstructions {
             binary.path, "bench", "--instructions",
         ]
         if let filter { arguments += ["--filter", filter] }
-        if !json { printError("running the matrix under callgrind (a few minutes)…") }
+        if !json { printError("running the matrix under callgrind…") }
         let fixture = try BenchFixtures.build()
         let (status, output) = try runProcess(
             valgrind, arguments, environment: [childVariable: directory.path, "CALLSTUB_BENCH_FIXTURE": fixture])

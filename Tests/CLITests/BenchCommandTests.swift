@@ -1,0 +1,74 @@
+// `callstub bench` as its users read it: the JSON report (every path of a signature
+// measured, ratios computable), the chart (well-formed SVG, one bar per path), the peers
+// (measured where installed, a note where not) and the instruction counts under
+// callgrind (exact, so their order is checked: a JIT stub runs fewer instructions than
+// `ffi_call`). No timing is asserted.
+
+import CTestSupport
+import Foundation
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+@Suite struct BenchCommandTests {
+    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer"]
+
+    /// The JSON object in the command's output (standard error is merged into it).
+    func report(_ output: String) throws -> [String: Any] {
+        let start = try #require(output.firstIndex(of: "{"), "no JSON in: \(output.prefix(2000))")
+        let object = try JSONSerialization.jsonObject(with: Data(output[start...].utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    @Test func jsonChartAndPeers() throws {
+        let chart = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-bench-test-\(getpid()).svg")
+        defer { try? FileManager.default.removeItem(at: chart) }
+        let outcome = try run(ParseCommandTests.binary, [
+            "bench", "--quick", "--filter", "add2", "--no-compile", "--no-dwarf", "--no-callbacks", "--peers", "--json",
+            "--chart", chart.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.output.suffix(3000))")
+        let json = try report(outcome.output)
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        let median = try #require(rows.first?["median"] as? [String: Double])
+        for column in Self.columns {
+            #expect((median[column] ?? 0) > 0, "column \(column) was not measured: \(median)")
+        }
+        // Peers: measured when installed, otherwise a note says which are missing; each
+        // peer checked its results against C before timing, so a figure means it ran right.
+        let peers = json["peers"] as? [[String: Any]] ?? []
+        let notes = json["peerNotes"] as? [String] ?? []
+        #expect(peers.count + notes.count == 3, "\(peers) \(notes)")
+        for peer in peers {
+            let figures = try #require(peer["median"] as? [String: Double])
+            #expect((figures["add2"] ?? 0) > 0, "\(peer)")
+        }
+        for note in notes { #expect(note.contains("not installed"), "\(note)") }
+
+        // The chart: well-formed SVG with one bar per measured path, titled by both names.
+        let svg = try String(contentsOf: chart, encoding: .utf8)
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "the chart is not well-formed XML: \(String(describing: parser.parserError))")
+        for column in Self.columns + peers.compactMap({ $0["column"] as? String }) {
+            #expect(svg.contains("<title>add2, \(column): "), "no bar for \(column)")
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind")))
+    func instructionCounts() throws {
+        let outcome = try run(ParseCommandTests.binary, ["bench", "--instructions", "--filter", "add2", "--json"])
+        #expect(outcome.status == 0, "\(outcome.output.suffix(3000))")
+        let counts = try #require(try report(outcome.output)["add2"] as? [String: Double])
+        for column in Self.columns {
+            #expect((counts[column] ?? 0) > 0, "column \(column) was not counted: \(counts)")
+        }
+        // Exact counts: the C loop is the floor, and a stub call is cheaper than ffi_call.
+        let direct = try #require(counts["direct"])
+        let jit = try #require(counts["jit raw"])
+        let ffi = try #require(counts["ffi_call"])
+        #expect(direct < jit && jit < ffi, "\(counts)")
+    }
+}
