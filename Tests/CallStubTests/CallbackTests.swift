@@ -23,6 +23,44 @@ import Testing
         }
         #expect(numbers == numbers.sorted())
     }
+
+    /// qsort of an array of C structs (`struct P { double x; int id; }`, 16 bytes), by x
+    /// then id, with a typed comparator reading the records through their pointers.
+    @Test(arguments: backends)
+    func qsortOfStructs(_ backend: BindingOptions.Backend) throws {
+        let libc = try SharedLibrary("libc.so.6")
+        try libc.declare("struct P { double x; int id; };")
+        let record = try libc.type("struct P")
+        let layout = try record.layout()
+        #expect(layout.size == 16)
+        let qsort = try libc.function("qsort", declaration: "void qsort(void *, size_t, size_t, int (*)(const void *, const void *))")
+            .typed((UnsafeMutableRawPointer, UInt, UInt, Callback).self, returning: Void.self)
+        let compare = try Callback.typed(
+            "int (*)(const void *, const void *)", (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self,
+            backend: backend
+        ) { a, b in
+            let (ax, bx) = (a.load(as: Double.self), b.load(as: Double.self))
+            if ax != bx { return ax < bx ? -1 : 1 }
+            let (ai, bi) = (a.load(fromByteOffset: 8, as: Int32.self), b.load(fromByteOffset: 8, as: Int32.self))
+            return ai < bi ? -1 : ai > bi ? 1 : 0
+        }
+        let count = 10_000
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: count * 16, alignment: 16)
+        defer { buffer.deallocate() }
+        var expected: [(Double, Int32)] = []
+        for index in 0..<count {
+            let x = Double((index * 7919) % 257) / 4  // many equal keys: the id decides
+            buffer.storeBytes(of: x, toByteOffset: index * 16, as: Double.self)
+            buffer.storeBytes(of: Int32(count - index), toByteOffset: index * 16 + 8, as: Int32.self)
+            expected.append((x, Int32(count - index)))
+        }
+        qsort(buffer, UInt(count), 16, compare)
+        expected.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        let sorted = (0..<count).map {
+            (buffer.load(fromByteOffset: $0 * 16, as: Double.self), buffer.load(fromByteOffset: $0 * 16 + 8, as: Int32.self))
+        }
+        #expect(sorted.elementsEqual(expected) { $0.0 == $1.0 && $0.1 == $1.1 })
+    }
 }
 
 /// Every callback shape of the fixture's drivers, through LLVM thunks and libffi closures,
