@@ -101,9 +101,10 @@ enum BenchPeers {
         process.arguments = arguments
         let output = Pipe()
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-peer-\(getpid()).err")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorFile) }
-        guard let errorHandle = try? FileHandle(forWritingTo: errorFile) else { return (-1, "", "cannot write \(errorFile.path)") }
+        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil),
+            let errorHandle = try? FileHandle(forWritingTo: errorFile)
+        else { return (-1, "", "cannot write \(errorFile.path)") }
         process.standardOutput = output
         process.standardError = errorHandle
         do { try process.run() } catch { return (-1, "", error.localizedDescription) }
