@@ -232,6 +232,9 @@ public enum X86_64SysV {
         if classes(.scalarAlignment) != clang {
             return "has a record member at an offset its alignment does not allow (packed) but no misaligned scalar, which clang passes in memory and gcc in registers"
         }
+        if classes(.zeroWidthBitFieldsInUnions) != clang {
+            return "has a union with a zero-width bit-field, which gcc classifies as INTEGER in its eightbyte and clang ignores"
+        }
         return nil
     }
 
@@ -255,6 +258,10 @@ public enum X86_64SysV {
         /// gcc checks rule 1's alignment on scalar members only, looking through record
         /// members; clang checks every member, a packed record member included.
         static let scalarAlignment = GCCRules(rawValue: 2)
+        /// gcc (12) classifies an unnamed zero-width bit-field of a union as INTEGER in
+        /// the eightbyte it sits at (`union { int : 0; float f; }` travels in `%edi`);
+        /// clang ignores it (`%xmm0`). In structs both ignore it since gcc 12.1.
+        static let zeroWidthBitFieldsInUnions = GCCRules(rawValue: 4)
     }
 
     /// Classifies `type` placed at `offsetInBits` of the outermost value into `lo`
@@ -311,6 +318,12 @@ public enum X86_64SysV {
             setCurrent(.noClass)
             for (field, member) in zip(definition.fields, definition.layout.members) {
                 let fieldOffset = offsetInBits + member.offsetInBits
+                if field.isBitField && field.name == nil && field.bitWidth == 0 && record.kind == .union
+                    && gcc.contains(.zeroWidthBitFieldsInUnions)
+                {
+                    if fieldOffset / 64 > 0 { hi = merge(hi, .integer) } else { lo = merge(lo, .integer) }
+                    continue
+                }
                 if field.isBitField && field.name == nil && (!gcc.contains(.unnamedBitFields) || field.bitWidth == 0) { continue }  // padding bit-fields
                 // Rule 1: larger than two eightbytes (no vector types here) is MEMORY.
                 if size > 16 {
