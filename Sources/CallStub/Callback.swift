@@ -12,15 +12,44 @@ import Synchronization
 
 /// What a callback does with its frame: reads the arguments from `args` (libffi's
 /// `avalue` shape) and writes the result into `result`.
+@usableFromInline typealias CallbackEntry = (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+
 final class CallbackBox: @unchecked Sendable {
     let name: String
-    let entry: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+    let entry: CallbackEntry
+    /// What an LLVM thunk calls, as Swift calls a closure: `entry` itself, and in debug
+    /// builds a closure that first checks that the `Callback` is still alive.
+    private(set) var thunkEntry: CallbackEntry
     /// Set when the `Callback` is gone (debug builds keep the box to detect late calls).
     let released = Atomic<Bool>(false)
 
-    init(name: String, entry: @escaping (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void) {
+    init(name: String, entry: @escaping CallbackEntry) {
         self.name = name
         self.entry = entry
+        thunkEntry = entry
+        #if DEBUG
+            // Unowned: the box owns this closure, and a Callback (or the debug quarantine
+            // of released ones) owns the box for as long as its thunk can be called.
+            thunkEntry = { [unowned(unsafe) self] arguments, result in
+                if self.released.load(ordering: .relaxed) { Self.lateCall(self.name) }
+                self.entry(arguments, result)
+            }
+        #endif
+    }
+
+    static func lateCall(_ name: String) -> Never {
+        fatalError("callback \(name) was called through its C pointer after the Callback was released")
+    }
+
+    /// `thunkEntry` as the two words of a Swift closure: its function and its context.
+    /// The box keeps the context alive. The closure is read out of a non-generic struct:
+    /// handed to a generic function (`unsafeBitCast`), it would first be wrapped in a
+    /// reabstraction thunk taking its arguments indirectly.
+    var thunkTarget: UpcallTarget {
+        struct Words { var entry: CallbackEntry }
+        var holder = Words(entry: thunkEntry)
+        let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
+        return .swiftClosure(function: words.0, context: words.1)
     }
 }
 
@@ -28,9 +57,7 @@ final class CallbackBox: @unchecked Sendable {
 let callbackHandler: CallbackHandler = { context, arguments, result in
     Unmanaged<CallbackBox>.fromOpaque(context)._withUnsafeGuaranteedRef { box in
         #if DEBUG
-            if box.released.load(ordering: .relaxed) {
-                fatalError("callback \(box.name) was called through its C pointer after the Callback was released")
-            }
+            if box.released.load(ordering: .relaxed) { CallbackBox.lateCall(box.name) }
         #endif
         box.entry(arguments, result)
     }
@@ -120,7 +147,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
-        entry: @escaping (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+        entry: @escaping CallbackEntry
     ) throws(CallStubError) {
         self.signature = signature
         self.name = name
@@ -128,7 +155,6 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         let box = CallbackBox(name: name, entry: entry)
         self.box = box
         let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
-        let handlerAddress = UInt(bitPattern: unsafeBitCast(callbackHandler, to: UnsafeRawPointer.self))
 
         var jitFailure: String?
         if backend != .libffi {
@@ -139,8 +165,8 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
                     jitFailure = refusal.description
                 } else {
                     do throws(JITError) {
-                        let (address, module) = try compiler.thunk(
-                            for: plan, handler: handlerAddress, context: UInt(bitPattern: context))
+                        // The thunk calls the box's closure directly, as Swift would.
+                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget)
                         self.pointer = CPointer(address)
                         self.thunk = module
                         self.closure = nil

@@ -164,6 +164,11 @@ final class IRModuleBuilder {
         return IRValue(reference: LLVMBuildCall2(builder, type.reference, callee.reference, &references, UInt32(references.count), ""))
     }
 
+    /// Makes `call` use Swift's calling convention (`swiftcc`).
+    func useSwiftCallingConvention(_ call: IRValue) {
+        LLVMSetInstructionCallConv(call.reference, UInt32(LLVMSwiftCallConv.rawValue))
+    }
+
     func returnVoid() {
         LLVMBuildRetVoid(builder)
     }

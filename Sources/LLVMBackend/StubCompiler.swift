@@ -54,15 +54,15 @@ public final class StubCompiler: Sendable {
     /// The number of stub modules whose code is in memory now.
     public var liveModuleCount: Int { state.withLock { $0.modules.count } }
 
-    /// A thunk with `plan`'s C signature calling `handler(context, args, result)`, in a
-    /// module of its own that `release(_:)` frees.
-    public func thunk(for plan: CallPlan, handler: UInt, context: UInt) throws(JITError) -> (UnsafeRawPointer, RemovableModule) {
+    /// A thunk with `plan`'s C signature calling `target` with its frame, in a module of
+    /// its own that `release(_:)` frees.
+    public func thunk(for plan: CallPlan, target: UpcallTarget) throws(JITError) -> (UnsafeRawPointer, RemovableModule) {
         let name = state.withLock { state -> String in
             state.nextName += 1
             return "callstub_thunk_\(state.nextName)"
         }
         return try session.addRemovableModule(name: name, symbol: name) { builder in
-            UpcallThunk.build(plan, name: name, handler: handler, context: context, into: builder)
+            UpcallThunk.build(plan, name: name, target: target, into: builder)
         }
     }
 

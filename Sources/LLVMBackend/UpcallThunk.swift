@@ -1,14 +1,27 @@
 // Upcall thunks: C-ABI functions with a callback's exact signature (the CallPlan, read the
 // other way round) that spill their arguments into a frame with libffi's `avalue` shape
-// and call a handler `void handler(void *context, void **args, void *result)` with the
-// context baked in, then return the result's pieces as the C caller expects them.
+// and call what handles it with the context baked in — a C handler
+// `void handler(void *context, void **args, void *result)`, or a Swift closure
+// `(args, result) -> ()` called with Swift's convention (its context in `swiftself`) —
+// then return the result's pieces as the C caller expects them.
 
 import ABILowering
 import CTypeModel
 
+/// What a thunk calls with its frame.
+public enum UpcallTarget: Sendable {
+    /// `void handler(void *context, void **args, void *result)`, C's convention.
+    case cHandler(function: UInt, context: UInt)
+    /// A Swift closure of type `(UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+    /// UnsafeMutableRawPointer) -> ()`, as its two words: the function, which takes the
+    /// two pointers and then its context in the `swiftself` register (Swift's closure
+    /// convention), and the context. Saves the C handler's hop per call.
+    case swiftClosure(function: UInt, context: UInt)
+}
+
 public enum UpcallThunk {
     /// Adds the thunk for `plan` to the module being built.
-    static func build(_ plan: CallPlan, name: String, handler: UInt, context: UInt, into b: IRModuleBuilder) {
+    static func build(_ plan: CallPlan, name: String, target: UpcallTarget, into b: IRModuleBuilder) {
         // The thunk's own C signature: what a caller passes, piece by piece.
         var parameterTypes: [IRType] = []
         enum Incoming {
@@ -84,7 +97,14 @@ public enum UpcallThunk {
         let resultSize = max(16, plan.signature.result.valueClass.size)
         let resultBuffer = sretIndex.map { parameters[$0] } ?? b.alloca(b.bytes(resultSize), alignment: 16)
         let handlerType = b.function(returning: b.void, [b.pointer, b.pointer, b.pointer])
-        _ = b.call(b.address(handler), type: handlerType, [b.address(context), argumentArray, resultBuffer])
+        switch target {
+        case .cHandler(let function, let context):
+            _ = b.call(b.address(function), type: handlerType, [b.address(context), argumentArray, resultBuffer])
+        case .swiftClosure(let function, let context):
+            let call = b.call(b.address(function), type: handlerType, [argumentArray, resultBuffer, b.address(context)])
+            b.useSwiftCallingConvention(call)
+            b.addEnumAttribute("swiftself", to: call, at: 3)
+        }
 
         switch resultParts.count {
         case 0:
@@ -102,9 +122,9 @@ public enum UpcallThunk {
     }
 
     /// The thunk's IR as text (for `callstub ir --callback` and tests).
-    public static func ir(for plan: CallPlan, handler: UInt = 0, context: UInt = 0) -> String {
+    public static func ir(for plan: CallPlan, target: UpcallTarget = .cHandler(function: 0, context: 0)) -> String {
         DowncallStub.printed(name: "callstub_thunk") { b in
-            build(plan, name: "callstub_thunk", handler: handler, context: context, into: b)
+            build(plan, name: "callstub_thunk", target: target, into: b)
         }
     }
 }
