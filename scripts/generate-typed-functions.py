@@ -117,7 +117,17 @@ for n in range(MAX_CALLBACK_ARITY + 1):
     for i in range(n):
         w("        let class%d = signature.arguments[%d].valueClass" % (i, i))
     call = "body(%s)" % ", ".join("A%d.fromCArgument(arguments[%d]!, valueClass: class%d)" % (i, i, i) for i in range(n))
-    w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in")
+    if n <= 4:
+        # Up to four integer or pointer arguments: an entry taking them as words in
+        # registers, which the thunk calls without a frame.
+        params = ", ".join(["w%d" % i if i < n else "_" for i in range(4)])
+        args = ", ".join("Callback.argument(w%d, class%d)" % (i, i) for i in range(n))
+        w("        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { %s in" % params)
+        w("            Callback.resultWord(body(%s))" % args)
+        w("        } : nil")
+        w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in")
+    else:
+        w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in")
     w("            %s.toCResult(result)" % call)
     w("        }")
     w("    }")

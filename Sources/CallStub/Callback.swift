@@ -14,25 +14,40 @@ import Synchronization
 /// `avalue` shape) and writes the result into `result`.
 @usableFromInline typealias CallbackEntry = (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
 
+/// A typed callback's entry for signatures of at most four integer or pointer arguments
+/// and such a result (or none): the arguments as words, the result's bytes in the low
+/// end of the word returned (see `UpcallTarget.swiftWordsClosure`).
+@usableFromInline typealias CallbackWordsEntry = (UInt64, UInt64, UInt64, UInt64) -> UInt64
+
 final class CallbackBox: @unchecked Sendable {
     let name: String
     let entry: CallbackEntry
     /// What an LLVM thunk calls, as Swift calls a closure: `entry` itself, and in debug
     /// builds a closure that first checks that the `Callback` is still alive.
     private(set) var thunkEntry: CallbackEntry
+    /// The words entry, for thunks of signatures that take one (as `thunkEntry`: checked
+    /// in debug builds).
+    private(set) var wordsEntry: CallbackWordsEntry?
     /// Set when the `Callback` is gone (debug builds keep the box to detect late calls).
     let released = Atomic<Bool>(false)
 
-    init(name: String, entry: @escaping CallbackEntry) {
+    init(name: String, entry: @escaping CallbackEntry, words: CallbackWordsEntry?) {
         self.name = name
         self.entry = entry
         thunkEntry = entry
+        wordsEntry = words
         #if DEBUG
-            // Unowned: the box owns this closure, and a Callback (or the debug quarantine
+            // Unowned: the box owns these closures, and a Callback (or the debug quarantine
             // of released ones) owns the box for as long as its thunk can be called.
             thunkEntry = { [unowned(unsafe) self] arguments, result in
                 if self.released.load(ordering: .relaxed) { Self.lateCall(self.name) }
                 self.entry(arguments, result)
+            }
+            if let words {
+                wordsEntry = { [unowned(unsafe) self] w0, w1, w2, w3 in
+                    if self.released.load(ordering: .relaxed) { Self.lateCall(self.name) }
+                    return words(w0, w1, w2, w3)
+                }
             }
         #endif
     }
@@ -41,13 +56,20 @@ final class CallbackBox: @unchecked Sendable {
         fatalError("callback \(name) was called through its C pointer after the Callback was released")
     }
 
-    /// `thunkEntry` as the two words of a Swift closure: its function and its context.
-    /// The box keeps the context alive. The closure is read out of a non-generic struct:
+    /// What the thunk for `plan` calls: the words entry when there is one and the plan
+    /// passes words, `thunkEntry` otherwise; as the two words of a Swift closure, its
+    /// function and its context. The box keeps the context alive. The closure is read out of a non-generic struct:
     /// handed to a generic function (`unsafeBitCast`), it would first be wrapped in a
     /// reabstraction thunk taking its arguments indirectly.
-    var thunkTarget: UpcallTarget {
-        struct Words { var entry: CallbackEntry }
-        var holder = Words(entry: thunkEntry)
+    func thunkTarget(for plan: CallPlan) -> UpcallTarget {
+        if let wordsEntry, UpcallThunk.passesWords(plan) {
+            struct Holder { var entry: CallbackWordsEntry }
+            var holder = Holder(entry: wordsEntry)
+            let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
+            return .swiftWordsClosure(function: words.0, context: words.1)
+        }
+        struct Holder { var entry: CallbackEntry }
+        var holder = Holder(entry: thunkEntry)
         let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
         return .swiftClosure(function: words.0, context: words.1)
     }
@@ -147,12 +169,12 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
-        entry: @escaping CallbackEntry
+        words: CallbackWordsEntry? = nil, entry: @escaping CallbackEntry
     ) throws(CallStubError) {
         self.signature = signature
         self.name = name
         self.type = signature.function
-        let box = CallbackBox(name: name, entry: entry)
+        let box = CallbackBox(name: name, entry: entry, words: words)
         self.box = box
         let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
 
@@ -166,7 +188,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
                 } else {
                     do throws(JITError) {
                         // The thunk calls the box's closure directly, as Swift would.
-                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget)
+                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget(for: plan))
                         self.pointer = CPointer(address)
                         self.thunk = module
                         self.closure = nil
@@ -204,6 +226,36 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         #else
             if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
         #endif
+    }
+
+    /// Whether a typed callback of `signature` can take its arguments as words: at most
+    /// four, each an integer of up to 8 bytes or a pointer, and such a result or none.
+    @usableFromInline
+    static func passesWords(_ signature: ValidatedSignature) -> Bool {
+        func isWord(_ valueClass: CValueClass) -> Bool {
+            switch valueClass {
+            case .integer(let kind): return kind.size <= 8
+            case .pointer: return true
+            default: return false
+            }
+        }
+        return signature.arguments.count <= UpcallThunk.wordCount && signature.arguments.allSatisfy { isWord($0.valueClass) }
+            && (signature.result.valueClass == .void || isWord(signature.result.valueClass))
+    }
+
+    /// An argument from its word (x86-64 is little-endian: the value is the low bytes).
+    @inlinable @inline(__always)
+    static func argument<A: CCallbackArgument>(_ word: UInt64, _ valueClass: CValueClass) -> A {
+        var word = word
+        return withUnsafeBytes(of: &word) { A.fromCArgument($0.baseAddress!, valueClass: valueClass) }
+    }
+
+    /// A result as the low bytes of a word (the thunk narrows and extends it as C expects).
+    @inlinable @inline(__always)
+    static func resultWord<R: CCallbackResult>(_ value: R) -> UInt64 {
+        var word: UInt64 = 0
+        withUnsafeMutableBytes(of: &word) { value.toCResult($0.baseAddress!) }
+        return word
     }
 
     /// Checks the Swift types of a typed callback against its C signature.

@@ -11,7 +11,10 @@ extension Callback {
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
         try Callback.checkTyped(signature, arguments: [], result: R.self)
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { _, _, _, _ in
+            Callback.resultWord(body())
+        } : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
             body().toCResult(result)
         }
     }
@@ -26,7 +29,10 @@ extension Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
         try Callback.checkTyped(signature, arguments: [A0.self], result: R.self)
         let class0 = signature.arguments[0].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, _, _, _ in
+            Callback.resultWord(body(Callback.argument(w0, class0)))
+        } : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0)).toCResult(result)
         }
     }
@@ -42,7 +48,10 @@ extension Callback {
         try Callback.checkTyped(signature, arguments: [A0.self, A1.self], result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, _, _ in
+            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1)))
+        } : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1)).toCResult(result)
         }
     }
@@ -59,7 +68,10 @@ extension Callback {
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, w2, _ in
+            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1), Callback.argument(w2, class2)))
+        } : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2)).toCResult(result)
         }
     }
@@ -77,7 +89,10 @@ extension Callback {
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, w2, w3 in
+            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1), Callback.argument(w2, class2), Callback.argument(w3, class3)))
+        } : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3)).toCResult(result)
         }
     }

@@ -17,9 +17,36 @@ public enum UpcallTarget: Sendable {
     /// two pointers and then its context in the `swiftself` register (Swift's closure
     /// convention), and the context. Saves the C handler's hop per call.
     case swiftClosure(function: UInt, context: UInt)
+    /// A Swift closure of type `(UInt64, UInt64, UInt64, UInt64) -> UInt64` taking each
+    /// argument as a word in a register (zero-extended; unused words are 0) and returning
+    /// the result's bytes in the low end of a word: for signatures `passesWords` accepts,
+    /// so that nothing goes through memory.
+    case swiftWordsClosure(function: UInt, context: UInt)
 }
 
 public enum UpcallThunk {
+    /// The most arguments a words closure takes.
+    public static let wordCount = 4
+
+    /// Whether a thunk for `plan` can call a words closure: at most four arguments, each
+    /// one integer or pointer piece, and a result that is void or one such piece.
+    public static func passesWords(_ plan: CallPlan) -> Bool {
+        func isWord(_ piece: Piece) -> Bool {
+            switch piece.kind {
+            case .integer, .pointer: return true
+            default: return false
+            }
+        }
+        guard plan.arguments.count <= wordCount else { return false }
+        for argument in plan.arguments {
+            guard case .direct(let pieces) = argument.lowering, pieces.count == 1, isWord(pieces[0]) else { return false }
+        }
+        switch plan.result {
+        case .direct(let parts): return parts.isEmpty || (parts.count == 1 && isWord(parts[0]))
+        default: return plan.signature.result.valueClass == .void
+        }
+    }
+
     /// Adds the thunk for `plan` to the module being built.
     static func build(_ plan: CallPlan, name: String, target: UpcallTarget, into b: IRModuleBuilder) {
         // The thunk's own C signature: what a caller passes, piece by piece.
@@ -69,6 +96,35 @@ public enum UpcallThunk {
             b.addFunctionAttribute(resultParts[0].extension_.rawValue, to: function, at: 0)
         }
 
+        if case .swiftWordsClosure(let closure, let context) = target {
+            // No frame: each argument widened to a word, the result narrowed from one.
+            let word = b.integer(bits: 64)
+            var words: [IRValue] = []
+            for argument in incoming {
+                guard case .pieces(let pieces) = argument, let (piece, index) = pieces.first else { continue }
+                switch piece.kind {
+                case .pointer: words.append(b.pointerToInteger(parameters[index], to: word))
+                case .integer(8): words.append(parameters[index])
+                default: words.append(b.zeroExtend(parameters[index], to: word))
+                }
+            }
+            while words.count < wordCount { words.append(b.constant(0)) }
+            let closureType = b.function(returning: word, Array(repeating: word, count: wordCount) + [b.pointer])
+            let call = b.call(b.address(closure), type: closureType, words + [b.address(context)])
+            b.useSwiftCallingConvention(call)
+            b.addEnumAttribute("swiftself", to: call, at: wordCount + 1)
+            guard let part = resultParts.first else {
+                b.returnVoid()
+                return
+            }
+            switch part.kind {
+            case .pointer: b.returnValue(b.integerToPointer(call))
+            case .integer(8): b.returnValue(call)
+            default: b.returnValue(b.truncate(call, to: returnType))
+            }
+            return
+        }
+
         // The frame: one slot per argument (or the byval copy itself), the argument array,
         // and the result buffer (the caller's sret memory when there is one).
         let count = max(1, plan.arguments.count)
@@ -100,6 +156,8 @@ public enum UpcallThunk {
         switch target {
         case .cHandler(let function, let context):
             _ = b.call(b.address(function), type: handlerType, [b.address(context), argumentArray, resultBuffer])
+        case .swiftWordsClosure:
+            preconditionFailure("handled above")
         case .swiftClosure(let function, let context):
             let call = b.call(b.address(function), type: handlerType, [argumentArray, resultBuffer, b.address(context)])
             b.useSwiftCallingConvention(call)
