@@ -83,6 +83,11 @@ final class IRModuleBuilder {
     }
 
     /// An attribute on a function's result (index 0) or parameter (index 1…).
+    /// Aligns a function's first instruction to `bytes`.
+    func align(_ function: IRValue, to bytes: Int) {
+        LLVMSetAlignment(function.reference, UInt32(bytes))
+    }
+
     func addFunctionAttribute(_ name: String, value: UInt64 = 0, to function: IRValue, at index: Int) {
         let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
         LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), LLVMCreateEnumAttribute(context, kind, value))

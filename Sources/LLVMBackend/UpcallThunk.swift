@@ -86,6 +86,8 @@ public enum UpcallThunk {
         }
         let functionType = b.function(returning: returnType, parameterTypes)
         let (function, parameters) = b.beginFunctionReturningIt(named: name, type: functionType, parameterCount: parameterTypes.count)
+        // A thunk is short: on a cache line of its own start, it never straddles two.
+        b.align(function, to: 64)
 
         // Attributes: sret, byval, and sign/zero extension as the caller applies it.
         if let sretIndex, case .sret(let size, let alignment) = plan.result {
