@@ -41,29 +41,36 @@ for n in range(MAX_ARITY + 1):
     out.append("    }")
     out.append("}")
     out.append("")
-table = ["/// Calls the typed helper of `types.count` arguments with the types opened.",
-         "func typedCall(",
-         "    _ function: BoundFunction, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,",
-         "    frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer",
-         ") throws {",
-         "    let t = swiftTypes",
-         "    switch t.count {"]
-for n in range(MAX_ARITY + 1):
-    opened = "".join(f"t[{i}], " for i in range(n))
-    table.append(f"    case {n}: try typedCall{n}(function, {opened}resultType, frame: frame, types: types, result: result)")
-table += ["    default: fatalError(\"typed calls take at most " + str(MAX_ARITY) + " arguments\")", "    }", "}", ""]
-table += ["/// Makes the typed callback of `swiftTypes.count` arguments with the types opened.",
-          "func typedCallback(",
-          "    _ declaration: String, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,",
-          "    scope: CScope, backend: BindingOptions.Backend, relay: CampaignRelay",
-          ") throws -> Callback {",
-          "    let t = swiftTypes.map { $0 as! any (CampaignArgument & CCallbackArgument).Type }",
-          "    let r = resultType as! any (CampaignResult & CCallbackResult).Type",
-          "    switch t.count {"]
-for n in range(MAX_CALLBACK_ARITY + 1):
-    opened = "".join(f"t[{i}], " for i in range(n))
-    table.append(f"    case {n}: return try typedCallback{n}(declaration, {opened}r, scope: scope, backend: backend, relay: relay)")
-table += ["    default: fatalError(\"typed callbacks take at most " + str(MAX_CALLBACK_ARITY) + " arguments\")", "    }", "}", ""]
+def dispatch(doc, head, opening, limit, case, what):
+    """A function that switches on the number of Swift types and calls the helper of
+    that arity with the types opened (`t[0], t[1], ...`)."""
+    lines = [doc] + head + opening + ["    switch t.count {"]
+    for n in range(limit + 1):
+        lines.append(f"    case {n}: " + case(n, "".join(f"t[{i}], " for i in range(n))))
+    return lines + [f"    default: fatalError(\"{what} take at most {limit} arguments\")", "    }", "}", ""]
+
+
+table = dispatch(
+    "/// Calls the typed helper of `types.count` arguments with the types opened.",
+    ["func typedCall(",
+     "    _ function: BoundFunction, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,",
+     "    frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer",
+     ") throws {"],
+    ["    let t = swiftTypes"],
+    MAX_ARITY,
+    lambda n, opened: f"try typedCall{n}(function, {opened}resultType, frame: frame, types: types, result: result)",
+    "typed calls")
+table += dispatch(
+    "/// Makes the typed callback of `swiftTypes.count` arguments with the types opened.",
+    ["func typedCallback(",
+     "    _ declaration: String, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,",
+     "    scope: CScope, backend: BindingOptions.Backend, relay: CampaignRelay",
+     ") throws -> Callback {"],
+    ["    let t = swiftTypes.map { $0 as! any (CampaignArgument & CCallbackArgument).Type }",
+     "    let r = resultType as! any (CampaignResult & CCallbackResult).Type"],
+    MAX_CALLBACK_ARITY,
+    lambda n, opened: f"return try typedCallback{n}(declaration, {opened}r, scope: scope, backend: backend, relay: relay)",
+    "typed callbacks")
 out += table
 path = pathlib.Path(__file__).resolve().parent.parent / "Tests/DifferentialTests/TypedDispatch.generated.swift"
 path.write_text("\n".join(line.rstrip() for line in out))

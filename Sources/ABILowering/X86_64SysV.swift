@@ -422,56 +422,65 @@ public enum X86_64SysV {
         return result
     }
 
-    /// Byte offsets of every `float` (and each part of a `float _Complex`) inside a type.
-    /// The bytes of a value that hold member data (bit-fields included; padding not).
-    static func dataBytes(in type: CQualType, base: Int) -> Set<Int> {
+    /// A leaf of a value's layout: a scalar at a byte offset, or the bytes a bit-field touches.
+    enum LayoutLeaf {
+        case scalar(CQualType, offset: Int)
+        case bitField(ClosedRange<Int>)
+    }
+
+    /// Visits the leaves of `type` placed at byte `base`, through arrays (their first 16
+    /// elements: the records split into pieces are at most 16 bytes) and records.
+    static func visitLeaves(of type: CQualType, base: Int, _ visit: (LayoutLeaf) -> Void) {
         let resolved = type.resolved
         switch resolved.type {
         case .array(let element, let count):
-            guard let count, let stride = try? element.layout().size else { return [] }
-            var bytes: Set<Int> = []
-            for index in 0..<min(count, 16) { bytes.formUnion(dataBytes(in: element, base: base + index * stride)) }
-            return bytes
+            guard let count, let stride = try? element.layout().size else { return }
+            for index in 0..<min(count, 16) { visitLeaves(of: element, base: base + index * stride, visit) }
         case .record(let record):
-            guard let definition = record.definition else { return [] }
-            var bytes: Set<Int> = []
+            guard let definition = record.definition else { return }
             for (field, member) in zip(definition.fields, definition.layout.members) {
                 if let width = field.bitWidth {
                     guard width > 0 else { continue }
-                    let first = base + member.offsetInBits / 8
-                    bytes.formUnion(first...(base + (member.offsetInBits + width - 1) / 8))
+                    visit(.bitField((base + member.offsetInBits / 8)...(base + (member.offsetInBits + width - 1) / 8)))
                 } else {
-                    bytes.formUnion(dataBytes(in: field.type, base: base + member.offsetInBytes))
+                    visitLeaves(of: field.type, base: base + member.offsetInBytes, visit)
                 }
             }
-            return bytes
-        case .floating(.longDouble):
-            return Set(base..<(base + 10))
-        case .complex(.longDouble):
-            return Set(base..<(base + 10)).union((base + 16)..<(base + 26))
         default:
-            let size = (try? resolved.layout().size) ?? 0
-            return Set(base..<(base + size))
+            visit(.scalar(resolved, offset: base))
         }
     }
 
-    static func floatOffsets(in type: CQualType, base: Int) -> Set<Int> {
-        switch type.resolved.type {
-        case .floating(.float): return [base]
-        case .complex(.float): return [base, base + 4]
-        case .array(let element, let count):
-            guard let count, let stride = try? element.layout().size else { return [] }
-            var offsets: Set<Int> = []
-            for index in 0..<min(count, 16) { offsets.formUnion(floatOffsets(in: element, base: base + index * stride)) }
-            return offsets
-        case .record(let record):
-            guard let definition = record.definition else { return [] }
-            var offsets: Set<Int> = []
-            for (field, member) in zip(definition.fields, definition.layout.members) where !field.isBitField {
-                offsets.formUnion(floatOffsets(in: field.type, base: base + member.offsetInBytes))
+    /// The bytes of a value that hold member data (bit-fields included; padding and the
+    /// six unused bytes of a `long double` not).
+    static func dataBytes(in type: CQualType, base: Int) -> Set<Int> {
+        var bytes: Set<Int> = []
+        visitLeaves(of: type, base: base) { leaf in
+            switch leaf {
+            case .bitField(let range):
+                bytes.formUnion(range)
+            case .scalar(let scalar, let offset):
+                switch scalar.type {
+                case .floating(.longDouble): bytes.formUnion(offset..<(offset + 10))
+                case .complex(.longDouble): bytes.formUnion(Set(offset..<(offset + 10)).union((offset + 16)..<(offset + 26)))
+                default: bytes.formUnion(offset..<(offset + ((try? scalar.layout().size) ?? 0)))
+                }
             }
-            return offsets
-        default: return []
         }
+        return bytes
+    }
+
+    /// Byte offsets of every `float` (and each part of a `float _Complex`) inside a type.
+    static func floatOffsets(in type: CQualType, base: Int) -> Set<Int> {
+        var offsets: Set<Int> = []
+        visitLeaves(of: type, base: base) { leaf in
+            guard case .scalar(let scalar, let offset) = leaf else { return }
+            switch scalar.type {
+            case .floating(.float): offsets.insert(offset)
+            case .complex(.float): offsets.formUnion([offset, offset + 4])
+            default: break
+            }
+        }
+        return offsets
     }
 }

@@ -88,14 +88,22 @@ final class IRModuleBuilder {
         LLVMSetAlignment(function.reference, UInt32(bytes))
     }
 
+    /// An enum attribute (`signext`, `align 16`, `swiftself`) by its LLVM name.
+    private func enumAttribute(_ name: String, _ value: UInt64) -> LLVMAttributeRef? {
+        LLVMCreateEnumAttribute(context, LLVMGetEnumAttributeKindForName(name, name.utf8.count), value)
+    }
+
+    /// A type attribute (`byval(T)`, `sret(T)`) by its LLVM name.
+    private func typeAttribute(_ name: String, _ type: IRType) -> LLVMAttributeRef? {
+        LLVMCreateTypeAttribute(context, LLVMGetEnumAttributeKindForName(name, name.utf8.count), type.reference)
+    }
+
     func addFunctionAttribute(_ name: String, value: UInt64 = 0, to function: IRValue, at index: Int) {
-        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
-        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), LLVMCreateEnumAttribute(context, kind, value))
+        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), enumAttribute(name, value))
     }
 
     func addFunctionTypeAttribute(_ name: String, type: IRType, to function: IRValue, at index: Int) {
-        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
-        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), LLVMCreateTypeAttribute(context, kind, type.reference))
+        LLVMAddAttributeAtIndex(function.reference, LLVMAttributeIndex(index), typeAttribute(name, type))
     }
 
     /// Stack memory in the function's frame.
@@ -193,12 +201,10 @@ final class IRModuleBuilder {
     // MARK: Call-site attributes (index 0 is the result, 1… the arguments)
 
     func addEnumAttribute(_ name: String, value: UInt64 = 0, to call: IRValue, at index: Int) {
-        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
-        LLVMAddCallSiteAttribute(call.reference, LLVMAttributeIndex(index), LLVMCreateEnumAttribute(context, kind, value))
+        LLVMAddCallSiteAttribute(call.reference, LLVMAttributeIndex(index), enumAttribute(name, value))
     }
 
     func addTypeAttribute(_ name: String, type: IRType, to call: IRValue, at index: Int) {
-        let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
-        LLVMAddCallSiteAttribute(call.reference, LLVMAttributeIndex(index), LLVMCreateTypeAttribute(context, kind, type.reference))
+        LLVMAddCallSiteAttribute(call.reference, LLVMAttributeIndex(index), typeAttribute(name, type))
     }
 }
