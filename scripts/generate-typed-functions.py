@@ -120,25 +120,41 @@ for n in range(MAX_CALLBACK_ARITY + 1):
     w("    ) throws(CallStubError) -> Callback {")
     w("        let signature = try Callback.signature(of: declaration, scope: scope)")
     metas = "[" + ", ".join("A%d.self" % i for i in range(n)) + "]"
-    w("        try Callback.checkTyped(signature, arguments: %s, result: R.self)" % metas)
+    w("        let types: [any CCallbackArgument.Type] = %s" % metas)
+    w("        try Callback.checkTyped(signature, arguments: types, result: R.self)")
     for i in range(n):
         w("        let class%d = signature.arguments[%d].valueClass" % (i, i))
+    # Scalar and pointer types: the thunk calls `body` itself.
+    w("        let indirect: (any IndirectCallbackBody)? =")
+    w("            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody%d(body) : nil" % n)
     call = "body(%s)" % ", ".join("A%d.fromCArgument(arguments[%d]!, valueClass: class%d)" % (i, i, i) for i in range(n))
-    if n <= 4:
-        # Up to four integer or pointer arguments: an entry taking them as words in
-        # registers, which the thunk calls without a frame.
-        params = ", ".join(["w%d" % i if i < n else "_" for i in range(4)])
-        args = ", ".join("Callback.argument(w%d, class%d)" % (i, i) for i in range(n))
-        w("        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { %s in" % params)
-        w("            Callback.resultWord(body(%s))" % args)
-        w("        } : nil")
-        w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in")
-    else:
-        w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in")
+    w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {")
+    w("            arguments, result in")
     w("            %s.toCResult(result)" % call)
     w("        }")
     w("    }")
-    if n != MAX_CALLBACK_ARITY:
-        w("")
+    w("")
 w("}")
+
+# The typed closure held at Swift's most general abstraction: a generic struct's stored
+# closure is laid out the same for every specialisation, so its arguments and result are
+# passed by address, which is what the thunk hands it.
+for n in range(MAX_CALLBACK_ARITY + 1):
+    params = ["A%d" % i for i in range(n)]
+    closure = "@Sendable (%s) -> R" % ", ".join(params)
+    values = ", ".join("a%d" % i for i in range(n))
+    w("")
+    w("/// A typed callback's closure of %d argument%s, for thunks that call it themselves." % (n, "" if n == 1 else "s"))
+    w("@usableFromInline struct CallbackBody%d<%s>: IndirectCallbackBody {" % (n, ", ".join(params + ["R"])))
+    w("    @usableFromInline let body: %s" % closure)
+    w("")
+    w("    @inlinable init(_ body: @escaping %s) { self.body = body }" % closure)
+    w("")
+    w("    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {")
+    w("        Self { [unowned(unsafe) box] %sin" % (values + " " if n else ""))
+    w("            box.checkAlive()")
+    w("            return body(%s)" % values)
+    w("        }")
+    w("    }")
+    w("}")
 finish("Sources/CallStub/TypedCallbacks.generated.swift", out)

@@ -14,28 +14,41 @@ import Synchronization
 /// `avalue` shape) and writes the result into `result`.
 @usableFromInline typealias CallbackEntry = (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
 
-/// A typed callback's entry for signatures of at most four integer or pointer arguments
-/// and such a result (or none): the arguments as words, the result's bytes in the low
-/// end of the word returned (see `UpcallTarget.swiftWordsClosure`).
-@usableFromInline typealias CallbackWordsEntry = (UInt64, UInt64, UInt64, UInt64) -> UInt64
+/// A typed callback's closure as the thunk can call it itself: each argument's and the
+/// result's Swift value is its C bytes. Conformers are generic structs holding the closure
+/// as their only stored property, which keeps it at Swift's most general abstraction
+/// (arguments and result passed by address) whatever types they are specialised with
+/// (see `UpcallTarget.swiftIndirectClosure`).
+@usableFromInline protocol IndirectCallbackBody: Sendable {
+    /// The same body, first checking that `box`'s callback is still alive.
+    func checked(by box: CallbackBox) -> any IndirectCallbackBody
+}
 
-final class CallbackBox: @unchecked Sendable {
+extension IndirectCallbackBody {
+    /// The closure's two words: its function and its context (which `self` keeps alive).
+    var closureWords: (function: UInt, context: UInt) {
+        precondition(MemoryLayout<Self>.size == 2 * MemoryLayout<UInt>.size, "an indirect body is one closure")
+        var copy = self
+        return withUnsafeBytes(of: &copy) { ($0.load(as: UInt.self), $0.load(fromByteOffset: MemoryLayout<UInt>.size, as: UInt.self)) }
+    }
+}
+
+@usableFromInline final class CallbackBox: @unchecked Sendable {
     let name: String
     let entry: CallbackEntry
     /// What an LLVM thunk calls, as Swift calls a closure: `entry` itself, and in debug
     /// builds a closure that first checks that the `Callback` is still alive.
     private(set) var thunkEntry: CallbackEntry
-    /// The words entry, for thunks of signatures that take one (as `thunkEntry`: checked
-    /// in debug builds).
-    private(set) var wordsEntry: CallbackWordsEntry?
+    /// The typed closure itself, when the thunk can call it (checked in debug builds).
+    private(set) var indirectBody: (any IndirectCallbackBody)?
     /// Set when the `Callback` is gone (debug builds keep the box to detect late calls).
     let released = Atomic<Bool>(false)
 
-    init(name: String, entry: @escaping CallbackEntry, words: CallbackWordsEntry?) {
+    init(name: String, entry: @escaping CallbackEntry, indirect: (any IndirectCallbackBody)?) {
         self.name = name
         self.entry = entry
         thunkEntry = entry
-        wordsEntry = words
+        indirectBody = indirect
         #if DEBUG
             // Unowned: the box owns these closures, and a Callback (or the debug quarantine
             // of released ones) owns the box for as long as its thunk can be called.
@@ -43,30 +56,28 @@ final class CallbackBox: @unchecked Sendable {
                 if self.released.load(ordering: .relaxed) { Self.lateCall(self.name) }
                 self.entry(arguments, result)
             }
-            if let words {
-                wordsEntry = { [unowned(unsafe) self] w0, w1, w2, w3 in
-                    if self.released.load(ordering: .relaxed) { Self.lateCall(self.name) }
-                    return words(w0, w1, w2, w3)
-                }
-            }
+            indirectBody = indirect?.checked(by: self)
         #endif
+    }
+
+    /// Stops the program when the callback is gone (debug builds call this first).
+    @usableFromInline func checkAlive() {
+        if released.load(ordering: .relaxed) { Self.lateCall(name) }
     }
 
     static func lateCall(_ name: String) -> Never {
         fatalError("callback \(name) was called through its C pointer after the Callback was released")
     }
 
-    /// What the thunk for `plan` calls: the words entry when there is one and the plan
-    /// passes words, `thunkEntry` otherwise; as the two words of a Swift closure, its
-    /// function and its context. The box keeps the context alive. The closure is read out of a non-generic struct:
-    /// handed to a generic function (`unsafeBitCast`), it would first be wrapped in a
-    /// reabstraction thunk taking its arguments indirectly.
-    func thunkTarget(for plan: CallPlan) -> UpcallTarget {
-        if let wordsEntry, UpcallThunk.passesWords(plan) {
-            struct Holder { var entry: CallbackWordsEntry }
-            var holder = Holder(entry: wordsEntry)
-            let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
-            return .swiftWordsClosure(function: words.0, context: words.1)
+    /// What the thunk calls: the typed closure itself when there is one, else `thunkEntry`;
+    /// as the two words of a Swift closure, its function and its context. The box keeps the
+    /// context alive. `thunkEntry` is read out of a non-generic struct: handed to a generic
+    /// function (`unsafeBitCast`), a closure would first be wrapped in a reabstraction
+    /// thunk taking its arguments indirectly.
+    func thunkTarget() -> UpcallTarget {
+        if let indirectBody {
+            let words = indirectBody.closureWords
+            return .swiftIndirectClosure(function: words.function, context: words.context)
         }
         struct Holder { var entry: CallbackEntry }
         var holder = Holder(entry: thunkEntry)
@@ -169,12 +180,12 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
-        words: CallbackWordsEntry? = nil, entry: @escaping CallbackEntry
+        indirect: (any IndirectCallbackBody)? = nil, entry: @escaping CallbackEntry
     ) throws(CallStubError) {
         self.signature = signature
         self.name = name
         self.type = signature.function
-        let box = CallbackBox(name: name, entry: entry, words: words)
+        let box = CallbackBox(name: name, entry: entry, indirect: indirect)
         self.box = box
         let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
 
@@ -188,7 +199,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
                 } else {
                     do throws(JITError) {
                         // The thunk calls the box's closure directly, as Swift would.
-                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget(for: plan))
+                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget())
                         self.pointer = CPointer(address)
                         self.thunk = module
                         self.closure = nil
@@ -228,34 +239,11 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         #endif
     }
 
-    /// Whether a typed callback of `signature` can take its arguments as words: at most
-    /// four, each an integer of up to 8 bytes or a pointer, and such a result or none.
+    /// Whether a typed callback's closure can be called by the thunk itself: each argument's
+    /// and the result's Swift value is its C bytes (scalars and pointers, not records).
     @usableFromInline
-    static func passesWords(_ signature: ValidatedSignature) -> Bool {
-        func isWord(_ valueClass: CValueClass) -> Bool {
-            switch valueClass {
-            case .integer(let kind): return kind.size <= 8
-            case .pointer: return true
-            default: return false
-            }
-        }
-        return signature.arguments.count <= UpcallThunk.wordCount && signature.arguments.allSatisfy { isWord($0.valueClass) }
-            && (signature.result.valueClass == .void || isWord(signature.result.valueClass))
-    }
-
-    /// An argument from its word (x86-64 is little-endian: the value is the low bytes).
-    @inlinable @inline(__always)
-    static func argument<A: CCallbackArgument>(_ word: UInt64, _ valueClass: CValueClass) -> A {
-        var word = word
-        return withUnsafeBytes(of: &word) { A.fromCArgument($0.baseAddress!, valueClass: valueClass) }
-    }
-
-    /// A result as the low bytes of a word (the thunk narrows and extends it as C expects).
-    @inlinable @inline(__always)
-    static func resultWord<R: CCallbackResult>(_ value: R) -> UInt64 {
-        var word: UInt64 = 0
-        withUnsafeMutableBytes(of: &word) { value.toCResult($0.baseAddress!) }
-        return word
+    static func passesIndirectly(arguments: [any CCallbackArgument.Type], result: any CCallbackResult.Type) -> Bool {
+        arguments.allSatisfy { $0 is any CScalarConvertible.Type } && (result is any CScalarConvertible.Type || result is CVoid.Type)
     }
 
     /// Checks the Swift types of a typed callback against its C signature.

@@ -50,6 +50,18 @@ public func downcallStubIR(for plan: CallPlan, target: UInt? = nil, capturesErrn
         errno: capturesErrno ? JITRuntime.errnoHooks : nil)
 }
 
+/// The LLVM IR of the upcall thunk for a callback of `plan`'s signature: calling a typed
+/// closure itself when `typed` and every argument and the result is a scalar or pointer
+/// (as `Callback.typed` does), else calling a frame entry (dynamic callbacks, records).
+/// The closure's function and context show as 0: a real thunk has them baked in.
+public func upcallThunkIR(for plan: CallPlan, typed: Bool) -> String {
+    let classes = plan.signature.arguments.map(\.valueClass) + [plan.signature.result.valueClass]
+    let callsClosure = typed && !classes.contains { if case .record = $0 { return true } else { return false } }
+    return UpcallThunk.ir(
+        for: plan,
+        target: callsClosure ? .swiftIndirectClosure(function: 0, context: 0) : .swiftClosure(function: 0, context: 0))
+}
+
 extension String {
     fileprivate func replacingPrefix(_ prefix: String) -> String {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self

@@ -10,11 +10,12 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable () -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [], result: R.self)
-        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { _, _, _, _ in
-            Callback.resultWord(body())
-        } : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
+        let types: [any CCallbackArgument.Type] = []
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody0(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body().toCResult(result)
         }
     }
@@ -27,12 +28,13 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
-        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, _, _, _ in
-            Callback.resultWord(body(Callback.argument(w0, class0)))
-        } : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody1(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0)).toCResult(result)
         }
     }
@@ -45,13 +47,14 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
-        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, _, _ in
-            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1)))
-        } : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody2(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1)).toCResult(result)
         }
     }
@@ -64,14 +67,15 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
-        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, w2, _ in
-            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1), Callback.argument(w2, class2)))
-        } : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody3(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2)).toCResult(result)
         }
     }
@@ -84,15 +88,16 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
-        let words: CallbackWordsEntry? = Callback.passesWords(signature) ? { w0, w1, w2, w3 in
-            Callback.resultWord(body(Callback.argument(w0, class0), Callback.argument(w1, class1), Callback.argument(w2, class2), Callback.argument(w3, class3)))
-        } : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, words: words) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody4(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3)).toCResult(result)
         }
     }
@@ -105,13 +110,17 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
         let class4 = signature.arguments[4].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody5(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4)).toCResult(result)
         }
     }
@@ -124,14 +133,18 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
         let class4 = signature.arguments[4].valueClass
         let class5 = signature.arguments[5].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody6(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5)).toCResult(result)
         }
     }
@@ -144,7 +157,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -152,7 +166,10 @@ extension Callback {
         let class4 = signature.arguments[4].valueClass
         let class5 = signature.arguments[5].valueClass
         let class6 = signature.arguments[6].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody7(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6)).toCResult(result)
         }
     }
@@ -165,7 +182,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -174,7 +192,10 @@ extension Callback {
         let class5 = signature.arguments[5].valueClass
         let class6 = signature.arguments[6].valueClass
         let class7 = signature.arguments[7].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody8(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7)).toCResult(result)
         }
     }
@@ -187,7 +208,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -197,7 +219,10 @@ extension Callback {
         let class6 = signature.arguments[6].valueClass
         let class7 = signature.arguments[7].valueClass
         let class8 = signature.arguments[8].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody9(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8)).toCResult(result)
         }
     }
@@ -210,7 +235,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -221,7 +247,10 @@ extension Callback {
         let class7 = signature.arguments[7].valueClass
         let class8 = signature.arguments[8].valueClass
         let class9 = signature.arguments[9].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody10(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9)).toCResult(result)
         }
     }
@@ -234,7 +263,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self, A10.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self, A10.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -246,7 +276,10 @@ extension Callback {
         let class8 = signature.arguments[8].valueClass
         let class9 = signature.arguments[9].valueClass
         let class10 = signature.arguments[10].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody11(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9), A10.fromCArgument(arguments[10]!, valueClass: class10)).toCResult(result)
         }
     }
@@ -259,7 +292,8 @@ extension Callback {
         name: String? = nil, backend: BindingOptions.Backend = .auto, _ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11) -> R
     ) throws(CallStubError) -> Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
-        try Callback.checkTyped(signature, arguments: [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self, A10.self, A11.self], result: R.self)
+        let types: [any CCallbackArgument.Type] = [A0.self, A1.self, A2.self, A3.self, A4.self, A5.self, A6.self, A7.self, A8.self, A9.self, A10.self, A11.self]
+        try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
@@ -272,8 +306,194 @@ extension Callback {
         let class9 = signature.arguments[9].valueClass
         let class10 = signature.arguments[10].valueClass
         let class11 = signature.arguments[11].valueClass
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend) { arguments, result in
+        let indirect: (any IndirectCallbackBody)? =
+            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody12(body) : nil
+        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+            arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9), A10.fromCArgument(arguments[10]!, valueClass: class10), A11.fromCArgument(arguments[11]!, valueClass: class11)).toCResult(result)
+        }
+    }
+
+}
+
+/// A typed callback's closure of 0 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody0<R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable () -> R
+
+    @inlinable init(_ body: @escaping @Sendable () -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] in
+            box.checkAlive()
+            return body()
+        }
+    }
+}
+
+/// A typed callback's closure of 1 argument, for thunks that call it themselves.
+@usableFromInline struct CallbackBody1<A0, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0 in
+            box.checkAlive()
+            return body(a0)
+        }
+    }
+}
+
+/// A typed callback's closure of 2 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody2<A0, A1, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1 in
+            box.checkAlive()
+            return body(a0, a1)
+        }
+    }
+}
+
+/// A typed callback's closure of 3 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody3<A0, A1, A2, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2 in
+            box.checkAlive()
+            return body(a0, a1, a2)
+        }
+    }
+}
+
+/// A typed callback's closure of 4 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody4<A0, A1, A2, A3, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3)
+        }
+    }
+}
+
+/// A typed callback's closure of 5 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody5<A0, A1, A2, A3, A4, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4)
+        }
+    }
+}
+
+/// A typed callback's closure of 6 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody6<A0, A1, A2, A3, A4, A5, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5)
+        }
+    }
+}
+
+/// A typed callback's closure of 7 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody7<A0, A1, A2, A3, A4, A5, A6, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6)
+        }
+    }
+}
+
+/// A typed callback's closure of 8 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody8<A0, A1, A2, A3, A4, A5, A6, A7, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6, A7) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6, a7 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6, a7)
+        }
+    }
+}
+
+/// A typed callback's closure of 9 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody9<A0, A1, A2, A3, A4, A5, A6, A7, A8, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6, a7, a8 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6, a7, a8)
+        }
+    }
+}
+
+/// A typed callback's closure of 10 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody10<A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9)
+        }
+    }
+}
+
+/// A typed callback's closure of 11 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody11<A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)
+        }
+    }
+}
+
+/// A typed callback's closure of 12 arguments, for thunks that call it themselves.
+@usableFromInline struct CallbackBody12<A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, R>: IndirectCallbackBody {
+    @usableFromInline let body: @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11) -> R
+
+    @inlinable init(_ body: @escaping @Sendable (A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11) -> R) { self.body = body }
+
+    @usableFromInline func checked(by box: CallbackBox) -> any IndirectCallbackBody {
+        Self { [unowned(unsafe) box] a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 in
+            box.checkAlive()
+            return body(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)
         }
     }
 }

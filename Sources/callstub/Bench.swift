@@ -476,10 +476,14 @@ struct CallbackFigures: Encodable {
             return .int(0)
         }
         let calls = quick ? 200_000 : 2_000_000
-        func median(_ function: IntCallback) -> Double {
-            (0..<(quick ? 5 : 11)).map { _ in loop(function, calls) / Double(calls) }.sorted()[quick ? 2 : 5]
-        }
         func pointer(_ callback: Callback) -> IntCallback { unsafeBitCast(callback.pointer.raw!, to: IntCallback.self) }
+        // The four loops interleaved, round after round, each figure its median.
+        let loops = [native, pointer(thunk), pointer(closure), pointer(dynamic)]
+        var loopTimes = Array(repeating: [Double](), count: loops.count)
+        for _ in 0..<(quick ? 5 : 11) {
+            for (index, function) in loops.enumerated() { loopTimes[index].append(loop(function, calls) / Double(calls)) }
+        }
+        let loopMedians = loopTimes.map { $0.sorted()[$0.count / 2] }
 
         // qsort of 1M random ints with each comparator.
         typealias Comparator = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?) -> Int32
@@ -517,8 +521,8 @@ struct CallbackFigures: Encodable {
         }
         let sortMedians = sortTimes.map { $0.sorted()[$0.count / 2] }
         return CallbackFigures(
-            nativeNanoseconds: median(native), thunkNanoseconds: median(pointer(thunk)), closureNanoseconds: median(pointer(closure)),
-            dynamicNanoseconds: median(pointer(dynamic)),
+            nativeNanoseconds: loopMedians[0], thunkNanoseconds: loopMedians[1], closureNanoseconds: loopMedians[2],
+            dynamicNanoseconds: loopMedians[3],
             qsortNativeMilliseconds: sortMedians[0], qsortThunkMilliseconds: sortMedians[1],
             qsortClosureMilliseconds: sortMedians[2])
     }

@@ -1,4 +1,5 @@
-// `callstub ir`: the LLVM IR of the downcall stub CallStub generates for a declaration.
+// `callstub ir`: the LLVM IR of the downcall stub (or, with --callback, the upcall thunk)
+// CallStub generates for a declaration.
 
 import ArgumentParser
 import CallStub
@@ -7,13 +8,21 @@ import Foundation
 struct IR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ir",
-        abstract: "Print the LLVM IR of the downcall stub for a C function declaration.",
+        abstract: "Print the LLVM IR of the downcall stub (or callback thunk) for a C function declaration.",
         discussion: """
             The stub has libffi's avalue shape, void stub(void *fn, void **args, void *result):
             it loads each argument's pieces from args[i], calls fn with the lowering of
             `callstub plan`, and stores the result's pieces into result.
 
               callstub ir 'struct P { double x, y; }; struct P add(struct P, struct P);'
+
+            With --callback, the thunk a Callback of that signature gets instead: a C
+            function of exactly that signature, spilling each argument into a slot and
+            calling the Swift closure (its address and context show as 0). A typed callback
+            of scalars and pointers is called itself, with the slots' addresses; a dynamic
+            one, or one taking or returning records, through a frame entry (args, result).
+
+              callstub ir 'int cmp(const void *, const void *);' --callback typed
             """
     )
 
@@ -29,8 +38,29 @@ struct IR: ParsableCommand {
     @Flag(name: .long, help: "Capture errno around the call.")
     var errno = false
 
+    enum CallbackStyle: String, ExpressibleByArgument, CaseIterable {
+        case typed, dynamic
+    }
+
+    @Option(name: .long, help: "Print the callback thunk for a typed or dynamic Callback of the function's type instead.")
+    var callback: CallbackStyle?
+
+    func validate() throws {
+        if callback != nil, variadic != nil { throw ValidationError("--callback: variadic callbacks are not supported") }
+        if callback != nil, errno { throw ValidationError("--errno applies to downcall stubs, not to callbacks") }
+    }
+
     func run() throws {
         let signature = try Plan.signature(declarations: declarations, function: function, variadic: variadic)
-        print(downcallStubIR(for: X86_64SysV.plan(signature.1), capturesErrno: errno), terminator: "")
+        let plan = X86_64SysV.plan(signature.1)
+        if let callback {
+            if signature.1.function.isVariadic {
+                printError("error: \(signature.0) is variadic: variadic callbacks are not supported")
+                throw ExitCode.failure
+            }
+            print(upcallThunkIR(for: plan, typed: callback == .typed), terminator: "")
+        } else {
+            print(downcallStubIR(for: plan, capturesErrno: errno), terminator: "")
+        }
     }
 }

@@ -194,7 +194,52 @@ import Testing
         }
         var random = SeededGenerator(seed: 42)
         var numbers = (0..<1_000_000).map { _ in Int32.random(in: .min ... .max, using: &random) }
-        numbers.withUnsafeMutableBytes { qsort($0.baseAddress!, 1_000_000, 4, compare) }
+        _ = numbers.withUnsafeMutableBytes { qsort($0.baseAddress!, 1_000_000, 4, compare) }
         #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 <= $1 })
     }
+}
+
+/// Debug builds keep the code of released callbacks and stop the program, naming the
+/// callback, when C calls one late (release builds free the code: the call is undefined).
+@Suite struct LateCallTests {
+    #if DEBUG
+        @Test func aTypedThunkCalledAfterItsCallbackIsGoneStopsWithItsName() async {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                var pointer: UnsafeMutableRawPointer?
+                do {
+                    let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: "late typed", backend: .jit) { $0 + 1 }
+                    pointer = callback.pointer.raw
+                }
+                _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
+            }
+            let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+            #expect(errors.contains("callback late typed was called"))
+        }
+
+        @Test func aDynamicThunkCalledAfterItsCallbackIsGoneStopsWithItsName() async {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                var pointer: UnsafeMutableRawPointer?
+                do {
+                    let callback = try Callback("int (*)(int)", name: "late dynamic", backend: .jit) { $0[0] }
+                    pointer = callback.pointer.raw
+                }
+                _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
+            }
+            let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+            #expect(errors.contains("callback late dynamic was called"))
+        }
+
+        @Test func aLibffiClosureCalledAfterItsCallbackIsGoneStopsWithItsName() async {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                var pointer: UnsafeMutableRawPointer?
+                do {
+                    let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: "late closure", backend: .libffi) { $0 + 1 }
+                    pointer = callback.pointer.raw
+                }
+                _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
+            }
+            let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+            #expect(errors.contains("callback late closure was called"))
+        }
+    #endif
 }

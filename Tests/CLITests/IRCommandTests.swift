@@ -1,0 +1,48 @@
+// `callstub ir`: the downcall stub's IR, and with --callback the callback thunk's.
+
+import CTestSupport
+import Foundation
+import Testing
+
+@Suite struct IRCommandTests {
+    func ir(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try run(ParseCommandTests.binary, ["ir"] + arguments)
+    }
+
+    @Test func downcallStub() throws {
+        let stub = try ir(["double pow(double, double);"])
+        #expect(stub.status == 0)
+        #expect(stub.output.contains("define void @callstub_stub(ptr %0, ptr %1, ptr %2)"), "\(stub.output)")
+        #expect(stub.output.contains("call double"), "\(stub.output)")
+    }
+
+    /// A typed callback of scalars and pointers: the thunk has the C signature and calls the
+    /// closure itself, with the result's address (sret) and each slot's address.
+    @Test func typedCallbackThunkCallsTheClosure() throws {
+        let thunk = try ir(["int cmp(const void *, const void *);", "--callback", "typed"])
+        #expect(thunk.status == 0)
+        #expect(thunk.output.contains("define i32 @callstub_thunk(ptr %0, ptr %1)"), "\(thunk.output)")
+        #expect(thunk.output.contains("call swiftcc void null(ptr sret([16 x i8]) %6, ptr %2, ptr %4, ptr swiftself null)"), "\(thunk.output)")
+    }
+
+    /// Dynamic callbacks, and typed ones taking records, go through a frame entry.
+    @Test func dynamicAndRecordCallbackThunksCallAFrameEntry() throws {
+        for (declaration, style) in [("int f(int);", "dynamic"), ("struct P { double x, y; }; struct P f(struct P, int);", "typed")] {
+            let thunk = try ir([declaration, "--callback", style])
+            #expect(thunk.status == 0)
+            #expect(thunk.output.contains("call swiftcc void null(ptr %"), "\(thunk.output)")
+            #expect(!thunk.output.contains("sret"), "\(thunk.output)")
+        }
+        let record = try ir(["struct P { double x, y; }; struct P f(struct P, int);", "--callback", "typed"])
+        #expect(record.output.contains("define { double, double } @callstub_thunk(double %0, double %1, i32 %2)"), "\(record.output)")
+    }
+
+    @Test func variadicCallbacksAreRefused() throws {
+        let refused = try ir(["int printf(const char *, ...);", "--callback", "dynamic"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("error: printf is variadic: variadic callbacks are not supported"), "\(refused.output)")
+        let errno = try ir(["int f(int);", "--callback", "typed", "--errno"])
+        #expect(errno.status != 0)
+        #expect(errno.output.contains("--errno applies to downcall stubs"), "\(errno.output)")
+    }
+}
