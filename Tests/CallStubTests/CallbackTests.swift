@@ -199,9 +199,29 @@ import Testing
     }
 }
 
-/// Debug builds keep the code of released callbacks and stop the program, naming the
-/// callback, when C calls one late (release builds free the code: the call is undefined).
-@Suite struct LateCallTests {
+/// What stops the program, with a message naming the callback: a dynamic handler's result
+/// that does not fit the C result type (never garbage returned to C), and in debug builds,
+/// which keep the code of released callbacks, a late call (release builds free the code:
+/// the call is undefined).
+@Suite struct CallbackTrapTests {
+    @Test func aDynamicResultThatDoesNotFitStopsWithTheCallbacksName() async {
+        let thunk = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let callback = try Callback("int (*)(int)", name: "too wide", backend: .jit) { _ in .int(1 << 40) }
+            _ = unsafeBitCast(callback.pointer.raw, to: (@convention(c) (Int32) -> Int32).self)(1)
+            withExtendedLifetime(callback) {}
+        }
+        let thunkErrors = String(decoding: thunk?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(thunkErrors.contains("callback too wide: its result 1099511627776 does not fit int"), "\(thunkErrors)")
+        let closure = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let callback = try Callback("double (*)(void)", name: "not a number", backend: .libffi) { _ in .pointer(CPointer(nil)) }
+            _ = unsafeBitCast(callback.pointer.raw, to: (@convention(c) () -> Double).self)()
+            withExtendedLifetime(callback) {}
+        }
+        let closureErrors = String(decoding: closure?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(closureErrors.contains("callback not a number: its result"), "\(closureErrors)")
+        #expect(closureErrors.contains("does not fit double"), "\(closureErrors)")
+    }
+
     #if DEBUG
         @Test func aTypedThunkCalledAfterItsCallbackIsGoneStopsWithItsName() async {
             let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
