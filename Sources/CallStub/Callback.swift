@@ -10,6 +10,10 @@ import FFIBackend
 import LLVMBackend
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a callback does with its frame: reads the arguments from `args` (libffi's
 /// `avalue` shape) and writes the result into `result`.
 @usableFromInline typealias CallbackEntry = (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
@@ -83,6 +87,53 @@ extension IndirectCallbackBody {
         var holder = Holder(entry: thunkEntry)
         let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
         return .swiftClosure(function: words.0, context: words.1)
+    }
+}
+
+/// The argument array a dynamic callback's handler receives, reused from call to call on
+/// each thread so that a call allocates nothing (for scalar and pointer arguments). A call
+/// takes the thread's array out of its slot and puts it back after the handler: a nested
+/// callback on the same thread finds the slot empty and makes its own; a handler that
+/// keeps its array keeps it as it was (the next call's writes copy it first, as arrays do).
+/// Each thread's slot is released when the thread exits.
+enum ReusedArgumentValues {
+    final class Slot {
+        var values: [CValue] = []
+    }
+
+    /// The key of each thread's slot, released by the key's destructor at thread exit.
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { slot in
+            if let slot { Unmanaged<Slot>.fromOpaque(slot).release() }
+        }
+        precondition(status == 0, "pthread_key_create failed (\(status))")
+        return key
+    }()
+
+    /// Calls `body` with this thread's array, holding `count` values for it to overwrite.
+    @inline(__always)
+    static func withValues<Result>(count: Int, _ body: (inout [CValue]) -> Result) -> Result {
+        guard let pointer = pthread_getspecific(key) else {
+            let slot = Slot()
+            pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())
+            return lend(slot, count, body)
+        }
+        return Unmanaged<Slot>.fromOpaque(pointer)._withUnsafeGuaranteedRef { lend($0, count, body) }
+    }
+
+    @inline(__always)
+    private static func lend<Result>(_ slot: Slot, _ count: Int, _ body: (inout [CValue]) -> Result) -> Result {
+        var values: [CValue] = []
+        swap(&values, &slot.values)
+        if values.count > count {
+            values.removeLast(values.count - count)
+        } else if values.count < count {
+            values.append(contentsOf: repeatElement(.int(0), count: count - values.count))
+        }
+        let result = body(&values)
+        swap(&values, &slot.values)
+        return result
     }
 }
 
@@ -161,14 +212,15 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         let label = name ?? declaration
         let argumentClasses = signature.arguments.map(\.valueClass)
         let resultClass = signature.result.valueClass
+        let returnsVoid = resultClass == .void
         try self.init(signature: signature, name: label, backend: backend) { arguments, result in
-            var values: [CValue] = []
-            values.reserveCapacity(argumentClasses.count)
-            for (index, valueClass) in argumentClasses.enumerated() {
-                values.append(ValueCoding.load(valueClass, from: arguments[index]!))
+            let value = ReusedArgumentValues.withValues(count: argumentClasses.count) { values in
+                for (index, valueClass) in argumentClasses.enumerated() {
+                    values[index] = ValueCoding.load(valueClass, from: arguments[index]!)
+                }
+                return handler(values)
             }
-            let value = handler(values)
-            if resultClass == .void { return }
+            if returnsVoid { return }
             do throws(ValueMismatch) {
                 try ValueCoding.store(value, as: resultClass, at: result, strings: nil)
             } catch {

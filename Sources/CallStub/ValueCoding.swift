@@ -151,6 +151,17 @@ enum ValueCoding {
     }
 
     static func storeInteger(_ bits: UInt128, size: Int, byteOrder: CByteOrder?, at destination: UnsafeMutableRawPointer) {
+        // x86-64 is little-endian: in native order the usual sizes are one store.
+        if byteOrder != .big {
+            switch size {
+            case 1: return destination.storeBytes(of: UInt8(truncatingIfNeeded: bits), as: UInt8.self)
+            case 2: return destination.storeBytes(of: UInt16(truncatingIfNeeded: bits), as: UInt16.self)
+            case 4: return destination.storeBytes(of: UInt32(truncatingIfNeeded: bits), as: UInt32.self)
+            case 8: return destination.storeBytes(of: UInt64(truncatingIfNeeded: bits), as: UInt64.self)
+            case 16: return destination.storeBytes(of: bits, as: UInt128.self)
+            default: break
+            }
+        }
         for index in 0..<size {
             let byte = UInt8(truncatingIfNeeded: bits >> (index * 8))
             let position = byteOrder == .big ? size - 1 - index : index
@@ -219,6 +230,17 @@ enum ValueCoding {
     }
 
     static func loadInteger(size: Int, byteOrder: CByteOrder?, from source: UnsafeRawPointer) -> UInt128 {
+        // x86-64 is little-endian: in native order the usual sizes are one load.
+        if byteOrder != .big {
+            switch size {
+            case 1: return UInt128(source.load(as: UInt8.self))
+            case 2: return UInt128(source.loadUnaligned(as: UInt16.self))
+            case 4: return UInt128(source.loadUnaligned(as: UInt32.self))
+            case 8: return UInt128(source.loadUnaligned(as: UInt64.self))
+            case 16: return source.loadUnaligned(as: UInt128.self)
+            default: break
+            }
+        }
         var bits: UInt128 = 0
         for index in 0..<size {
             let position = byteOrder == .big ? size - 1 - index : index

@@ -174,6 +174,45 @@ import Testing
         #expect(drive(square, 12) == 144)
     }
 
+    /// A dynamic handler's argument array is reused from call to call on a thread: from a
+    /// thread C created (whose array is released when it exits), an array the handler keeps
+    /// stays as it was, and a nested call on the same thread does not disturb the outer one.
+    @Test(arguments: backends)
+    func dynamicArgumentArrays(_ backend: BindingOptions.Backend) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let library = try openFixture(fixture)
+        let square = try Callback("long (*)(long)", backend: backend) { values in
+            guard case .int(let n) = values[0] else { return .int(-1) }
+            return .int(n * n)
+        }
+        let drive = try library.function("drive_from_thread").typed((Callback, Int).self, returning: Int.self)
+        #expect(drive(square, 12) == 144)
+        #expect(drive(square, -3) == 9)
+
+        let kept = Mutex<[[CValue]]>([])
+        let keep = try Callback("long (*)(long, long)", backend: backend) { values in
+            kept.withLock { $0.append(values) }
+            return .int(0)
+        }
+        typealias TwoLongs = @convention(c) (Int, Int) -> Int
+        let callKeep = unsafeBitCast(keep.pointer.raw, to: TwoLongs.self)
+        _ = callKeep(1, 2)
+        _ = callKeep(3, 4)
+        #expect(kept.withLock { $0 } == [[.int(1), .int(2)], [.int(3), .int(4)]])
+
+        // sum(n) = n + sum(n - 1), each level reading its argument after the nested call.
+        typealias OneLong = @convention(c) (Int) -> Int
+        let recursive = Mutex<OneLong?>(nil)
+        let sum = try Callback("long (*)(long)", backend: backend) { values in
+            guard case .int(let n) = values[0], n > 0, let call = recursive.withLock({ $0 }) else { return .int(0) }
+            let inner = call(Int(n - 1))
+            guard case .int(let again) = values[0], again == n else { return .int(-1_000_000) }
+            return .int(n + Int64(inner))
+        }
+        recursive.withLock { $0 = unsafeBitCast(sum.pointer.raw, to: OneLong.self) }
+        #expect(unsafeBitCast(sum.pointer.raw, to: OneLong.self)(10) == 55)
+    }
+
     @Test func refusals() throws {
         #expect(throws: CallStubError.self) { try Callback("int (*)(int, ...)") { _ in .int(0) } }
         #expect(throws: CallStubError.self) { try Callback("int") { _ in .int(0) } }
