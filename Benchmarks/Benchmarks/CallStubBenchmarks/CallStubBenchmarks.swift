@@ -141,6 +141,18 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             withExtendedLifetime(callback) {}
         }
+        Benchmark("dynamic callback int(int) called from C (\(backend))") { benchmark in
+            let library = try Fixture.open(.jit)
+            let callN = try library.function("call_n").typed((Callback, Int).self, returning: Int.self)
+            let callback = try Callback("int (*)(int)", backend: backend) { values in
+                if case .int(let value) = values[0] { return .int(value &+ 1) }
+                return .int(0)
+            }
+            benchmark.startMeasurement()
+            blackHole(callN(callback, benchmark.scaledIterations.count))
+            benchmark.stopMeasurement()
+            withExtendedLifetime(callback) {}
+        }
     }
 
     // MARK: Stub compilation
