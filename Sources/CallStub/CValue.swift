@@ -34,14 +34,16 @@ public enum CValue: Hashable, Sendable {
     case int(Int64)
     /// Any unsigned integer up to 64 bits.
     case uint(UInt64)
-    /// `__int128`.
-    case int128(Int128)
+    /// `__int128`. (This case and the other 16-byte-aligned payloads are `indirect`, boxed:
+    /// `CValue` is then 8-byte aligned, 24 bytes a value instead of 32, and arrays of
+    /// values come from `malloc` instead of the aligned allocator, which is slower.)
+    indirect case int128(Int128)
     /// `unsigned __int128`.
-    case uint128(UInt128)
+    indirect case uint128(UInt128)
     case float(Float)
     case double(Double)
     /// `long double` (x87 80-bit extended precision).
-    case longDouble(Float80)
+    indirect case longDouble(Float80)
     case complexFloat(real: Float, imaginary: Float)
     case complexDouble(real: Double, imaginary: Double)
     indirect case complexLongDouble(real: Float80, imaginary: Float80)

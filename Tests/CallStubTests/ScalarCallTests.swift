@@ -6,6 +6,17 @@ import CallStub
 import Testing
 
 @Suite struct ScalarCallTests {
+    /// `CValue`'s 16-byte payloads are boxed so that the value is 8-byte aligned: an array
+    /// of them (every dynamic call's) then comes from `malloc`, not the aligned allocator.
+    /// The boxed cases still compare, hash and convert as values.
+    @Test func valuesAreEightByteAligned() {
+        #expect(MemoryLayout<CValue>.alignment == 8)
+        #expect(MemoryLayout<CValue>.stride == 24)
+        let wide: [CValue] = [.int128(-1 << 100), .uint128(1 << 127), .longDouble(Float80(1) / 3)]
+        #expect(wide == [.int128(-1 << 100), .uint128(1 << 127), .longDouble(Float80(1) / 3)])
+        #expect(Set(wide + wide).count == 3)
+    }
+
     /// Echo through all three styles and check each returns the value unchanged.
     func echo<T: CScalarConvertible & Equatable>(
         _ library: SharedLibrary, _ name: String, _ value: T, dynamic: CValue, expected: CValue? = nil
