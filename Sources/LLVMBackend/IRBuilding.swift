@@ -171,18 +171,6 @@ final class IRModuleBuilder {
         IRValue(reference: LLVMBuildZExt(builder, value.reference, type.reference, ""))
     }
 
-    func truncate(_ value: IRValue, to type: IRType) -> IRValue {
-        IRValue(reference: LLVMBuildTrunc(builder, value.reference, type.reference, ""))
-    }
-
-    func pointerToInteger(_ value: IRValue, to type: IRType) -> IRValue {
-        IRValue(reference: LLVMBuildPtrToInt(builder, value.reference, type.reference, ""))
-    }
-
-    func integerToPointer(_ value: IRValue) -> IRValue {
-        IRValue(reference: LLVMBuildIntToPtr(builder, value.reference, pointer.reference, ""))
-    }
-
     /// A call; returns the call instruction (its value is the result).
     func call(_ callee: IRValue, type: IRType, _ arguments: [IRValue]) -> IRValue {
         var references: [LLVMValueRef?] = arguments.map(\.reference)

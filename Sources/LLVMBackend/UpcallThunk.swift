@@ -100,7 +100,7 @@ public enum UpcallThunk {
         }
         let resultSize = max(16, plan.signature.result.valueClass.size)
         let resultBuffer = sretIndex.map { parameters[$0] } ?? b.alloca(b.bytes(resultSize), alignment: 16)
-        /// libffi's `avalue` shape: an array of the slots' addresses.
+        // libffi's `avalue` shape: an array of the slots' addresses.
         func argumentArray() -> IRValue {
             let array = b.alloca(b.structure(Array(repeating: b.pointer, count: max(1, slots.count))), alignment: 8)
             for (index, slot) in slots.enumerated() { b.store(slot, to: b.pointerElement(array, index), alignment: 8) }
