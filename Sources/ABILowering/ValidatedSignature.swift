@@ -46,7 +46,7 @@ public enum CValueClass: Hashable, Sendable {
         case .floating(let kind): return kind.size
         case .complex(let kind): return kind.size * 2
         case .pointer: return 8
-        case .record(let record): return record.definition?.layout.size ?? 0
+        case .record(let record): return record.size ?? 0
         }
     }
 
@@ -58,7 +58,7 @@ public enum CValueClass: Hashable, Sendable {
         case .floating(let kind): return kind.size
         case .complex(let kind): return kind.size
         case .pointer: return 8
-        case .record(let record): return record.definition?.layout.alignment ?? 1
+        case .record(let record): return record.alignment ?? 1
         }
     }
 }

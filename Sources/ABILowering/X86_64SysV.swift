@@ -393,7 +393,7 @@ public enum X86_64SysV {
     /// lone float is `float`, else `double`; an INTEGER eightbyte carries the record's
     /// bytes up to its end.
     static func pieces(of record: CRecord, lo: EightbyteClass, hi: EightbyteClass) -> [UnplacedPiece] {
-        let size = record.definition?.layout.size ?? 0
+        let size = record.size ?? 0
         let floats = floatOffsets(in: CQualType(.record(record)), base: 0)
         let data = dataBytes(in: CQualType(.record(record)), base: 0)
         var result: [UnplacedPiece] = []

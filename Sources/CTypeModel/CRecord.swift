@@ -77,7 +77,14 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     public let kind: Kind
     /// The tag (`P` in `struct P`), or `nil` for an anonymous record.
     public let tag: String?
-    private let state = Mutex<CRecordDefinition?>(nil)
+    /// The definition once `define` has set it: set once, then read without a lock (calls
+    /// read a record's size on every call).
+    private let state = AtomicLazyReference<Defined>()
+
+    private final class Defined: Sendable {
+        let definition: CRecordDefinition
+        init(_ definition: CRecordDefinition) { self.definition = definition }
+    }
 
     /// Declares a record, incomplete until `define` is called.
     public init(kind: Kind, tag: String?) {
@@ -94,7 +101,12 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The definition, or `nil` while the record is only declared.
-    public var definition: CRecordDefinition? { state.withLock { $0 } }
+    public var definition: CRecordDefinition? { state.load()?.definition }
+    /// `sizeof` the record, or `nil` while it is only declared (without copying the
+    /// definition, unlike `definition?.layout.size`).
+    public var size: Int? { state.load()?.definition.layout.size }
+    /// The record's alignment, or `nil` while it is only declared.
+    public var alignment: Int? { state.load()?.definition.layout.alignment }
     /// Whether the record has been defined.
     public var isComplete: Bool { definition != nil }
     /// `struct P`, `union U`, or `struct <anonymous>`.
@@ -105,12 +117,8 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     public func define(fields: [CField], attributes: CRecordAttributes = CRecordAttributes()) throws(CLayoutError) {
         let layout = try CRecordLayout.compute(kind: kind, fields: fields, attributes: attributes, owner: description)
         let definition = CRecordDefinition(fields: fields, attributes: attributes, layout: layout)
-        let stored = state.withLock { current -> Bool in
-            guard current == nil else { return false }
-            current = definition
-            return true
-        }
-        if !stored { throw .redefinition(description) }
+        let defined = Defined(definition)
+        if state.storeIfNil(defined) !== defined { throw .redefinition(description) }
     }
 
     public static func == (lhs: CRecord, rhs: CRecord) -> Bool { lhs === rhs }

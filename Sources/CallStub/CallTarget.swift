@@ -50,6 +50,10 @@ public final class CallTarget: Sendable {
     @usableFromInline let argumentAlignments: [Int]
     @usableFromInline let resultAlignment: Int
     @usableFromInline let recordIdentities: [ObjectIdentifier?]
+    /// The result's record type and size when it is a record, for typed calls returning
+    /// a `CRecordValue` (read here, not from the signature, on every call).
+    let resultRecord: CRecord?
+    let resultSize: Int
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
     /// compiles a stub now and fails without one; `.auto` prepares libffi and compiles a
@@ -132,6 +136,8 @@ public final class CallTarget: Sendable {
             if case .record(let record) = slot.valueClass { return ObjectIdentifier(record) }
             return nil
         }
+        if case .record(let record) = signature.result.valueClass { resultRecord = record } else { resultRecord = nil }
+        resultSize = signature.result.valueClass.size
     }
 
     /// The backend serving calls now.

@@ -251,9 +251,8 @@ extension CRecordValue: CArgumentConvertible, CResultConvertible {
     }
 
     public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> CRecordValue {
-        let valueClass = target.signature.result.valueClass
-        guard case .record(let record) = valueClass else { preconditionFailure("checked when the typed handle was made") }
-        return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: valueClass.size)))
+        guard let record = target.resultRecord else { preconditionFailure("checked when the typed handle was made") }
+        return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: target.resultSize)))
     }
 }
 

@@ -207,7 +207,7 @@ enum ValueCoding {
         case .pointer:
             return .pointer(CPointer(address: UInt(loadInteger(size: 8, byteOrder: byteOrder, from: source))))
         case .record(let record):
-            let size = record.definition?.layout.size ?? 0
+            let size = record.size ?? 0
             return .record(CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: source, count: size))))
         }
     }
