@@ -77,9 +77,11 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     public let kind: Kind
     /// The tag (`P` in `struct P`), or `nil` for an anonymous record.
     public let tag: String?
-    /// The definition once `define` has set it: set once, then read without a lock (calls
-    /// read a record's size on every call).
-    private let state = AtomicLazyReference<Defined>()
+    /// The definition once `define` has set it (retained, released in `deinit`): set once,
+    /// then read without a lock or reference counting, since calls read a record's size on
+    /// every call. (`AtomicLazyReference` would do, but its `load` is not inlined and looks
+    /// up generic metadata on each call.)
+    private let state = Atomic<Unmanaged<Defined>?>(nil)
 
     private final class Defined: Sendable {
         let definition: CRecordDefinition
@@ -101,12 +103,16 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The definition, or `nil` while the record is only declared.
-    public var definition: CRecordDefinition? { state.load()?.definition }
+    public var definition: CRecordDefinition? { withDefined { $0.definition } }
     /// `sizeof` the record, or `nil` while it is only declared (without copying the
     /// definition, unlike `definition?.layout.size`).
-    public var size: Int? { state.load()?.definition.layout.size }
+    public var size: Int? { withDefined { $0.definition.layout.size } }
     /// The record's alignment, or `nil` while it is only declared.
-    public var alignment: Int? { state.load()?.definition.layout.alignment }
+    public var alignment: Int? { withDefined { $0.definition.layout.alignment } }
+
+    private func withDefined<Result>(_ body: (Defined) -> Result) -> Result? {
+        state.load(ordering: .acquiring)?._withUnsafeGuaranteedRef(body)
+    }
     /// Whether the record has been defined.
     public var isComplete: Bool { definition != nil }
     /// `struct P`, `union U`, or `struct <anonymous>`.
@@ -117,9 +123,15 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     public func define(fields: [CField], attributes: CRecordAttributes = CRecordAttributes()) throws(CLayoutError) {
         let layout = try CRecordLayout.compute(kind: kind, fields: fields, attributes: attributes, owner: description)
         let definition = CRecordDefinition(fields: fields, attributes: attributes, layout: layout)
-        let defined = Defined(definition)
-        if state.storeIfNil(defined) !== defined { throw .redefinition(description) }
+        let defined = Unmanaged.passRetained(Defined(definition))
+        let (stored, _) = state.compareExchange(expected: nil, desired: defined, ordering: .acquiringAndReleasing)
+        if !stored {
+            defined.release()
+            throw .redefinition(description)
+        }
     }
+
+    deinit { state.load(ordering: .acquiring)?.release() }
 
     public static func == (lhs: CRecord, rhs: CRecord) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
