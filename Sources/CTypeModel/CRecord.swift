@@ -110,13 +110,14 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     /// The record's alignment, or `nil` while it is only declared.
     public var alignment: Int? { withDefined { $0.definition.layout.alignment } }
 
+    /// Whether the record has been defined.
+    public var isComplete: Bool { state.load(ordering: .acquiring) != nil }
+    /// `struct P`, `union U`, or `struct <anonymous>`.
+    public var description: String { "\(kind.rawValue) \(tag ?? "<anonymous>")" }
+
     private func withDefined<Result>(_ body: (Defined) -> Result) -> Result? {
         state.load(ordering: .acquiring)?._withUnsafeGuaranteedRef(body)
     }
-    /// Whether the record has been defined.
-    public var isComplete: Bool { definition != nil }
-    /// `struct P`, `union U`, or `struct <anonymous>`.
-    public var description: String { "\(kind.rawValue) \(tag ?? "<anonymous>")" }
 
     /// Defines the record, computing its layout. Fails if the record is already defined
     /// or a member is not allowed where it stands (see `CLayoutError`).
