@@ -137,7 +137,8 @@ enum ReusedArgumentValues {
     }
 }
 
-/// The one handler every thunk and closure calls: the context is the box, unretained.
+/// The handler every libffi closure calls: the context is the box, unretained. (Thunks
+/// call the box's closures directly.)
 let callbackHandler: CallbackHandler = { context, arguments, result in
     Unmanaged<CallbackBox>.fromOpaque(context)._withUnsafeGuaranteedRef { box in
         #if DEBUG
