@@ -347,8 +347,17 @@ public func withCallback<Result>(
     _ declaration: String, scope: CScope = .standard, handler: @escaping @Sendable ([CValue]) -> CValue,
     _ body: (CPointer) throws -> Result
 ) throws -> Result {
-    let callback = try Callback(declaration, scope: scope, handler: handler)
-    return try withExtendedLifetime(callback) { try body(callback.pointer) }
+    try Callback(declaration, scope: scope, handler: handler).withPointer(body)
+}
+
+extension Callback {
+    /// Runs `body` with the callback's C function pointer, keeping the callback alive
+    /// until `body` returns: the scoped form for any callback, typed ones included
+    /// (`try Callback.typed(…) { … }.withPointer { pointer in … }`).
+    public func withPointer<Result, Failure: Error>(_ body: (CPointer) throws(Failure) -> Result) throws(Failure) -> Result {
+        defer { withExtendedLifetime(self) {} }
+        return try body(pointer)
+    }
 }
 
 // MARK: - Typed callbacks

@@ -213,6 +213,29 @@ import Testing
         #expect(unsafeBitCast(sum.pointer.raw, to: OneLong.self)(10) == 55)
     }
 
+    /// The scoped forms: `withCallback` for a dynamic handler, `withPointer` for any
+    /// callback; the callback is gone once the scope ends.
+    @Test(arguments: backends)
+    func scopedCallbacks(_ backend: BindingOptions.Backend) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let library = try openFixture(fixture)
+        let driveInt = try library.function("drive_int")
+        let dynamic = try withCallback("int (*)(int)", handler: { values in
+            guard case .int(let n) = values[0] else { return .int(0) }
+            return .int(n * 3)
+        }) { pointer in try driveInt.call([.pointer(pointer), .int(-14)]) }
+        #expect(dynamic == .int(-42))
+
+        weak var released: Callback?
+        let typed = try { () throws -> CValue in
+            let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 * 3 }
+            released = callback
+            return try callback.withPointer { pointer throws(CallStubError) in try driveInt.call([.pointer(pointer), .int(7)]) }
+        }()
+        #expect(typed == .int(21))
+        #expect(released == nil)
+    }
+
     @Test func refusals() throws {
         #expect(throws: CallStubError.self) { try Callback("int (*)(int, ...)") { _ in .int(0) } }
         #expect(throws: CallStubError.self) { try Callback("int") { _ in .int(0) } }
