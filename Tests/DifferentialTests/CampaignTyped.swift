@@ -5,7 +5,7 @@ import CTypeModel
 import CallStub
 
 /// A Swift type the campaign passes to a typed downcall or receives in a typed callback.
-protocol CampaignArgument: CArgumentConvertible {
+protocol CampaignArgument: CArgumentConvertible, SendableMetatype {
     static func campaignLoad(_ source: UnsafeRawPointer, _ type: CQualType) -> Self
     func campaignStore(_ destination: UnsafeMutableRawPointer)
 }
@@ -16,7 +16,7 @@ protocol CampaignLoadable {
 }
 
 /// A Swift type a typed downcall returns or a typed callback gives back.
-protocol CampaignResult: CResultConvertible, CampaignLoadable {
+protocol CampaignResult: CResultConvertible, CampaignLoadable, SendableMetatype {
     func campaignStore(_ destination: UnsafeMutableRawPointer)
 }
 
