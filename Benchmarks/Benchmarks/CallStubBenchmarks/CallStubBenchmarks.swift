@@ -155,6 +155,20 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: Making callbacks (each one's thunk is compiled when it is made)
+
+    for backend in [BindingOptions.Backend.jit, .libffi] {
+        Benchmark(
+            "make and drop a typed callback (\(backend))",
+            configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one)
+        ) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 &+ 1 }
+                blackHole(callback.pointer)
+            }
+        }
+    }
+
     // MARK: Stub compilation
 
     Benchmark("compile one stub (bind and drop a new shape)", configuration: .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident], scalingFactor: .one)) { benchmark in
