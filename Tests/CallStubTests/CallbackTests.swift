@@ -285,43 +285,26 @@ import Testing
     }
 
     #if DEBUG
-        @Test func aTypedThunkCalledAfterItsCallbackIsGoneStopsWithItsName() async {
-            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-                var pointer: UnsafeMutableRawPointer?
-                do {
-                    let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: "late typed", backend: .jit) { $0 + 1 }
-                    pointer = callback.pointer.raw
-                }
-                _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
+        /// A callback of each kind, named `late <kind>`, released at once: its C pointer.
+        static func releasedCallback(_ kind: String) throws -> UnsafeMutableRawPointer? {
+            let name = "late \(kind)"
+            switch kind {
+            case "typed": return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .jit) { $0 + 1 }.pointer.raw
+            case "dynamic": return try Callback("int (*)(int)", name: name, backend: .jit) { $0[0] }.pointer.raw
+            default: return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .libffi) { $0 + 1 }.pointer.raw
             }
-            let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-            #expect(errors.contains("callback late typed was called"))
         }
 
-        @Test func aDynamicThunkCalledAfterItsCallbackIsGoneStopsWithItsName() async {
-            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-                var pointer: UnsafeMutableRawPointer?
-                do {
-                    let callback = try Callback("int (*)(int)", name: "late dynamic", backend: .jit) { $0[0] }
-                    pointer = callback.pointer.raw
-                }
+        /// A typed thunk, a dynamic thunk and a libffi closure, each called after its
+        /// `Callback` is gone.
+        @Test(arguments: ["typed", "dynamic", "closure"])
+        func aCallAfterTheCallbackIsGoneStopsWithItsName(_ kind: String) async {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [kind] in
+                let pointer = try Self.releasedCallback(kind)
                 _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
             }
             let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-            #expect(errors.contains("callback late dynamic was called"))
-        }
-
-        @Test func aLibffiClosureCalledAfterItsCallbackIsGoneStopsWithItsName() async {
-            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-                var pointer: UnsafeMutableRawPointer?
-                do {
-                    let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: "late closure", backend: .libffi) { $0 + 1 }
-                    pointer = callback.pointer.raw
-                }
-                _ = unsafeBitCast(pointer, to: (@convention(c) (Int32) -> Int32).self)(1)
-            }
-            let errors = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-            #expect(errors.contains("callback late closure was called"))
+            #expect(errors.contains("callback late \(kind) was called"), "\(errors)")
         }
     #endif
 }
