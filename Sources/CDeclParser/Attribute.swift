@@ -41,9 +41,12 @@ struct Attribute {
 
     /// Attributes that change what a type is; accepting them silently would give a wrong layout.
     static let changesTypes: Set<String> = [
-        "vector_size", "mode", "ms_struct", "gcc_struct", "transparent_union", "designated_init", "warn_if_not_aligned",
+        "vector_size", "ms_struct", "gcc_struct", "designated_init", "warn_if_not_aligned",
         "ext_vector_type", "matrix_type", "btf_type_tag", "address_space",
     ]
+
+    /// Attributes the parser applies where they stand (layout, byte order, machine mode).
+    static let appliedByTheParser: Set<String> = ["packed", "aligned", "scalar_storage_order", "mode"]
 
     /// Attributes with no effect on types or calling convention for our purposes.
     static let ignorable: Set<String> = [
@@ -56,5 +59,11 @@ struct Attribute {
         "no_sanitize", "no_sanitize_address", "no_stack_protector", "returns_twice", "assume_aligned", "noipa",
         "retain", "availability", "swift_name", "objc_boxable", "enum_extensibility", "flag_enum", "fallthrough",
         "nodiscard", "maybe_unused", "noplt", "ifunc", "symver", "expected_throw", "strict_flex_array",
+        // GCC passes a transparent union argument as its first member and requires every
+        // member to share that member's machine representation, so passing the union
+        // itself is the same call (glibc's `__SOCKADDR_ARG`, a union of pointers).
+        "transparent_union",
+        // Clang's C overloading: such declarations are refused when bound (mangled names).
+        "overloadable",
     ]
 }

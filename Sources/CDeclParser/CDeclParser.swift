@@ -75,6 +75,10 @@ struct Parser {
     /// `#pragma pack` state: the value in force and the pushed ones.
     private var pack: Int?
     private var packStack: [Int?] = []
+    /// How many parameter lists the parser is inside.
+    private var parameterDepth = 0
+    /// Where this text declared each typedef and ordinary name, for conflict messages.
+    private var sites: [String: CSourceLocation] = [:]
     /// Nesting of declarators, records and expressions (C11 §5.2.4.1 asks for 63 levels).
     private var depth = 0
     static let maximumDepth = 96
@@ -153,6 +157,7 @@ struct Parser {
     }
 
     private mutating func externalDeclaration() throws(ParseError) {
+        while let word = current.identifier, word == "__extension__" || word == "__extension" { advance() }
         if try staticAssertion() { return }
         let start = current.location
         let specifiers = try declarationSpecifiers(context: .fileScope)
@@ -160,20 +165,59 @@ struct Parser {
             noteDeclarationWithoutDeclarators(specifiers, at: start)
             return
         }
+        var isFirst = true
         while true {
             let declarator = try self.declarator(abstract: false)
             var attributes = try attributeList()
-            if try asmLabel() { attributes += try attributeList() }
-            if current.isPunctuator("=") {
-                throw ParseError(current.location, "initializers are not supported in declarations")
-            }
+            let label = try asmLabel()
+            if label != nil { attributes += try attributeList() }
             if current.isPunctuator("{") {
-                throw ParseError(current.location, "function definitions are not supported: give a prototype ending in ';'")
+                // A function definition (a header's `static inline` or `extern inline`
+                // body): the declaration is kept, the body skipped by brace matching.
+                guard isFirst, case .function? = declarator.derivations.last?.0, specifiers.storage != .typedef else {
+                    throw ParseError(current.location, "expected ';' after declaration, found '{'")
+                }
+                try declare(declarator, specifiers: specifiers, attributes: specifiers.attributes + attributes, label: label)
+                try skipBalanced()
+                return
             }
-            try declare(declarator, specifiers: specifiers, attributes: specifiers.attributes + attributes)
+            if current.isPunctuator("=") {
+                // An initializer (`static const int x = 3;`): the declaration is kept.
+                if specifiers.storage == .typedef { throw ParseError(current.location, "a typedef cannot have an initializer") }
+                try skipInitializer()
+            }
+            try declare(declarator, specifiers: specifiers, attributes: specifiers.attributes + attributes, label: label)
+            isFirst = false
             if accept(",") { continue }
             try expect(";", "after declaration")
             return
+        }
+    }
+
+    /// Skips a `{ … }` group, nested groups included; `current` is its `{`.
+    private mutating func skipBalanced() throws(ParseError) {
+        let open = current.location
+        var depth = 0
+        repeat {
+            if current.kind == .endOfInput { throw ParseError(open, "expected '}' to match this '{'") }
+            if current.isPunctuator("{") { depth += 1 } else if current.isPunctuator("}") { depth -= 1 }
+            advance()
+        } while depth > 0
+    }
+
+    /// Skips `= initializer` up to the `,` or `;` that ends it; `current` is the `=`.
+    private mutating func skipInitializer() throws(ParseError) {
+        let start = current.location
+        var depth = 0
+        advance()
+        while depth > 0 || !(current.isPunctuator(",") || current.isPunctuator(";")) {
+            if current.kind == .endOfInput { throw ParseError(start, "unterminated initializer") }
+            if current.isPunctuator("(") || current.isPunctuator("[") || current.isPunctuator("{") { depth += 1 }
+            if current.isPunctuator(")") || current.isPunctuator("]") || current.isPunctuator("}") {
+                depth -= 1
+                if depth < 0 { throw ParseError(current.location, "unbalanced \(current.spelling) in initializer") }
+            }
+            advance()
         }
     }
 
@@ -195,9 +239,11 @@ struct Parser {
 
     // MARK: - Declaring names
 
-    private mutating func declare(_ declarator: Declarator, specifiers: Specifiers, attributes: [Attribute]) throws(ParseError) {
+    private mutating func declare(
+        _ declarator: Declarator, specifiers: Specifiers, attributes: [Attribute], label: String? = nil
+    ) throws(ParseError) {
         guard let name = declarator.name else { throw ParseError(declarator.location, "expected a name in declaration") }
-        let type = try apply(declarator, to: specifiers.qualifiedType)
+        let type = try applyingMode(attributes, to: try apply(declarator, to: specifiers.qualifiedType))
         let location = declarator.nameLocation ?? declarator.location
         if specifiers.storage == .typedef {
             var alignment: Int?
@@ -209,12 +255,20 @@ struct Parser {
             }
             if let alignas = specifiers.alignas { throw ParseError(alignas.location, "_Alignas cannot qualify a typedef") }
             let alias = CTypedef(name: name, underlying: type, alignment: alignment)
-            if let existing = scope.typedefs[name] {
-                guard existing == alias else { throw ParseError(location, "conflicting types for typedef '\(name)'") }
+            if scope.ordinaryDeclarations[name] != nil || scope.constants[name] != nil {
+                throw ParseError(location, "'\(name)' redeclared as a different kind of symbol")
             }
-            if scope.ordinaryDeclarations[name] != nil { throw ParseError(location, "'\(name)' redeclared as a different kind of symbol") }
-            if scope.typedefs[name] == nil { declarations.append(.typedef(alias)) }
+            if let existing = scope.typedefs[name] {
+                // C11 6.7p3: a typedef may be redefined to denote the same type.
+                guard CQualType(.typedef(alias)).isSameType(as: CQualType(.typedef(existing))) else {
+                    throw ParseError(location, conflict("typedef '\(name)'", CQualType(.typedef(alias)).resolved,
+                        CQualType(.typedef(existing)).resolved, name: name))
+                }
+                return
+            }
+            declarations.append(.typedef(alias))
             scope.declareTypedef(alias)
+            sites[name] = location
             return
         }
         for attribute in attributes where attribute.name != "aligned" { try checkIgnorable(attribute) }
@@ -228,21 +282,97 @@ struct Parser {
             if case .void = type.type.resolved { throw ParseError(location, "variable '\(name)' has type void") }
             declaration = .variable(name: name, type: type)
         }
+        // C11 6.2.2p3: `static` at file scope gives internal linkage, and a later
+        // `extern` declaration keeps it.
+        if specifiers.storage == .static { scope.declareInternal(name) }
+        if let label { scope.declareAssemblerName(name, label) }
+        if scope.ordinaryDeclarations[name] != nil && attributes.contains(where: { $0.name == "overloadable" }) {
+            return  // clang's C overloads (tgmath.h) share a name; the first declaration stands
+        }
         if let existing = scope.ordinaryDeclarations[name] {
-            guard existing == declaration else { throw ParseError(location, "conflicting types for '\(name)'") }
+            // C11 6.7p4: redeclarations must have compatible types; the one that says more
+            // (a prototype, an array size) is kept.
+            let (old, new) = (Self.declaredType(existing), Self.declaredType(declaration))
+            guard old.isCompatible(with: new) else {
+                throw ParseError(location, conflict("'\(name)'", new, old, name: name))
+            }
+            if Self.saysMore(new, than: old) {
+                scope.declareOrdinary(name, declaration)
+                if let index = declarations.firstIndex(where: { $0 == existing }) { declarations[index] = declaration }
+            }
             return
         }
         declarations.append(declaration)
         scope.declareOrdinary(name, declaration)
+        sites[name] = location
+    }
+
+    /// `conflicting types for 'f': long (int) here, int (int) at line 2, column 5`.
+    private func conflict(_ what: String, _ new: CQualType, _ old: CQualType, name: String) -> String {
+        let before = sites[name].map { "at \($0)" } ?? "where it was declared before this text"
+        return "conflicting types for \(what): \(new) here, \(old) \(before)"
+    }
+
+    private static func declaredType(_ declaration: CDeclaration) -> CQualType {
+        switch declaration {
+        case .function(_, let type): return CQualType(.function(type))
+        case .variable(_, let type): return type
+        default: return CQualType(.void)
+        }
+    }
+
+    /// Whether a compatible redeclaration completes the earlier one.
+    private static func saysMore(_ new: CQualType, than old: CQualType) -> Bool {
+        switch (old.type, new.type) {
+        case (.function(let x), .function(let y)): return !x.isPrototyped && y.isPrototyped
+        case (.array(_, nil), .array(_, let count)): return count != nil
+        default: return false
+        }
     }
 
     private mutating func checkIgnorable(_ attribute: Attribute) throws(ParseError) {
         if Attribute.changesTypes.contains(attribute.name) {
             throw ParseError(attribute.location, "attribute '\(attribute.name)' is not supported")
         }
-        if !Attribute.ignorable.contains(attribute.name) && attribute.name != "packed" && attribute.name != "scalar_storage_order" {
+        if !Attribute.ignorable.contains(attribute.name) && !Attribute.appliedByTheParser.contains(attribute.name) {
             warn(attribute.location, "attribute '\(attribute.name)' ignored")
         }
+    }
+
+    /// `__attribute__((mode(M)))` (GCC manual, "Common Variable Attributes"): the integer
+    /// or floating type of machine mode M, with the signedness of the type it is on.
+    /// On x86-64, `word` and `pointer` are DImode and TFmode is IEEE binary128.
+    private func applyingMode(_ attributes: [Attribute], to type: CQualType) throws(ParseError) -> CQualType {
+        guard let attribute = attributes.last(where: { $0.name == "mode" }) else { return type }
+        guard attribute.arguments.count == 1, case .identifier(let word) = attribute.arguments[0] else {
+            throw ParseError(attribute.location, "mode takes one machine mode name, such as QI or DI")
+        }
+        let mode = Attribute.normalize(word)
+        let integerSizes = ["QI": 1, "byte": 1, "HI": 2, "SI": 4, "DI": 8, "word": 8, "pointer": 8, "unwind_word": 8, "TI": 16]
+        let floatKinds: [String: CFloatKind] = ["HF": .float16, "SF": .float, "DF": .double, "XF": .longDouble, "TF": .float128]
+        let complexKinds: [String: CFloatKind] = ["HC": .float16, "SC": .float, "DC": .double, "XC": .longDouble, "TC": .float128]
+        var result = type
+        switch type.type.resolved {
+        case .integer(let kind):
+            guard let size = integerSizes[mode] else {
+                throw ParseError(attribute.location, "mode(\(word)) cannot apply to the integer type \(type)")
+            }
+            let signed: [Int: CIntegerKind] = [1: .signedChar, 2: .short, 4: .int, 8: .long, 16: .int128]
+            let base = signed[size]!
+            result.type = .integer(kind.isSigned || kind == .bool ? base : base.unsignedCounterpart)
+            if kind == .bool { throw ParseError(attribute.location, "mode(\(word)) cannot apply to _Bool") }
+        case .floating:
+            guard let kind = floatKinds[mode] else { throw ParseError(attribute.location, "mode(\(word)) cannot apply to \(type)") }
+            result.type = .floating(kind)
+        case .complex:
+            guard let kind = complexKinds[mode] else { throw ParseError(attribute.location, "mode(\(word)) cannot apply to \(type)") }
+            result.type = .complex(kind)
+        case .pointer where ["DI", "word", "pointer"].contains(mode):
+            break  // a pointer is already 64 bits
+        default:
+            throw ParseError(attribute.location, "mode(\(word)) is not supported on \(type)")
+        }
+        return result
     }
 
     // MARK: - Declaration specifiers
@@ -268,8 +398,14 @@ struct Parser {
         var hasTypeSpecifier: Bool { base != nil || !words.isEmpty }
     }
 
-    private static let typeWords: Set<String> = [
+    private static let typeWords: Set<String> = Set([
         "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool", "_Complex", "__int128",
+    ]).union(floatingWords.keys)
+
+    /// ISO/IEC TS 18661-3 and GNU floating type keywords, as x86-64 defines them.
+    private static let floatingWords: [String: CFloatKind] = [
+        "_Float16": .float16, "_Float32": .float, "_Float64": .double, "_Float32x": .double, "_Float64x": .longDouble,
+        "_Float128": .float128, "__float128": .float128, "__float80": .longDouble,
     ]
 
     private mutating func declarationSpecifiers(context: SpecifierContext) throws(ParseError) -> Specifiers {
@@ -278,7 +414,11 @@ struct Parser {
             let token = current
             guard let word = token.identifier else { break }
             switch Self.keywordAlias[word] ?? word {
-            case "typedef", "extern", "static", "_Thread_local", "auto", "register":
+            case "_Thread_local":
+                // C11 6.7.1p3: it combines with static or extern.
+                guard context == .fileScope else { throw ParseError(token.location, "storage class '\(word)' is not allowed here") }
+                advance()
+            case "typedef", "extern", "static", "auto", "register":
                 guard context == .fileScope || (context == .parameter && word == "register") else {
                     throw ParseError(token.location, "storage class '\(word)' is not allowed here")
                 }
@@ -329,11 +469,21 @@ struct Parser {
                 specifiers.base = .enumeration(enumeration.enumeration)
                 specifiers.declaredTag = .enumeration(enumeration.enumeration)
                 if enumeration.defined { specifiers.definedTag = .enumeration(enumeration.enumeration) }
+            case let typeWord where Self.floatingWords[typeWord] != nil
+                && (specifiers.base != nil || specifiers.words.keys.contains { $0 != "_Complex" }):
+                // Without the keyword (clang), glibc typedefs these names: `typedef float _Float32;`.
+                _ = typeWord
+                break loop
             case let typeWord where Self.typeWords.contains(typeWord):
                 if specifiers.base != nil { throw ParseError(token.location, "cannot combine '\(word)' with a previous type specifier") }
                 specifiers.words[typeWord, default: 0] += 1
                 advance()
-            case "typeof", "__typeof__", "__typeof", "_Float128", "_Float16", "__float128", "_Decimal32", "_Decimal64", "_Decimal128", "_BitInt":
+            case "typeof", "__typeof__", "__typeof", "typeof_unqual", "__typeof_unqual__":
+                if specifiers.hasTypeSpecifier { throw ParseError(token.location, "cannot combine '\(word)' with another type specifier") }
+                let type = try typeofSpecifier()
+                specifiers.base = type.type
+                if !word.contains("unqual") { specifiers.qualifiers.formUnion(type.qualifiers) }
+            case "_Decimal32", "_Decimal64", "_Decimal128", "_BitInt", "__bf16", "__ibm128":
                 throw ParseError(token.location, "'\(word)' is not supported")
             default:
                 // A typedef name is a type specifier only where no other type specifier came first.
@@ -347,6 +497,25 @@ struct Parser {
         }
         specifiers.resolved = try resolveTypeWords(specifiers)
         return specifiers
+    }
+
+    /// `typeof(type-name)` or `typeof(name)` of a declared function or object (C23 6.7.2.5,
+    /// GNU `__typeof__`); `current` is the keyword.
+    private mutating func typeofSpecifier() throws(ParseError) -> CQualType {
+        let keyword = current
+        advance()
+        try expect("(", "after \(keyword.identifier ?? "typeof")")
+        let type: CQualType
+        if startsTypeName() {
+            type = try typeName()
+        } else if let name = current.identifier, peekToken().isPunctuator(")"), let declared = scope.ordinaryDeclarations[name] {
+            advance()
+            type = Self.declaredType(declared)
+        } else {
+            throw ParseError(current.location, "typeof of an expression is not supported: give a type name or a declared name")
+        }
+        try expect(")", "after typeof operand")
+        return type
     }
 
     /// GNU spellings of the standard keywords.
@@ -375,6 +544,9 @@ struct Parser {
         func integer(_ signedKind: CIntegerKind) -> CType { .integer(sign == false ? signedKind.unsignedCounterpart : signedKind) }
         let rest = Set(words.keys)
         let invalid = ParseError(location, "invalid combination of type specifiers")
+        if rest.count == 1, let word = rest.first, let kind = Self.floatingWords[word], longs == 0, sign == nil {
+            return complex > 0 ? .complex(kind) : .floating(kind)
+        }
         if complex > 0 {
             guard sign == nil else { throw invalid }
             switch (rest, longs) {
@@ -403,7 +575,7 @@ struct Parser {
     private func startsTypeName() -> Bool {
         guard let word = current.identifier else { return false }
         let canonical = Self.keywordAlias[word] ?? word
-        return Self.typeWords.contains(canonical) || ["struct", "union", "enum", "const", "volatile", "restrict", "_Atomic", "__attribute__", "__extension__"].contains(canonical)
+        return Self.typeWords.contains(canonical) || ["struct", "union", "enum", "const", "volatile", "restrict", "_Atomic", "__attribute__", "__extension__", "typeof", "__typeof__", "__typeof", "typeof_unqual", "__typeof_unqual__"].contains(canonical)
             || scope.typedefs[word] != nil
     }
 
@@ -423,6 +595,8 @@ struct Parser {
     enum Derivation {
         case pointer(CQualifiers)
         case array(Int?)
+        /// `[n]` with a size that is not constant, or `[*]`: only in parameters.
+        case variableLengthArray
         case function(parameters: [CParameter], variadic: Bool, prototyped: Bool)
     }
 
@@ -482,6 +656,12 @@ struct Parser {
             let location = current.location
             if accept("[") {
                 while let word = current.identifier, ["static", "const", "volatile", "restrict", "_Atomic", "__restrict", "__restrict__", "__const"].contains(word) { advance() }
+                if parameterDepth > 0, try skipVariableLength() {
+                    // C11 6.7.6.2p4: a variable length array in a prototype (`double a[n][m]`)
+                    // has unspecified size; the parameter decays to a pointer all the same.
+                    suffixes.append((.variableLengthArray, location))
+                    continue
+                }
                 if current.isPunctuator("*") && peekToken().isPunctuator("]") {
                     throw ParseError(current.location, "variable-length arrays are not supported")
                 }
@@ -530,6 +710,7 @@ struct Parser {
 
     private func isReservedWord(_ word: String) -> Bool {
         let canonical = Self.keywordAlias[word] ?? word
+        if Self.floatingWords[canonical] != nil { return false }  // keywords in gcc, typedef names for clang
         return Self.typeWords.contains(canonical) || Self.otherKeywords.contains(canonical)
     }
 
@@ -537,10 +718,34 @@ struct Parser {
         "typedef", "extern", "static", "_Thread_local", "auto", "register", "inline", "_Noreturn", "const", "volatile",
         "restrict", "_Atomic", "_Alignas", "__attribute__", "struct", "union", "enum", "sizeof", "_Alignof",
         "__extension__", "_Static_assert", "static_assert", "__asm__", "__asm", "asm", "if", "else", "for", "while",
-        "do", "return", "switch", "case", "default", "break", "continue", "goto",
+        "do", "return", "switch", "case", "default", "break", "continue", "goto", "typeof", "__typeof__", "__typeof", "typeof_unqual", "__typeof_unqual__",
     ]
 
+    /// After `[` in a parameter: skips `*]` or a size that is not an integer constant
+    /// expression (a parameter name, a call) up to the matching `]`, if that is what follows.
+    private mutating func skipVariableLength() throws(ParseError) -> Bool {
+        if current.isPunctuator("*") && peekToken().isPunctuator("]") {
+            advance()
+            advance()
+            return true
+        }
+        if current.isPunctuator("]") { return false }
+        var probe = self
+        if (try? probe.constantExpression()) != nil && probe.current.isPunctuator("]") { return false }
+        var depth = 0
+        while depth > 0 || !current.isPunctuator("]") {
+            if current.kind == .endOfInput { throw ParseError(current.location, "expected ']' to close the array declarator") }
+            if current.isPunctuator("[") || current.isPunctuator("(") { depth += 1 }
+            if current.isPunctuator("]") || current.isPunctuator(")") { depth -= 1 }
+            advance()
+        }
+        advance()
+        return true
+    }
+
     private mutating func parameterList(at location: CSourceLocation) throws(ParseError) -> Derivation {
+        parameterDepth += 1
+        defer { parameterDepth -= 1 }
         if accept(")") { return .function(parameters: [], variadic: false, prototyped: false) }
         if current.identifier == "void" && peekToken().isPunctuator(")") {
             advance()
@@ -556,15 +761,15 @@ struct Parser {
                 break
             }
             let start = current.location
-            if let word = current.identifier, scope.typedefs[word] == nil, !isReservedWord(word),
+            if let word = current.identifier, !startsTypeName(), !isReservedWord(word),
                 peekToken().isPunctuator(",") || peekToken().isPunctuator(")")
             {
                 throw ParseError(start, "unknown type name '\(word)' (K&R identifier lists are not supported)")
             }
             let specifiers = try declarationSpecifiers(context: .parameter)
             let declarator = try self.declarator(abstract: true)
-            _ = try attributeList()
-            var type = try apply(declarator, to: specifiers.qualifiedType)
+            let attributes = specifiers.attributes + declarator.attributes + (try attributeList())
+            var type = try applyingMode(attributes, to: try apply(declarator, to: specifiers.qualifiedType))
             // C11 6.7.6.3p7-8: array and function parameters are adjusted to pointers.
             switch type.type {
             case .array(let element, _): type = CQualType(.pointer(element), type.qualifiers)
@@ -599,6 +804,9 @@ struct Parser {
                 }
                 // C11 6.7.3p9: qualifiers of an array type belong to its elements.
                 type = CQualType(.array(type, count: count))
+            case .variableLengthArray:
+                if case .function = type.type.resolved { throw ParseError(location, "array of functions is not allowed") }
+                type = CQualType(.array(type, count: nil))
             case .function(let parameters, let variadic, let prototyped):
                 switch type.type.resolved {
                 case .function: throw ParseError(location, "function cannot return a function")
@@ -723,7 +931,7 @@ struct Parser {
                 width = Int(value.value)
             }
             let attributes = specifiers.attributes + declarator.attributes + (try attributeList())
-            var type = try apply(declarator, to: specifiers.qualifiedType)
+            var type = try applyingMode(attributes, to: try apply(declarator, to: specifiers.qualifiedType))
             if case .function = type.type { throw ParseError(declarator.nameLocation ?? location, "member is declared as a function") }
             var field = CField(name: declarator.name, type: type, bitWidth: width)
             if let alignas = specifiers.alignas { field.alignment = alignas.value }
@@ -876,17 +1084,22 @@ struct Parser {
         return attributes
     }
 
-    /// `__asm__("symbol")` after a declarator: accepted, and the label is ignored.
-    private mutating func asmLabel() throws(ParseError) -> Bool {
-        guard let word = current.identifier, ["__asm__", "__asm", "asm"].contains(word) else { return false }
-        let location = current.location
+    /// `__asm__("symbol")` after a declarator (GCC "Controlling Names Used in Assembler
+    /// Code"): the name the declaration is linked under. Adjacent strings concatenate
+    /// (glibc writes `__asm__ ("" "__isoc99_fscanf")`).
+    private mutating func asmLabel() throws(ParseError) -> String? {
+        guard let word = current.identifier, ["__asm__", "__asm", "asm"].contains(word) else { return nil }
         advance()
         try expect("(", "after \(word)")
+        var label = ""
         guard case .string = current.kind else { throw ParseError(current.location, "expected a string in \(word) label") }
-        while case .string = current.kind { advance() }
+        while case .string(let text) = current.kind {
+            label += text
+            advance()
+        }
         try expect(")", "after \(word) label")
-        warn(location, "asm label ignored: the symbol is looked up by the declared name")
-        return true
+        guard !label.isEmpty else { throw ParseError(current.location, "empty \(word) label") }
+        return label
     }
 
     private mutating func staticAssertion() throws(ParseError) -> Bool {
@@ -944,6 +1157,10 @@ struct Parser {
         let token = current
         try nest(token.location)
         defer { depth -= 1 }
+        if let word = token.identifier, word == "__extension__" || word == "__extension" {
+            advance()
+            return try unary()
+        }
         if case .punctuator(let op) = token.kind, ["-", "+", "~", "!"].contains(op) {
             advance()
             return try CConstant.applyUnary(op, try unary(), at: token.location)

@@ -4,6 +4,14 @@
 
 import CTypeModel
 
+/// How a declared function or object is linked (C11 6.2.2).
+public enum CLinkage: Hashable, Sendable {
+    /// External linkage, under this symbol: the declared name, or its `__asm__` label.
+    case external(symbol: String)
+    /// Declared `static` (a `static inline` function of a header): no library has it.
+    case `internal`
+}
+
 /// The file-scope names visible to a declaration text.
 public struct CScope: Sendable {
     /// A struct, union or enum tag.
@@ -18,6 +26,11 @@ public struct CScope: Sendable {
     public private(set) var constants: [String: Int128] = [:]
     /// Functions and objects, by name.
     public private(set) var ordinaryDeclarations: [String: CDeclaration] = [:]
+    /// `__asm__("label")` on a function or object declaration: the symbol it is linked
+    /// under, by declared name (`fscanf` → `__isoc99_fscanf`).
+    public private(set) var assemblerNames: [String: String] = [:]
+    /// Functions and objects declared `static`: they have no symbol in any library.
+    public private(set) var internalNames: Set<String> = []
 
     /// A scope with no names at all.
     public init() {}
@@ -40,7 +53,16 @@ public struct CScope: Sendable {
         return nil
     }
 
+    /// How the function or object `name` is reached in a library, if it is declared.
+    public func linkage(of name: String) -> CLinkage? {
+        guard ordinaryDeclarations[name] != nil else { return nil }
+        if internalNames.contains(name) { return .internal }
+        return .external(symbol: assemblerNames[name] ?? name)
+    }
+
     mutating func declareTypedef(_ alias: CTypedef) { typedefs[alias.name] = alias }
+    mutating func declareAssemblerName(_ name: String, _ symbol: String) { assemblerNames[name] = symbol }
+    mutating func declareInternal(_ name: String) { internalNames.insert(name) }
     mutating func declareTag(_ name: String, _ tag: Tag) { tags[name] = tag }
     mutating func declareConstant(_ name: String, _ value: Int128) { constants[name] = value }
     mutating func declareOrdinary(_ name: String, _ declaration: CDeclaration) { ordinaryDeclarations[name] = declaration }

@@ -88,16 +88,28 @@ public enum CIntegerKind: String, Hashable, Sendable, CaseIterable {
     public var valueBits: Int { self == .bool ? 1 : size * 8 }
 }
 
-/// The real floating types.
+/// The real floating types. ISO/IEC TS 18661-3's `_Float32`, `_Float64`, `_Float32x` and
+/// `_Float64x` have the representation and ABI of `float`, `double`, `double` and
+/// `long double` on x86-64 and are read as those; `_Float16` (IEEE binary16) and
+/// `_Float128` (binary128, GNU `__float128`) are types of their own.
 public enum CFloatKind: String, Hashable, Sendable, CaseIterable {
+    case float16 = "_Float16"
     case float = "float"
     case double = "double"
     case longDouble = "long double"
+    case float128 = "_Float128"
 
     /// The canonical C spelling.
     public var spelling: String { rawValue }
     /// Size in bytes: `long double` is the x87 80-bit format stored in 16 bytes.
-    public var size: Int { self == .float ? 4 : self == .double ? 8 : 16 }
+    public var size: Int {
+        switch self {
+        case .float16: return 2
+        case .float: return 4
+        case .double: return 8
+        case .longDouble, .float128: return 16
+        }
+    }
 }
 
 /// Byte order of a scalar stored in a binary record. It never changes the layout, only

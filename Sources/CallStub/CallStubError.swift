@@ -13,6 +13,9 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
     case libraryNotLoaded(name: String, message: String)
     /// `dlsym` found no such symbol; `message` is `dlerror`'s text.
     case symbolNotFound(symbol: String, library: String, message: String)
+    /// A declared function or object that no library can have a symbol for (declared
+    /// `static`, as a header's inline functions are).
+    case noSymbol(name: String, reason: String)
     /// The library was closed before this lookup.
     case libraryClosed(String)
     /// A declaration text or type name that does not parse.
@@ -43,6 +46,7 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
         case .libraryNotLoaded(let name, let message): return "cannot load library \(name): \(message)"
         case .symbolNotFound(let symbol, let library, let message):
             return "symbol \(symbol) not found in \(library): \(message)"
+        case .noSymbol(let name, let reason): return "\(name) has no symbol to bind: \(reason)"
         case .libraryClosed(let name): return "library \(name) is closed"
         case .malformedDeclaration(let error): return error.rendered
         case .declarationMismatch(let message): return message

@@ -108,11 +108,13 @@ extension SharedLibrary {
 
     /// Checks a declaration against the library's DWARF without binding it (no symbol
     /// lookup, no stub): the verification state and the warnings; throws
-    /// `signatureMismatch` when they disagree.
+    /// `signatureMismatch` when they disagree. The DWARF looked at is that of the symbol
+    /// `name` is linked under in `declarations` (its `__asm__` label, if any); a `static`
+    /// declaration throws `noSymbol`.
     public func check(
-        _ name: String, type: CFunctionType, policy: VerificationPolicy = .abi
+        _ name: String, type: CFunctionType, declarations: CScope? = nil, policy: VerificationPolicy = .abi
     ) throws(CallStubError) -> (verification: SignatureVerification, warnings: [SignatureDifference]) {
-        try verify(name, declared: type, policy: policy)
+        try verify(Self.symbol(of: name, in: declarations ?? self.declarations), declared: type, policy: policy)
     }
 
     /// Checks a declared type against the library's DWARF under `policy`. Returns the

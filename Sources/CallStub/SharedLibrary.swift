@@ -194,6 +194,18 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
             verification: .verified(source: "\(found.source) (signature taken from it)"), warnings: [])
     }
 
+    /// The symbol the function or object `name` is linked under in `scope`: its
+    /// `__asm__` label (`strerror_r` → `__xpg_strerror_r`) or its own name. A `static`
+    /// declaration has none: a header's `static inline` function is compiled into its callers.
+    public static func symbol(of name: String, in scope: CScope) throws(CallStubError) -> String {
+        switch scope.linkage(of: name) {
+        case .internal?:
+            throw .noSymbol(name: name, reason: "it is declared static, so it is compiled into its callers and no library exports it")
+        case .external(let symbol)?: return symbol
+        case nil: return name
+        }
+    }
+
     /// The text with a `;` added when its last declaration has none, so that a single
     /// prototype may be written as in documentation: `double pow(double, double)`.
     public static func terminatedDeclaration(_ text: String) -> String {
@@ -233,11 +245,13 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         let handle = try handle()
         var prepared: [(String, UnsafeMutableRawPointer, ValidatedSignature)] = []
         var checks: [(SignatureVerification, [SignatureDifference])] = []
+        let scope = scope ?? declarations
         for (name, type) in requests {
-            checks.append(try verify(name, declared: type, policy: options.verification))
+            let symbol = try Self.symbol(of: name, in: scope)
+            checks.append(try verify(symbol, declared: type, policy: options.verification))
             let signature: ValidatedSignature
             do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
-            prepared.append((name, try handle.address(of: name), signature))
+            prepared.append((name, try handle.address(of: symbol), signature))
         }
         let stubs: [Result<StubEntry, CallStubError>?] =
             options.backend == .libffi
@@ -246,32 +260,36 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         var bound: [BoundFunction] = []
         for (((name, address, signature), stub), (verification, warnings)) in zip(zip(prepared, stubs), checks) {
             bound.append(try BoundFunction(
-                name: name, library: handle, address: address, signature: signature, declarations: scope ?? declarations,
+                name: name, library: handle, address: address, signature: signature, declarations: scope,
                 options: options, verification: verification, warnings: warnings, precompiled: stub))
         }
         return bound
     }
 
-    /// Binds the function `name` with a signature given as a value.
+    /// Binds the function `name` with a signature given as a value. `declarations` (the
+    /// library's set by default) may give `name` an `__asm__` label: the symbol bound and
+    /// checked is then the label.
     public func function(
         _ name: String, type: CFunctionType, declarations: CScope? = nil, options: BindingOptions? = nil
     ) throws(CallStubError) -> BoundFunction {
         let options = options ?? defaultOptions
+        let declarations = declarations ?? self.declarations
+        let symbol = try Self.symbol(of: name, in: declarations)
         // A signature no backend can call is refused before the debug info is consulted.
         do { _ = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
-        let (verification, warnings) = try verify(name, declared: type, policy: options.verification)
-        return try bind(name, type: type, declarations: declarations ?? self.declarations, options: options,
+        let (verification, warnings) = try verify(symbol, declared: type, policy: options.verification)
+        return try bind(name, symbol: symbol, type: type, declarations: declarations, options: options,
             verification: verification, warnings: warnings)
     }
 
     func bind(
-        _ name: String, type: CFunctionType, declarations: CScope, options: BindingOptions,
+        _ name: String, symbol: String? = nil, type: CFunctionType, declarations: CScope, options: BindingOptions,
         verification: SignatureVerification, warnings: [SignatureDifference]
     ) throws(CallStubError) -> BoundFunction {
         let signature: ValidatedSignature
         do { signature = try ValidatedSignature.validate(type) } catch { throw .invalidSignature(error) }
         let handle = try handle()
-        let address = try handle.address(of: name)
+        let address = try handle.address(of: symbol ?? name)
         return try BoundFunction(
             name: name, library: handle, address: address, signature: signature,
             declarations: declarations, options: options, verification: verification, warnings: warnings)

@@ -182,7 +182,32 @@ enum ValueCoding {
                 for index in 0..<10 { bits |= UInt128(raw[index]) << (index * 8) }
             }
             storeInteger(bits, size: 16, byteOrder: byteOrder, at: destination)
+        case .float16:
+            storeInteger(UInt128(Float16(Float(value)).bitPattern), size: 2, byteOrder: byteOrder, at: destination)
+        case .float128:
+            storeInteger(binary128Bits(value), size: 16, byteOrder: byteOrder, at: destination)
         }
+    }
+
+    // IEEE binary128 and x87 extended precision share the sign bit and the 15-bit exponent
+    // with bias 16383; binary128 has 112 fraction bits and an implicit leading bit, x87 a
+    // 64-bit significand with an explicit one. Converting is moving the fraction.
+
+    /// The binary128 bits of an x87 value: exact (64 significand bits fit in 113).
+    static func binary128Bits(_ value: Float80) -> UInt128 {
+        let sign = UInt128(value.sign == .minus ? 1 : 0) << 127
+        let exponent = UInt128(value.exponentBitPattern) << 112
+        let fraction = UInt128(value.significandBitPattern) << 49  // Swift gives the 63 fraction bits
+        return sign | exponent | fraction
+    }
+
+    /// The x87 value nearest below a binary128 (the fraction is truncated to 63 bits).
+    static func float80(binary128 bits: UInt128) -> Float80 {
+        let sign: FloatingPointSign = bits >> 127 == 1 ? .minus : .plus
+        let exponent = UInt(truncatingIfNeeded: bits >> 112) & 0x7FFF
+        let fraction = UInt64(truncatingIfNeeded: bits >> 49) & (1 << 63 - 1)
+        // Swift sets x87's explicit integer bit from the exponent.
+        return Float80(sign: sign, exponentBitPattern: exponent, significandBitPattern: fraction)
     }
 
     // MARK: - Load
@@ -262,6 +287,10 @@ enum ValueCoding {
                 for index in 0..<10 { raw[index] = UInt8(truncatingIfNeeded: bits >> (index * 8)) }
             }
             return .longDouble(value)
+        case .float16:
+            return .float(Float(Float16(bitPattern: UInt16(loadInteger(size: 2, byteOrder: byteOrder, from: source)))))
+        case .float128:
+            return .longDouble(float80(binary128: loadInteger(size: 16, byteOrder: byteOrder, from: source)))
         }
     }
 

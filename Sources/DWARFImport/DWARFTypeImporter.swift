@@ -73,16 +73,24 @@ final class DWARFTypeImporter {
         switch Int(encoding) {
         case DW_ATE_boolean: return .integer(.bool)
         case DW_ATE_float:
+            // 16 bytes is x87 extended (`long double`, `_Float64x`, `__float80`) or IEEE
+            // binary128 (`_Float128`, `__float128`): only the name tells them apart.
+            let isBinary128 = name.contains("_Float128") || name.contains("__float128")
             switch size {
+            case 2: return .floating(.float16)
             case 4: return .floating(.float)
             case 8: return .floating(.double)
-            case 16 where name.contains("long double"): return .floating(.longDouble)
+            case 16 where isBinary128: return .floating(.float128)
+            case 16 where name.contains("long double") || name.contains("_Float64x") || name.contains("__float80"):
+                return .floating(.longDouble)
             default: throw .noCType(die: DIE.offset(&die), reason: "\(name) (\(size) bytes) is not supported")
             }
         case DW_ATE_complex_float:
             switch size {
+            case 4: return .complex(.float16)
             case 8: return .complex(.float)
             case 16: return .complex(.double)
+            case 32 where name.contains("_Float128") || name.contains("__float128"): return .complex(.float128)
             case 32: return .complex(.longDouble)
             default: throw fail(&die, "DW_AT_byte_size", "\(name): no C complex type of \(size) bytes")
             }

@@ -39,6 +39,7 @@ final class FFITypeTree {
         case .complex(.float): return CFFI_type_complex_float()
         case .complex(.double): return CFFI_type_complex_double()
         case .complex(.longDouble): return CFFI_type_complex_longdouble()
+        case .floating(let kind), .complex(let kind): throw refuse("libffi has no \(kind.spelling) type")
         case .pointer: return CFFI_type_pointer()
         case .record(let record):
             do throws(RecordRefusal) {
@@ -177,6 +178,7 @@ final class FFITypeTree {
         case .complex(.float): elements.append(Element(type: CFFI_type_complex_float(), offset: offset))
         case .complex(.double): elements.append(Element(type: CFFI_type_complex_double(), offset: offset))
         case .complex(.longDouble): elements.append(Element(type: CFFI_type_complex_longdouble(), offset: offset))
+        case .floating(let kind), .complex(let kind): throw RecordRefusal(reason: "libffi has no \(kind.spelling) type")
         case .pointer: elements.append(Element(type: CFFI_type_pointer(), offset: offset))
         case .void, .function, .typedef:
             throw RecordRefusal(reason: "not an object type")

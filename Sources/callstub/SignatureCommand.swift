@@ -82,19 +82,24 @@ struct Check: ParsableCommand {
         var failures = 0
         var checked = 0
         for case .function(let name, let type) in parsed.declarations {
+            guard case .external(let symbol)? = parsed.scope.linkage(of: name) else {
+                print("skipped  \(name): declared static (no symbol)")
+                continue
+            }
             checked += 1
+            let label = symbol == name ? name : "\(name) (symbol \(symbol))"
             do {
-                let result = try shared.check(name, type: type, policy: strict ? .strict : .abi)
+                let result = try shared.check(name, type: type, declarations: parsed.scope, policy: strict ? .strict : .abi)
                 switch result.verification {
                 case .verified:
-                    print("ok       \(name)")
+                    print("ok       \(label)")
                 case .unverified(let reason):
-                    print("skipped  \(name): \(reason)")
+                    print("skipped  \(label): \(reason)")
                 }
                 for warning in result.warnings { print("  warning: \(warning)") }
             } catch {
                 failures += 1
-                print("FAILED   \(name)")
+                print("FAILED   \(label)")
                 print(error.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
         }

@@ -67,7 +67,12 @@ import Testing
         ("union U; struct U *p;", 1, 17, "'U' defined as a union, used as a struct"),
         ("int f(a, b);", 1, 7, "K&R identifier lists are not supported"),
         ("long long long x;", 1, 1, "invalid combination of type specifiers"),
-        ("int f(void) { return 0; }", 1, 13, "function definitions are not supported"),
+        ("int x, f(void) { return 0; }", 1, 16, "expected ';' after declaration, found '{'"),
+        ("typedef int T = 3;", 1, 15, "a typedef cannot have an initializer"),
+        ("typedef int T;\ntypedef long T;", 2, 14, "conflicting types for typedef 'T': long here, int at line 1, column 13"),
+        ("int f(int);\nlong f(int);", 2, 6, "conflicting types for 'f': long (int) here, int (int) at line 1, column 5"),
+        ("typedef int T __attribute__((mode(XF)));", 1, 30, "mode(XF) cannot apply to the integer type int"),
+        ("static inline int f(void) { return 0;", 1, 27, "expected '}' to match this '{'"),
         ("#define X 1\nint x;", 1, 1, "'#define' is not supported"),
         ("struct V { double d[]; int n; };", 1, 19, "flexible array member is not the last member"),
         ("int a[3](void);", 1, 6, "array of functions is not allowed"),
@@ -95,9 +100,9 @@ import Testing
         }
     }
 
-    @Test func unknownAttributesWarnAndAsmLabelsAreNoted() throws {
-        let result = try CDeclParser.parse("int f(int) __attribute__((frobnicate)) __asm__(\"f64\");")
-        #expect(result.warnings.map(\.message).contains("attribute 'frobnicate' ignored"))
-        #expect(result.warnings.contains { $0.message.contains("asm label") })
+    @Test func unknownAttributesWarnAndAsmLabelsNameTheSymbol() throws {
+        let result = try CDeclParser.parse("int f(int) __attribute__((frobnicate)) __asm__(\"\" \"f64\");")
+        #expect(result.warnings.map(\.message) == ["attribute 'frobnicate' ignored"])
+        #expect(result.scope.linkage(of: "f") == .external(symbol: "f64"))
     }
 }
