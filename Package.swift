@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
+        .testTarget(name: "HeaderCorpusTests", dependencies: ["CallStub", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "CTypeModel", "CDeclParser", "CTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -86,6 +86,14 @@ public enum SignatureComparison {
             if !pointeesAgree(mine, theirs) {
                 note(.nonABI, "pointee types differ")
             }
+        case (.pointer, .record(let union)) where isPointerUnion(union) && position != "result",
+            (.record(let union), .pointer) where isPointerUnion(union) && position != "result":
+            // glibc's `__SOCKADDR_ARG` is `struct sockaddr *` for C and a transparent union
+            // of such pointers under _GNU_SOURCE (GCC passes it as its first member). DWARF
+            // does not say "transparent", but such a union travels as a pointer would, so
+            // the call is the same.
+            note(.nonABI, "a pointer against an 8-byte union passed in one INTEGER eightbyte (a transparent union): passed alike")
+            return
         case (.record(let mine), .record(let theirs)):
             compareRecords(mine, theirs, at: position, declared: declared, actual: actual, into: &differences, depth: depth)
         case (.array, .array), (.array, .pointer), (.pointer, .array), (.function, .function), (.function, .pointer),
@@ -99,6 +107,18 @@ public enum SignatureComparison {
         if left.qualifiers.subtracting(.restrict) != right.qualifiers.subtracting(.restrict) && differences.isEmpty {
             note(.nonABI, "qualifiers differ")
         }
+    }
+
+    /// A union passed as a pointer is: 8 bytes in one INTEGER eightbyte (psABI §3.2.3).
+    /// That is the shape of a transparent union of pointers, whatever DWARF says its
+    /// members are (glibc's debug info gives `__SOCKADDR_ARG` a single 64-bit member).
+    /// (gcc's rule for unnamed bit-fields is used: they are INTEGER data to gcc, which
+    /// built glibc, and padding to clang.)
+    static func isPointerUnion(_ record: CRecord) -> Bool {
+        guard record.kind == .union, record.size == 8 else { return false }
+        var (lo, hi) = (EightbyteClass.noClass, EightbyteClass.noClass)
+        X86_64SysV.classify(CQualType(.record(record)), offsetInBits: 0, lo: &lo, hi: &hi, gcc: .unnamedBitFields)
+        return lo == .integer && hi == .noClass
     }
 
     static func compareRecords(

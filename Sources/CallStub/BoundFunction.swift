@@ -110,7 +110,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// the place to find its record types by name.
     public let declarations: CScope
 
-    private let library: LibraryHandle
+    let library: LibraryHandle
     /// The call shape with no variadic arguments.
     @usableFromInline let fixedTarget: CallTarget
     private let variadicTargets = Mutex<[[CQualType]: CallTarget]>([:])

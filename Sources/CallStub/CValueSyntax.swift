@@ -18,22 +18,48 @@ public struct CValueSyntaxError: Error, Hashable, Sendable, CustomStringConverti
 
 /// Parser and converter for values written in C syntax.
 public enum CValueSyntax {
+    /// What a name that is not an enum constant stands for: a global variable or a
+    /// function of a library, as its value (`stdout`) and as its address (`&counter`).
+    public struct Names {
+        /// The current value of the named object and its type; a function gives its address.
+        public var value: (String) throws(CValueSyntaxError) -> (CValue, CQualType)?
+        /// The address of the named object or function.
+        public var address: (String) throws(CValueSyntaxError) -> CPointer?
+
+        public init(
+            value: @escaping (String) throws(CValueSyntaxError) -> (CValue, CQualType)?,
+            address: @escaping (String) throws(CValueSyntaxError) -> CPointer?
+        ) {
+            self.value = value
+            self.address = address
+        }
+    }
+
     /// The value `text` denotes as a `type` (typedefs, enum constants and cast type names
-    /// are looked up in `scope`).
-    public static func parse(_ text: String, as type: CQualType, scope: CScope = .standard) throws(CValueSyntaxError) -> CValue {
+    /// are looked up in `scope`; other names and `&name` in `names`).
+    public static func parse(
+        _ text: String, as type: CQualType, scope: CScope = .standard, names: Names? = nil
+    ) throws(CValueSyntaxError) -> CValue {
         var parser = Parser(text: text, scope: scope)
         let node = try parser.parseComplete()
-        return try Converter(scope: scope).convert(node, to: node.cast ?? type)
+        return try Converter(scope: scope, names: names).convert(node, to: node.cast ?? type)
     }
 
     /// A value with no parameter type (a variadic argument): its type is the cast's, or
     /// the type of the C literal (`5` is `int`, `5000000000` is `long`, `2.5` is `double`,
-    /// `"s"` is `char *`). Returns the value and the explicit type of a cast, if any.
-    public static func parseVariadic(_ text: String, scope: CScope = .standard) throws(CValueSyntaxError) -> (CValue, CQualType?) {
+    /// `"s"` is `char *`), or the declared type of a named variable. Returns the value and
+    /// the explicit type of a cast or variable, if any.
+    public static func parseVariadic(
+        _ text: String, scope: CScope = .standard, names: Names? = nil
+    ) throws(CValueSyntaxError) -> (CValue, CQualType?) {
         var parser = Parser(text: text, scope: scope)
         let node = try parser.parseComplete()
-        if let cast = node.cast { return (try Converter(scope: scope).convert(node, to: cast), cast) }
-        return (try Converter(scope: scope).literalValue(node), nil)
+        let converter = Converter(scope: scope, names: names)
+        if let cast = node.cast { return (try converter.convert(node, to: cast), cast) }
+        if case .name(let name, _) = node, scope.constants[name] == nil, let (value, type) = try names?.value(name) {
+            return (value, type)
+        }
+        return (try converter.literalValue(node), nil)
     }
 
     // MARK: - Syntax
@@ -44,6 +70,8 @@ public enum CValueSyntax {
         case string(String, column: Int)
         case null(column: Int)
         case name(String, column: Int)
+        /// `&name`: the address of a global variable or function.
+        case address(String, column: Int)
         case list([Element], column: Int)
         case cast(CQualType, Node, column: Int)
 
@@ -54,7 +82,7 @@ public enum CValueSyntax {
         var column: Int {
             switch self {
             case .integer(_, _, _, let column), .floating(_, let column), .string(_, let column), .null(let column),
-                .name(_, let column), .list(_, let column), .cast(_, _, let column):
+                .name(_, let column), .address(_, let column), .list(_, let column), .cast(_, _, let column):
                 return column
             }
         }
@@ -158,6 +186,11 @@ public enum CValueSyntax {
                 return .list(elements, column: column)
             case "\"":
                 return .string(try quoted(terminator: "\""), column: column)
+            case "&":
+                position += 1
+                let name = identifier()
+                guard let first = name.first, first.isLetter || first == "_" else { throw error("expected a name after '&'", at: column) }
+                return .address(name, column: column)
             case "'":
                 let text = try quoted(terminator: "'")
                 guard text.unicodeScalars.count == 1, let scalar = text.unicodeScalars.first, scalar.value < 256 else {
@@ -274,6 +307,7 @@ public enum CValueSyntax {
 
     struct Converter {
         let scope: CScope
+        var names: Names?
 
         func fail(_ node: Node, _ message: String) -> CValueSyntaxError {
             CValueSyntaxError(column: node.column, message: message)
@@ -302,8 +336,13 @@ public enum CValueSyntax {
             case .name(let name, _):
                 if name == "true" { return .int(1) }
                 if name == "false" { return .int(0) }
-                guard let value = scope.constants[name] else { throw fail(node, "unknown name \(name)") }
-                return value < 0 ? .int(Int64(clamping: value)) : .int(Int64(clamping: value))
+                if let value = scope.constants[name] { return .int(Int64(clamping: value)) }
+                if let (value, _) = try names?.value(name) { return value }
+                if name == "errno" { throw fail(node, "errno is not a variable (a macro for (*__errno_location ())): use --errno") }
+                throw fail(node, "unknown name \(name)")
+            case .address(let name, _):
+                guard let address = try names?.address(name) else { throw fail(node, "no declared variable or function \(name)") }
+                return .pointer(address)
             case .list:
                 throw fail(node, "an initializer list needs a type: cast it, e.g. (struct P){1, 2}")
             case .cast(let type, let inner, _):
@@ -319,6 +358,7 @@ public enum CValueSyntax {
                 switch node {
                 case .integer, .name: return try literalValue(node)
                 case .floating: throw fail(node, "a floating value for an integer type \(type)")
+                case .address: throw fail(node, "an address for an integer type \(type)")
                 default: throw fail(node, "expected an integer for \(type)")
                 }
             case .floating(let kind):
@@ -344,6 +384,7 @@ public enum CValueSyntax {
                 switch node {
                 case .null: return .null
                 case .string(let text, _): return .string(text)
+                case .name, .address: return try literalValue(node)
                 case .integer(let magnitude, let negative, _, _):
                     guard !negative, let address = UInt(exactly: magnitude) else { throw fail(node, "not an address") }
                     return .pointer(CPointer(address: address))
@@ -437,15 +478,16 @@ extension BoundFunction {
             throw .argumentCount(function: name, expected: fixed, variadic: isVariadic, got: texts.count)
         }
         let signature = fixedTarget.signature
+        let names = Self.names(in: declarations, library: library)
         var values: [CValue] = []
         var tail: [CQualType] = []
         for (index, text) in texts.enumerated() {
             do throws(CValueSyntaxError) {
                 if index < fixed {
                     let declared = signature.arguments[index].declared
-                    values.append(try CValueSyntax.parse(text, as: declared, scope: declarations))
+                    values.append(try CValueSyntax.parse(text, as: declared, scope: declarations, names: names))
                 } else {
-                    let (value, cast) = try CValueSyntax.parseVariadic(text, scope: declarations)
+                    let (value, cast) = try CValueSyntax.parseVariadic(text, scope: declarations, names: names)
                     values.append(value)
                     if let cast {
                         tail.append(cast)
@@ -460,6 +502,35 @@ extension BoundFunction {
             }
         }
         return tail.isEmpty ? try call(values) : try call(values, variadicTypes: tail)
+    }
+
+    /// The declared variables and functions of `scope`, found in `library` by symbol.
+    static func names(in scope: CScope, library: LibraryHandle) -> CValueSyntax.Names {
+        func address(_ name: String) throws(CValueSyntaxError) -> CPointer? {
+            guard scope.ordinaryDeclarations[name] != nil else { return nil }
+            do {
+                return CPointer(try library.address(of: try SharedLibrary.symbol(of: name, in: scope)))
+            } catch {
+                throw CValueSyntaxError(column: 1, message: error.description)
+            }
+        }
+        return CValueSyntax.Names(
+            value: { (name: String) throws(CValueSyntaxError) -> (CValue, CQualType)? in
+                switch scope.ordinaryDeclarations[name] {
+                case .variable(_, let type)?:
+                    guard let pointer = try address(name)?.raw else { return nil }
+                    do throws(CallStubError) { return (try GlobalVariable.load(type, from: pointer, name: name), type) } catch {
+                        throw CValueSyntaxError(column: 1, message: error.description)
+                    }
+                case .function(_, let type)?:
+                    // A function designator decays to a pointer to the function (C11 6.3.2.1p4).
+                    guard let pointer = try address(name) else { return nil }
+                    return (.pointer(pointer), CQualType(.pointer(CQualType(.function(type)))))
+                default:
+                    return nil
+                }
+            },
+            address: address)
     }
 
     private static func variadicTypeOrSyntaxError(of value: CValue) throws(CValueSyntaxError) -> CQualType {

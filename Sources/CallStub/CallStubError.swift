@@ -16,6 +16,8 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
     /// A declared function or object that no library can have a symbol for (declared
     /// `static`, as a header's inline functions are).
     case noSymbol(name: String, reason: String)
+    /// The C preprocessor could not be run, or refused the headers; `message` is its own.
+    case preprocessorFailed(command: String, message: String)
     /// The library was closed before this lookup.
     case libraryClosed(String)
     /// A declaration text or type name that does not parse.
@@ -47,6 +49,7 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
         case .symbolNotFound(let symbol, let library, let message):
             return "symbol \(symbol) not found in \(library): \(message)"
         case .noSymbol(let name, let reason): return "\(name) has no symbol to bind: \(reason)"
+        case .preprocessorFailed(let command, let message): return "preprocessing failed (\(command)):\n\(message)"
         case .libraryClosed(let name): return "library \(name) is closed"
         case .malformedDeclaration(let error): return error.rendered
         case .declarationMismatch(let message): return message

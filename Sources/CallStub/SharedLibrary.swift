@@ -135,6 +135,21 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Adds the declarations of real C headers to the library's set: the headers are run
+    /// through the system C preprocessor (`cc -E -P`, see `CPreprocessorOptions`) and
+    /// the result is declared as by `declare(_:)`. Names are as in `#include <…>`
+    /// (`zlib.h`) or paths. Returns the parser's warnings.
+    ///
+    ///     let zlib = try SharedLibrary("libz.so.1")
+    ///     try zlib.declare(including: ["zlib.h"])
+    ///     let version = try zlib.function("zlibVersion")
+    @discardableResult
+    public func declare(
+        including headers: [String], options: CPreprocessorOptions = CPreprocessorOptions()
+    ) throws(CallStubError) -> [CDiagnostic] {
+        try declare(CPreprocessor.preprocess(including: headers, options: options))
+    }
+
     /// A type named in C (`struct P2d`, `div_t`, `int (*)(int)`) in the library's set.
     public func type(_ name: String) throws(CallStubError) -> CQualType {
         do { return try CDeclParser.parseTypeName(name, scope: declarations) } catch { throw .malformedDeclaration(error) }

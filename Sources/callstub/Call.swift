@@ -25,6 +25,7 @@ struct Call: ParsableCommand {
                 --decl 'typedef struct { int quot; int rem; } div_t; div_t div(int, int);' 7 2
               callstub call libc.so.6 printf --decl 'int printf(const char *, ...)' \\
                 '"%s is %d\\n"' '"x"' 42
+              callstub call libz.so.1 zlibVersion --include zlib.h --string
             """
     )
 
@@ -37,8 +38,8 @@ struct Call: ParsableCommand {
     @Option(name: .long, help: "C declarations: the function's prototype, after any types it uses.")
     var decl: String?
 
-    @Option(name: .long, help: "A header file of declarations to read first (repeatable).")
-    var header: [String] = []
+    @OptionGroup(title: "Declarations")
+    var sources: DeclarationSources
 
     @Option(name: .long, help: "The code path: ffi (libffi), jit (an LLVM stub compiled first) or auto (libffi for a single call).")
     var backend: BackendOption = .auto
@@ -72,13 +73,7 @@ struct Call: ParsableCommand {
     func run() throws {
         do {
             let shared = try SharedLibrary(library)
-            for path in header {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    printError("error: cannot read header \(path)")
-                    throw ExitCode.failure
-                }
-                for warning in try shared.declare(String(decoding: data, as: UTF8.self)) { printError(warning.description) }
-            }
+            try sources.declare(into: shared)
             let bound = try shared.function(
                 function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno, verification: verify))
             // "--" ends the options; ArgumentParser passes it through with unrecognized arguments.

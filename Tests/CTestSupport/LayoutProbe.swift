@@ -8,7 +8,7 @@ public enum LayoutProbe {
     /// What the tested header may use without declaring: CScope.standard's names.
     public static let includes = "#include <stdint.h>\n#include <stddef.h>\n#include <sys/types.h>\n"
 
-    public struct Probe {
+    public struct Probe: Sendable {
         /// A C program to append to the header it describes.
         public var program: String
         /// What the program prints, according to the layout engine.
@@ -17,13 +17,24 @@ public enum LayoutProbe {
 
     /// A probe over every tagged record in `records`.
     public static func make(for records: [CRecord]) -> Probe {
+        make(named: records.compactMap { record in
+            record.tag.map { (record, "\(record.kind.rawValue) \($0)", $0, nil) }
+        })
+    }
+
+    /// A probe over records spelled as C names them (`struct tm`, or a typedef name for
+    /// an anonymous record); `tag` labels the printed lines; `alignment`, when given, is
+    /// the spelled type's own (a typedef with `aligned(N)`). Member names are `#undef`ined
+    /// first: headers define macros named like members (libxml2's globals).
+    public static func make(named records: [(record: CRecord, type: String, tag: String, alignment: Int?)]) -> Probe {
         var body: [String] = []
         var expected: [String] = []
-        for record in records {
-            guard let tag = record.tag, let definition = record.definition else { continue }
-            let type = "\(record.kind.rawValue) \(tag)"
+        var memberNames: Set<String> = []
+        for (record, type, tag, alignment) in records {
+            guard let definition = record.definition else { continue }
+            memberNames.formUnion(leaves(of: definition, base: 0).map(\.name))
             body.append("    printf(\"\(tag) %zu %zu\\n\", sizeof(\(type)), _Alignof(\(type)));")
-            expected.append("\(tag) \(definition.layout.size) \(definition.layout.alignment)")
+            expected.append("\(tag) \(definition.layout.size) \(alignment ?? definition.layout.alignment)")
             for leaf in leaves(of: definition, base: 0) {
                 if let width = leaf.bitWidth {
                     body.append("    { \(type) s; memset(&s, 0, sizeof s); s.\(leaf.name) = -1; int w; int o = scan((const unsigned char *)&s, sizeof s, &w); printf(\"\(tag).\(leaf.name) %d %d\\n\", o, w); }")
@@ -34,8 +45,10 @@ public enum LayoutProbe {
                 }
             }
         }
+        let undefinitions = memberNames.sorted().map { "#undef \($0)" }.joined(separator: "\n")
         let program = """
 
+            \(undefinitions)
             #include <stdio.h>
             #include <string.h>
             #include <stddef.h>
