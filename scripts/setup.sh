@@ -6,7 +6,11 @@ set -euo pipefail
 # libc6-dbg: glibc's separate debug info, which the DWARF tests verify declarations against;
 # dwz: to build fixtures whose DWARF uses an alternate (dwz) file; libgsl27 + libgsl-dbg:
 # a real library passing structs by value (gsl_complex), with its debug info.
-packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz libgsl27 libgsl-dbg)
+# The header corpus (Tests/HeaderCorpusTests): the -dev packages whose headers are parsed
+# with gcc's and clang's preprocessed output (GSL's and glibc's checked against DWARF);
+# zlib and sqlite3 are also called from their headers alone (no debug package exists).
+packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz libgsl27 libgsl-dbg
+    libgsl-dev zlib1g-dev libsqlite3-dev libxml2-dev libssl-dev liblua5.4-dev)
 missing=()
 for package in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

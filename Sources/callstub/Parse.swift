@@ -24,12 +24,15 @@ struct Parse: ParsableCommand {
     @Flag(name: .long, help: "Parse the built-in example header.")
     var example = false
 
+    @OptionGroup(title: "Declarations")
+    var sources: DeclarationSources
+
     @Flag(name: .long, help: "Print JSON instead of C and layout tables.")
     var json = false
 
     func validate() throws {
-        let sources = [declarations != nil, file != nil, example].filter { $0 }.count
-        guard sources == 1 else { throw ValidationError("give exactly one of DECLS, --file or --example") }
+        let given = [declarations != nil, file != nil, example, !sources.isEmpty].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of DECLS, --file, --example or --header/--include") }
     }
 
     func run() throws {
@@ -51,6 +54,12 @@ struct Parse: ParsableCommand {
 
     private func readSource() throws -> String {
         if example { return Self.exampleHeader }
+        if !sources.isEmpty {
+            do { return try sources.texts().joined(separator: "\n") } catch let error as CallStubError {
+                printError("error: \(error.description)")
+                throw ExitCode.failure
+            }
+        }
         if let declarations { return declarations }
         let path = file ?? "-"
         if path == "-" {

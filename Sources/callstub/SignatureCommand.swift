@@ -44,6 +44,7 @@ struct Check: ParsableCommand {
             warnings (failures with --strict).
 
               callstub check libc.so.6 --file glibc.h
+              callstub check libz.so.1 --include zlib.h
             """
     )
 
@@ -51,27 +52,41 @@ struct Check: ParsableCommand {
     var library: String
 
     @Option(name: .long, help: "The declarations to check ('-' for standard input).")
-    var file: String
+    var file: String?
+
+    @OptionGroup(title: "Declarations")
+    var sources: DeclarationSources
 
     @Flag(name: .long, help: "Treat every difference as a failure.")
     var strict = false
 
+    func validate() throws {
+        guard file != nil || !sources.isEmpty else { throw ValidationError("give the declarations: --file, --header or --include") }
+    }
+
     func run() throws {
-        let text: String
-        if file == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                printError("error: cannot read \(file)")
-                throw ExitCode.failure
+        var texts: [String] = []
+        if let file {
+            if file == "-" {
+                texts.append(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
+            } else {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    printError("error: cannot read \(file)")
+                    throw ExitCode.failure
+                }
+                texts.append(String(decoding: data, as: UTF8.self))
             }
-            text = String(decoding: data, as: UTF8.self)
         }
         let shared: SharedLibrary
-        let parsed: CParseResult
+        var declarations: [CDeclaration] = []
+        var scope = CScope.standard
         do {
             shared = try SharedLibrary(library)
-            parsed = try CDeclParser.parse(text)
+            for text in try texts + sources.texts() {
+                let result = try CDeclParser.parse(text, scope: scope)
+                declarations += result.declarations
+                scope = result.scope
+            }
         } catch let error as CallStubError {
             printError("error: \(error.description)")
             throw ExitCode.failure
@@ -81,15 +96,15 @@ struct Check: ParsableCommand {
         }
         var failures = 0
         var checked = 0
-        for case .function(let name, let type) in parsed.declarations {
-            guard case .external(let symbol)? = parsed.scope.linkage(of: name) else {
+        for case .function(let name, let type) in declarations {
+            guard case .external(let symbol)? = scope.linkage(of: name) else {
                 print("skipped  \(name): declared static (no symbol)")
                 continue
             }
             checked += 1
             let label = symbol == name ? name : "\(name) (symbol \(symbol))"
             do {
-                let result = try shared.check(name, type: type, declarations: parsed.scope, policy: strict ? .strict : .abi)
+                let result = try shared.check(name, type: type, declarations: scope, policy: strict ? .strict : .abi)
                 switch result.verification {
                 case .verified:
                     print("ok       \(label)")
