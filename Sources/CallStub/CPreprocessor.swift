@@ -17,17 +17,23 @@ public struct CPreprocessorOptions: Hashable, Sendable {
     public var includePaths: [String]
     /// Further arguments for the driver, before the inputs (e.g. `-std=gnu11`, `-U NAME`).
     public var extraArguments: [String]
+    /// Keep the `# 1 "file"` line markers (no `-P`); the parser skips them either way.
+    public var keepsLineMarkers: Bool
 
-    public init(command: String = "cc", defines: [String] = [], includePaths: [String] = [], extraArguments: [String] = []) {
+    public init(
+        command: String = "cc", defines: [String] = [], includePaths: [String] = [], extraArguments: [String] = [],
+        keepsLineMarkers: Bool = false
+    ) {
         self.command = command
         self.defines = defines
         self.includePaths = includePaths
         self.extraArguments = extraArguments
+        self.keepsLineMarkers = keepsLineMarkers
     }
 
     /// The arguments that preprocess `headers` (names as in `#include <…>`, or paths).
     public func arguments(including headers: [String], output: String) -> [String] {
-        var arguments = [command, "-E", "-P"]
+        var arguments = keepsLineMarkers ? [command, "-E"] : [command, "-E", "-P"]
         arguments += defines.map { "-D" + $0 }
         arguments += includePaths.map { "-I" + $0 }
         arguments += extraArguments

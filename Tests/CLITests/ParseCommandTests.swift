@@ -69,7 +69,7 @@ import Testing
         #expect(example.output.contains("struct packet_header {"))
         let none = try run(Self.binary, ["parse"])
         #expect(none.status != 0)
-        #expect(none.output.contains("give exactly one of DECLS, --file or --example"))
+        #expect(none.output.contains("give exactly one of DECLS, --file, --example or --header/--include"))
         let missing = try run(Self.binary, ["parse", "--file", "/nonexistent.h"])
         #expect(missing.status == 1)
     }

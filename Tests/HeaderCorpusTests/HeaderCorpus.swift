@@ -61,8 +61,12 @@ enum HeaderCorpus {
         return found.values.sorted { $0.name < $1.name }
     }()
 
+    /// gcc's output is read as `-E -P` gives it; clang's with line markers and under
+    /// `_GNU_SOURCE` (more of glibc: transparent unions, `_Float` types, asm labels).
     static func preprocessorOptions(_ compiler: String) -> CPreprocessorOptions {
-        CPreprocessorOptions(command: compiler, includePaths: includePaths)
+        compiler == "gcc"
+            ? CPreprocessorOptions(command: compiler, includePaths: includePaths)
+            : CPreprocessorOptions(command: compiler, defines: ["_GNU_SOURCE"], includePaths: includePaths, keepsLineMarkers: true)
     }
 
     /// Preprocesses and parses every header, two at a time.
@@ -87,7 +91,8 @@ enum HeaderCorpus {
         } catch {
             // Set aside only what the compiler itself refuses to compile alone.
             let check = try? CTestSupport.run(
-                "/usr/bin/env", [compiler, "-fsyntax-only", "-x", "c", "-"] + includePaths.map { "-I" + $0 },
+                "/usr/bin/env", [compiler, "-fsyntax-only", "-x", "c", "-"] + includePaths.map { "-I" + $0 }
+                    + preprocessorOptions(compiler).defines.map { "-D" + $0 },
                 input: "#include <\(header.name)>\n")
             if check?.status != 0 { return .notSelfContained }
             return .failed(error.description)
