@@ -119,6 +119,8 @@ struct ParseReport: Encodable {
     struct Declaration: Encodable {
         var kind: String
         var name: String?
+        /// The symbol a function or object is linked under; absent for `static` ones.
+        var symbol: String?
         var c: String
         var layout: Layout?
     }
@@ -128,9 +130,11 @@ struct ParseReport: Encodable {
 
     init(_ result: CParseResult) {
         declarations = result.declarations.map { declaration in
-            Declaration(
-                kind: Self.kind(of: declaration), name: declaration.name,
-                c: CPrinter().print(declaration), layout: Self.layoutRecord(of: declaration).flatMap(Self.layout))
+            var symbol: String?
+            if let name = declaration.name, case .external(let linked)? = result.scope.linkage(of: name) { symbol = linked }
+            return Declaration(
+                kind: Self.kind(of: declaration), name: declaration.name, symbol: symbol,
+                c: Self.c(declaration, scope: result.scope), layout: Self.layoutRecord(of: declaration).flatMap(Self.layout))
         }
         warnings = result.warnings.map(\.description)
     }
@@ -143,13 +147,32 @@ struct ParseReport: Encodable {
 
     /// Canonical C for every declaration, then a layout table for every record.
     static func text(_ result: CParseResult) -> String {
-        var text = CPrinter().print(result.declarations)
+        var text = result.declarations.map { c($0, scope: result.scope) + "\n" }.joined()
         let report = CLayoutReport()
         for declaration in result.declarations {
             guard let record = layoutRecord(of: declaration), record.isComplete else { continue }
             var title: String?
             if case .typedef(let alias) = declaration { title = "typedef \(alias.name) = \(record.kind.rawValue)" }
             text += "\n" + report.render(record, title: title)
+        }
+        return text
+    }
+
+    /// Canonical C, with the linkage the scope records: `static`, or an `__asm__` label.
+    static func c(_ declaration: CDeclaration, scope: CScope) -> String {
+        var text = CPrinter().print(declaration)
+        switch declaration {
+        case .function(let name, _), .variable(let name, _):
+            switch scope.linkage(of: name) {
+            case .internal?:
+                text = text.hasPrefix("extern ") ? "static " + text.dropFirst("extern ".count) : "static " + text
+            case .external(let symbol)? where symbol != name && text.hasSuffix(";"):
+                text = text.dropLast() + " __asm__(\"\(symbol)\");"
+            default:
+                break
+            }
+        default:
+            break
         }
         return text
     }

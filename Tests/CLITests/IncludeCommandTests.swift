@@ -67,6 +67,20 @@ import Testing
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("ok       strlen"), "\(check.output)")
         #expect(check.output.hasSuffix("0 failed\n"), "\(check.output)")
+        // glibc's string.h (without _GNU_SOURCE) redirects the XPG strerror_r to
+        // __xpg_strerror_r; the same prototype without the label names the GNU function,
+        // whose result is a char *: check compares the right symbol and catches the other.
+        let labelled = try callstub(["check", "libc.so.6", "--include", "string.h"])
+        #expect(labelled.output.contains("ok       strerror_r (symbol __xpg_strerror_r)"), "\(labelled.output)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-xpg-\(UUID().uuidString).h")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "int strerror_r(int, char *, size_t);\n".write(to: directory, atomically: true, encoding: .utf8)
+        let wrong = try callstub(["check", "libc.so.6", "--include", "stddef.h", "--header", directory.path])
+        #expect(wrong.status == 1)
+        #expect(wrong.output.contains("[abi] result: declared int, actual char *"), "\(wrong.output)")
+        // parse prints the linkage it read.
+        let printed = try callstub(["parse", "int f(int) __asm__(\"g\"); static inline int h(void) { return 1; }"])
+        #expect(printed.output.hasPrefix("int f(int) __asm__(\"g\");\nstatic int h(void);\n"), "\(printed.output)")
         let parse = try callstub(["parse", "--include", "zlib.h"])
         #expect(parse.status == 0)
         #expect(parse.output.contains("const char *zlibVersion(void);"), "\(parse.output.prefix(400))")
