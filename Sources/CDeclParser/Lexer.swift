@@ -104,8 +104,8 @@ struct Lexer {
             return Token(kind: .integer(try characterConstant(start), CIntegerKindSuffix()), location: start)
         }
         if byte == UInt8(ascii: "\"") { return Token(kind: .string(try stringLiteral(start)), location: start) }
-        for candidate in Self.punctuators where matches(candidate) {
-            for _ in 0..<candidate.utf8.count { advance() }
+        for (candidate, bytes) in Self.punctuatorsByFirstByte[Int(byte)] where matches(bytes) {
+            for _ in 0..<bytes.count { advance() }
             return Token(kind: .punctuator(candidate), location: start)
         }
         let scalar = String(decoding: bytes[index..<min(bytes.count, index + Self.sequenceLength(byte))], as: UTF8.self)
@@ -119,13 +119,18 @@ struct Lexer {
         "<", ">", "^", "|", "?", "=", ".",
     ]
 
-    private func matches(_ text: String) -> Bool {
-        var position = index
-        for byte in text.utf8 {
-            guard position < bytes.count, bytes[position] == byte else { return false }
-            position += 1
-        }
-        return true
+    /// The punctuators by their first byte, longest first, with their bytes: the lexer
+    /// tries only those that can match.
+    private static let punctuatorsByFirstByte: [[(String, [UInt8])]] = {
+        var table = [[(String, [UInt8])]](repeating: [], count: 256)
+        for punctuator in punctuators { table[Int(punctuator.utf8.first!)].append((punctuator, Array(punctuator.utf8))) }
+        return table
+    }()
+
+    private func matches(_ text: [UInt8]) -> Bool {
+        guard index + text.count <= bytes.count else { return false }
+        for offset in 1..<text.count where bytes[index + offset] != text[offset] { return false }
+        return true  // the first byte chose the candidates
     }
 
     private static func sequenceLength(_ lead: UInt8) -> Int {
