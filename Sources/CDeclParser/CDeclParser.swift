@@ -357,10 +357,10 @@ struct Parser {
             guard let size = integerSizes[mode] else {
                 throw ParseError(attribute.location, "mode(\(word)) cannot apply to the integer type \(type)")
             }
+            if kind == .bool { throw ParseError(attribute.location, "mode(\(word)) cannot apply to _Bool") }
             let signed: [Int: CIntegerKind] = [1: .signedChar, 2: .short, 4: .int, 8: .long, 16: .int128]
             let base = signed[size]!
-            result.type = .integer(kind.isSigned || kind == .bool ? base : base.unsignedCounterpart)
-            if kind == .bool { throw ParseError(attribute.location, "mode(\(word)) cannot apply to _Bool") }
+            result.type = .integer(kind.isSigned ? base : base.unsignedCounterpart)
         case .floating:
             guard let kind = floatKinds[mode] else { throw ParseError(attribute.location, "mode(\(word)) cannot apply to \(type)") }
             result.type = .floating(kind)
@@ -469,10 +469,9 @@ struct Parser {
                 specifiers.base = .enumeration(enumeration.enumeration)
                 specifiers.declaredTag = .enumeration(enumeration.enumeration)
                 if enumeration.defined { specifiers.definedTag = .enumeration(enumeration.enumeration) }
-            case let typeWord where Self.floatingWords[typeWord] != nil
+            case _ where Self.floatingWords[word] != nil
                 && (specifiers.base != nil || specifiers.words.keys.contains { $0 != "_Complex" }):
                 // Without the keyword (clang), glibc typedefs these names: `typedef float _Float32;`.
-                _ = typeWord
                 break loop
             case let typeWord where Self.typeWords.contains(typeWord):
                 if specifiers.base != nil { throw ParseError(token.location, "cannot combine '\(word)' with a previous type specifier") }
