@@ -58,7 +58,7 @@ public enum CPreprocessor {
             throw .preprocessorFailed(command: options.command, message: "cannot create a temporary file: \(errnoText())")
         }
         close(descriptor)
-        let output = String(cString: template)
+        let output = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { unlink(output) }
         let arguments = options.arguments(including: headers, output: output)
         let (status, messages) = try run(arguments, command: options.command)
