@@ -65,7 +65,8 @@ public enum CValueSyntax {
     // MARK: - Syntax
 
     indirect enum Node {
-        case integer(magnitude: UInt128, negative: Bool, unsigned: Bool, column: Int)
+        /// `radix` is how it was written: 16 for `0x…`, 10, 8, 2, or 0 for a character.
+        case integer(magnitude: UInt128, negative: Bool, unsigned: Bool, radix: Int, column: Int)
         case floating(text: String, column: Int)
         case string(String, column: Int)
         case null(column: Int)
@@ -81,7 +82,7 @@ public enum CValueSyntax {
         }
         var column: Int {
             switch self {
-            case .integer(_, _, _, let column), .floating(_, let column), .string(_, let column), .null(let column),
+            case .integer(_, _, _, _, let column), .floating(_, let column), .string(_, let column), .null(let column),
                 .name(_, let column), .address(_, let column), .list(_, let column), .cast(_, _, let column):
                 return column
             }
@@ -196,7 +197,7 @@ public enum CValueSyntax {
                 guard text.unicodeScalars.count == 1, let scalar = text.unicodeScalars.first, scalar.value < 256 else {
                     throw error("a character constant holds one byte", at: column)
                 }
-                return .integer(magnitude: UInt128(scalar.value), negative: false, unsigned: false, column: column)
+                return .integer(magnitude: UInt128(scalar.value), negative: false, unsigned: false, radix: 0, column: column)
             default:
                 return try number(column: column)
             }
@@ -299,7 +300,7 @@ public enum CValueSyntax {
             guard !digits.isEmpty, let magnitude = UInt128(digits, radix: radix) else {
                 throw error("'\(text)' is not a number", at: column)
             }
-            return .integer(magnitude: magnitude, negative: negative, unsigned: unsigned, column: column)
+            return .integer(magnitude: magnitude, negative: negative, unsigned: unsigned, radix: radix, column: column)
         }
     }
 
@@ -316,7 +317,7 @@ public enum CValueSyntax {
         /// A literal's own value, as a variadic argument takes it (C11 6.4.4.1p5).
         func literalValue(_ node: Node) throws(CValueSyntaxError) -> CValue {
             switch node {
-            case .integer(let magnitude, let negative, let unsigned, _):
+            case .integer(let magnitude, let negative, let unsigned, _, _):
                 if unsigned {
                     guard !negative, let value = UInt64(exactly: magnitude) else { throw fail(node, "does not fit in unsigned long") }
                     return .uint(value)
@@ -385,7 +386,15 @@ public enum CValueSyntax {
                 case .null: return .null
                 case .string(let text, _): return .string(text)
                 case .name, .address: return try literalValue(node)
-                case .integer(let magnitude, let negative, _, _):
+                case .integer(let magnitude, let negative, _, let radix, _):
+                    // An address is written in hex; 0 is NULL. A decimal like 12 is far more
+                    // likely a string or a number meant for another parameter than an address.
+                    if magnitude == 0 && !negative { return .null }
+                    if radix == 0 { throw fail(node, "a character constant is not a pointer: write a string in double quotes") }
+                    guard radix == 16 else {
+                        let text = negative ? "-\(magnitude)" : "\(magnitude)"
+                        throw fail(node, "\(text) is not a pointer: write an address in hex (0x…), null, or a string in quotes ('\"\(text)\"')")
+                    }
                     guard !negative, let address = UInt(exactly: magnitude) else { throw fail(node, "not an address") }
                     return .pointer(CPointer(address: address))
                 default: throw fail(node, "expected a pointer (0x…, null or a string) for \(type)")

@@ -114,6 +114,13 @@ import Testing
                 "error: the declaration of fabs disagrees with the library's DWARF"),
             (["libc.so.6", "printf", "--decl", "int printf(const char *, ...)", "\"%d\"", "{1}"],
                 "error: variadic argument 2 (...): column 1: an initializer list needs a type"),
+            // A decimal integer is never taken as an address (it crashed atoi and free).
+            (["libc.so.6", "atoi", "--decl", "int atoi(const char *)", "12"],
+                "error: argument 1 (const char *): column 1: 12 is not a pointer: write an address in hex (0x…), null, or a string in quotes ('\"12\"')"),
+            (["libc.so.6", "free", "--decl", "void free(void *)", "-8"], "error: argument 1 (void *): column 1: -8 is not a pointer"),
+            (["libc.so.6", "free", "--decl", "void free(void *)", "017"], "error: argument 1 (void *): column 1: 15 is not a pointer"),
+            (["libc.so.6", "atoi", "--decl", "int atoi(const char *)", "'1'"],
+                "error: argument 1 (const char *): column 1: a character constant is not a pointer"),
         ]
         for (arguments, expected) in cases {
             let result = try call(arguments)
