@@ -25,6 +25,20 @@ final class DWARFTypeImporter {
         .malformed(die: DIE.offset(&die), attribute: attribute, reason: reason)
     }
 
+    /// Sizes, counts and offsets read from the file, in bytes or bits, larger than any real
+    /// object (2^40) are corrupt: refusing them here keeps every later `* 8` and `+` in range.
+    static let largestPlausibleValue = 1 << 40
+
+    private func bounded<T: BinaryInteger>(
+        _ value: T, _ die: inout Dwarf_Die, _ attribute: String, allowingNegative: Bool = false
+    ) throws(DWARFImportError) -> Int {
+        let limit = Int128(Self.largestPlausibleValue)
+        guard let wide = Int128(exactly: value), wide >= (allowingNegative ? -limit : 0), wide <= limit else {
+            throw fail(&die, attribute, "\(value) is out of range (corrupt debug info?)")
+        }
+        return Int(wide)
+    }
+
     // MARK: - Types
 
     /// The type a DIE's `DW_AT_type` names (`void` when absent).
@@ -130,9 +144,9 @@ final class DWARFTypeImporter {
         var counts: [Int?] = []
         for var child in DIE.children(&die) where Int(dwarf_tag(&child)) == DW_TAG_subrange_type {
             if let count = DIE.unsigned(&child, DW_AT_count) {
-                counts.append(Int(count))
+                counts.append(try bounded(count, &child, "DW_AT_count"))
             } else if let upper = DIE.signed(&child, DW_AT_upper_bound) {
-                counts.append(upper < 0 ? 0 : Int(upper) + 1)  // gcc gives -1 for `[0]`
+                counts.append(upper < 0 ? 0 : try bounded(upper, &child, "DW_AT_upper_bound") + 1)  // gcc gives -1 for `[0]`
             } else {
                 counts.append(nil)  // a flexible array member
             }
@@ -171,34 +185,44 @@ final class DWARFTypeImporter {
             if DIE.has(&member, DW_AT_data_member_location) {
                 byteOffset = try memberLocation(&member)
             }
-            if let bitSize = DIE.unsigned(&member, DW_AT_bit_size) {
+            if let rawBitSize = DIE.unsigned(&member, DW_AT_bit_size) {
+                let bitSize = try bounded(rawBitSize, &member, "DW_AT_bit_size")
                 let position: Int
                 if let dataBitOffset = DIE.unsigned(&member, DW_AT_data_bit_offset) {
-                    position = Int(dataBitOffset)  // DWARF 4/5: from the start of the record
-                } else if let bitOffset = DIE.integer(&member, DW_AT_bit_offset) {
+                    position = try bounded(dataBitOffset, &member, "DW_AT_data_bit_offset")  // DWARF 4/5: from the record's start
+                } else if let rawBitOffset = DIE.integer(&member, DW_AT_bit_offset) {
                     // DWARF 2/3: from the most significant bit of a storage unit of
                     // DW_AT_byte_size bytes at DW_AT_data_member_location (little-endian).
-                    let storage = Int(DIE.unsigned(&member, DW_AT_byte_size) ?? UInt64((try? type.layout().size) ?? 4))
-                    position = byteOffset * 8 + storage * 8 - bitOffset - Int(bitSize)
+                    // Negative when the bit-field's storage unit runs past the record's end.
+                    let bitOffset = try bounded(rawBitOffset, &member, "DW_AT_bit_offset", allowingNegative: true)
+                    let storage = try bounded(
+                        DIE.unsigned(&member, DW_AT_byte_size) ?? UInt64((try? type.layout().size) ?? 4), &member, "DW_AT_byte_size")
+                    position = byteOffset * 8 + storage * 8 - bitOffset - bitSize
                 } else {
                     position = byteOffset * 8
                 }
-                fields.append(CField(name: memberName, type: type, bitWidth: Int(bitSize)))
+                fields.append(CField(name: memberName, type: type, bitWidth: bitSize))
                 offsets.append(position)
             } else {
                 fields.append(CField(name: memberName, type: type))
                 offsets.append(byteOffset * 8)
             }
         }
-        let size = DIE.unsigned(&die, DW_AT_byte_size).map(Int.init)
-        let alignment = DIE.unsigned(&die, DW_AT_alignment).map(Int.init)
+        let size = try DIE.unsigned(&die, DW_AT_byte_size).map { (value: UInt64) throws(DWARFImportError) in
+            try bounded(value, &die, "DW_AT_byte_size")
+        }
+        let alignment = try DIE.unsigned(&die, DW_AT_alignment).map { (value: UInt64) throws(DWARFImportError) in
+            try bounded(value, &die, "DW_AT_alignment")
+        }
         try defineMatching(record, fields: fields, offsets: offsets, size: size, alignment: alignment, die: &die)
         return record
     }
 
     /// `DW_AT_data_member_location` as a constant or a `DW_OP_plus_uconst` expression (DWARF 2).
     private func memberLocation(_ member: inout Dwarf_Die) throws(DWARFImportError) -> Int {
-        if let constant = DIE.unsigned(&member, DW_AT_data_member_location) { return Int(constant) }
+        if let constant = DIE.unsigned(&member, DW_AT_data_member_location) {
+            return try bounded(constant, &member, "DW_AT_data_member_location")
+        }
         var attribute = Dwarf_Attribute()
         guard dwarf_attr_integrate(&member, UInt32(DW_AT_data_member_location), &attribute) != nil else { return 0 }
         var operations: UnsafeMutablePointer<Dwarf_Op>?
@@ -206,7 +230,7 @@ final class DWARFTypeImporter {
         guard dwarf_getlocation(&attribute, &operations, &count) == 0, let operations, count == 1,
             operations[0].atom == UInt8(DW_OP_plus_uconst)
         else { throw fail(&member, "DW_AT_data_member_location", "not a constant or DW_OP_plus_uconst") }
-        return Int(operations[0].number)
+        return try bounded(operations[0].number, &member, "DW_AT_data_member_location")
     }
 
     /// Defines `record` so that its layout is DWARF's. DWARF lists only named members, and

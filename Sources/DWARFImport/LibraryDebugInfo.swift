@@ -223,13 +223,17 @@ struct DWARFIndex: @unchecked Sendable {
         var base: Dwarf_Addr = 0
         var start: Dwarf_Addr = 0
         var end: Dwarf_Addr = 0
+        // Addresses come from the file: one that overflows with the bias (a corrupt
+        // DW_AT_low_pc of all ones) is no address in this process, and is left out.
         repeat {
             offset = dwarf_ranges(&die, offset, &base, &start, &end)
-            if offset > 0, functionsByAddress[start + bias] == nil { functionsByAddress[start + bias] = die }
+            let (address, overflow) = start.addingReportingOverflow(bias)
+            if offset > 0, !overflow, functionsByAddress[address] == nil { functionsByAddress[address] = die }
         } while offset > 0
         var entry: Dwarf_Addr = 0
-        if dwarf_entrypc(&die, &entry) == 0, functionsByAddress[entry + bias] == nil {
-            functionsByAddress[entry + bias] = die
+        if dwarf_entrypc(&die, &entry) == 0 {
+            let (address, overflow) = entry.addingReportingOverflow(bias)
+            if !overflow, functionsByAddress[address] == nil { functionsByAddress[address] = die }
         }
     }
 }

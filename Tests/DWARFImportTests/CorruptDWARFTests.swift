@@ -21,6 +21,35 @@ import Testing
         return nil
     }
 
+    /// Every DW_AT_low_pc of a subprogram set to all ones (issue 20: `start + bias`
+    /// trapped on overflow while indexing, killing every lookup of the library).
+    @Test func addressesThatOverflowAreLeftOut() throws {
+        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
+        let (directory, path) = try buildLibrary(
+            "int first(int x) { return x + 1; }\nint second(int x) { return x * 2; }\n", compiler: gcc, flags: ["-g", "-gdwarf-5"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let info = try #require(try Self.section(".debug_info", in: path))
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: path))
+        var patched = 0
+        // `<2d>   DW_AT_low_pc      : 0x1109`: the attribute's offset in .debug_info.
+        for line in try run("/usr/bin/readelf", ["--debug-dump=info", path]).output.split(separator: "\n")
+        where line.contains("DW_AT_low_pc") && line.contains("0x") {
+            guard let open = line.firstIndex(of: "<"), let close = line.firstIndex(of: ">"),
+                let offset = Int(line[line.index(after: open)..<close], radix: 16)
+            else { continue }
+            for index in 0..<8 { damaged[info.offset + offset + index] = 0xFF }
+            patched += 1
+        }
+        try #require(patched >= 2, "no DW_AT_low_pc found to damage")
+        let copy = directory.appendingPathComponent("overflowing.so")
+        try damaged.write(to: copy)
+        let debug = try LibraryDebugInfo(libraryPath: copy.path)
+        for name in ["first", "second"] {
+            // Found some other way (by name) or refused: either way, no trap.
+            _ = try? debug.function(symbol: name)
+        }
+    }
+
     @Test func damagedDWARFGivesErrorsNotCrashes() throws {
         let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
         let source = try String(
