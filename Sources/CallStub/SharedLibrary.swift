@@ -76,6 +76,11 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         _ nameOrPath: String, declarations: CScope = .standard, options: BindingOptions = BindingOptions()
     ) throws(CallStubError) {
         defaultOptions = options
+        // A path (dlopen reads a name with a '/' as one) is checked before it is mapped: a
+        // truncated ELF file kills the process in glibc's loader with SIGBUS.
+        if nameOrPath.contains("/"), let problem = ELFPrecheck.problem(at: nameOrPath) {
+            throw .libraryNotLoaded(name: nameOrPath, message: problem)
+        }
         let opened = LibraryHandle.lock.withLock { _ -> (UnsafeMutableRawPointer?, String?) in
             let handle = dlopen(nameOrPath, RTLD_NOW | RTLD_LOCAL)
             return (handle, handle == nil ? dlerror().map { String(cString: $0) } : nil)
