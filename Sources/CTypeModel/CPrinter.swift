@@ -20,6 +20,13 @@ extension CType: CustomStringConvertible {
 
 /// Prints types and declarations as canonical C.
 public struct CPrinter: Sendable {
+    /// What one print call carries down the type: the `#pragma pack` values met, and the
+    /// records being printed inline (to stop at one that contains itself).
+    struct PrintState {
+        var packs: Set<Int> = []
+        var open: Set<ObjectIdentifier> = []
+    }
+
     /// Indentation of one nesting level in record and enum bodies.
     public var indent: String = "    "
 
@@ -36,19 +43,19 @@ public struct CPrinter: Sendable {
     /// records were defined under `#pragma pack(N)` is wrapped in push/pop pragmas.
     public func print(_ entry: CDeclaration) -> String {
         let text: String
-        var packs: Set<Int> = []
+        var state = PrintState()
         switch entry {
         case .function(let name, let type):
-            text = declaration(of: CQualType(.function(type)), declarator: name, level: 0, packs: &packs) + ";"
+            text = declaration(of: CQualType(.function(type)), declarator: name, level: 0, state: &state) + ";"
         case .variable(let name, let type):
-            text = "extern " + declaration(of: type, declarator: name, level: 0, packs: &packs) + ";"
+            text = "extern " + declaration(of: type, declarator: name, level: 0, state: &state) + ";"
         case .typedef(let alias):
             var attributes = ""
             if let alignment = alias.alignment { attributes = " __attribute__((aligned(\(alignment))))" }
-            text = "typedef " + declaration(of: alias.underlying, declarator: alias.name, level: 0, packs: &packs)
+            text = "typedef " + declaration(of: alias.underlying, declarator: alias.name, level: 0, state: &state)
                 + attributes + ";"
         case .record(let record):
-            text = recordSpecifier(record, level: 0, packs: &packs, forceDefinition: true) + ";"
+            text = recordSpecifier(record, level: 0, state: &state, forceDefinition: true) + ";"
         case .recordDeclaration(let record):
             text = "\(record.kind.rawValue) \(record.tag ?? "")" + ";"
         case .enumeration(let enumeration):
@@ -56,20 +63,20 @@ public struct CPrinter: Sendable {
         case .enumerationDeclaration(let enumeration):
             text = "enum \(enumeration.tag ?? "")" + ";"
         }
-        guard let pack = packs.max() else { return text }
+        guard let pack = state.packs.max() else { return text }
         return "#pragma pack(push, \(pack))\n" + text + "\n#pragma pack(pop)"
     }
 
     /// The declaration of `declarator` with type `type`; an empty declarator gives the
     /// type name (abstract declarator).
     public func declaration(of type: CQualType, declarator: String) -> String {
-        var packs: Set<Int> = []
-        return declaration(of: type, declarator: declarator, level: 0, packs: &packs)
+        var state = PrintState()
+        return declaration(of: type, declarator: declarator, level: 0, state: &state)
     }
 
     // MARK: Declarators, inside out
 
-    private func declaration(of type: CQualType, declarator: String, level: Int, packs: inout Set<Int>) -> String {
+    private func declaration(of type: CQualType, declarator: String, level: Int, state: inout PrintState) -> String {
         switch type.type {
         case .pointer(let pointee):
             var inner = "*" + type.qualifiers.spellings.joined(separator: " ")
@@ -79,33 +86,33 @@ public struct CPrinter: Sendable {
             case .array, .function: inner = "(" + inner + ")"
             default: break
             }
-            return declaration(of: pointee, declarator: inner, level: level, packs: &packs)
+            return declaration(of: pointee, declarator: inner, level: level, state: &state)
         case .array(let element, let count):
-            return declaration(of: element, declarator: declarator + "[\(count.map(String.init) ?? "")]", level: level, packs: &packs)
+            return declaration(of: element, declarator: declarator + "[\(count.map(String.init) ?? "")]", level: level, state: &state)
         case .function(let function):
             var parameters = function.parameters.map { parameter in
-                declaration(of: parameter.type, declarator: parameter.name ?? "", level: level, packs: &packs)
+                declaration(of: parameter.type, declarator: parameter.name ?? "", level: level, state: &state)
             }
             if function.isVariadic { parameters.append("...") }
             if parameters.isEmpty && function.isPrototyped { parameters = ["void"] }
             return declaration(
                 of: function.result, declarator: declarator + "(" + parameters.joined(separator: ", ") + ")",
-                level: level, packs: &packs)
+                level: level, state: &state)
         default:
             var words = type.qualifiers.spellings
-            words.append(specifier(type.type, level: level, packs: &packs))
+            words.append(specifier(type.type, level: level, state: &state))
             if !declarator.isEmpty { words.append(declarator) }
             return words.joined(separator: " ")
         }
     }
 
-    private func specifier(_ type: CType, level: Int, packs: inout Set<Int>) -> String {
+    private func specifier(_ type: CType, level: Int, state: inout PrintState) -> String {
         switch type {
         case .void: return "void"
         case .integer(let kind): return kind.spelling
         case .floating(let kind): return kind.spelling
         case .complex(let kind): return kind.spelling + " _Complex"
-        case .record(let record): return recordSpecifier(record, level: level, packs: &packs, forceDefinition: false)
+        case .record(let record): return recordSpecifier(record, level: level, state: &state, forceDefinition: false)
         case .enumeration(let enumeration): return enumSpecifier(enumeration, level: level, forceDefinition: false)
         case .typedef(let alias): return alias.name
         case .pointer, .array, .function: return "?"  // handled by the declarator printer
@@ -116,15 +123,20 @@ public struct CPrinter: Sendable {
 
     /// `struct P` for a tagged record; the full definition for an anonymous one (or when
     /// printing the record's own definition).
-    private func recordSpecifier(_ record: CRecord, level: Int, packs: inout Set<Int>, forceDefinition: Bool) -> String {
+    private func recordSpecifier(_ record: CRecord, level: Int, state: inout PrintState, forceDefinition: Bool) -> String {
         let head = record.kind.rawValue + (record.tag.map { " " + $0 } ?? "")
         guard forceDefinition || record.tag == nil, let definition = record.definition else { return head }
+        // An anonymous record is printed inline, so one that contains itself (only corrupt
+        // debug info makes one) would print forever: the inner mention names the cycle,
+        // which no C parser reads back.
+        guard state.open.insert(ObjectIdentifier(record)).inserted else { return head + " /* contains itself */" }
+        defer { state.open.remove(ObjectIdentifier(record)) }
         let attributes = definition.attributes
-        if let pack = attributes.maxFieldAlignment { packs.insert(pack) }
+        if let pack = attributes.maxFieldAlignment { state.packs.insert(pack) }
         let pad = String(repeating: indent, count: level + 1)
         var text = head + " {\n"
         for field in definition.fields {
-            text += pad + fieldDeclaration(field, in: attributes, level: level + 1, packs: &packs) + ";\n"
+            text += pad + fieldDeclaration(field, in: attributes, level: level + 1, state: &state) + ";\n"
         }
         text += String(repeating: indent, count: level) + "}"
         var words: [String] = []
@@ -135,12 +147,12 @@ public struct CPrinter: Sendable {
         return text
     }
 
-    private func fieldDeclaration(_ field: CField, in record: CRecordAttributes, level: Int, packs: inout Set<Int>) -> String {
+    private func fieldDeclaration(_ field: CField, in record: CRecordAttributes, level: Int, state: inout PrintState) -> String {
         // The byte order is stored on the scalar (or on an array's scalar elements); only
         // one that differs from the record's own is printed on the field.
         let order = Self.scalarByteOrder(of: field.type)
         let printedType = Self.removingByteOrder(field.type)
-        var text = declaration(of: printedType, declarator: field.name ?? "", level: level, packs: &packs)
+        var text = declaration(of: printedType, declarator: field.name ?? "", level: level, state: &state)
         if let width = field.bitWidth { text += (field.name == nil ? ": " : " : ") + String(width) }
         var words: [String] = []
         if field.isPacked { words.append("packed") }

@@ -37,4 +37,17 @@ import Testing
         #expect(wins == 1)
         #expect(record.size == record.definition?.layout.size)
     }
+
+    /// An anonymous record that contains itself (corrupt DWARF whose tag cannot be read
+    /// made one) printed forever (issue 20, item 3): the printer names the cycle instead.
+    @Test func anAnonymousRecordThatContainsItselfPrints() throws {
+        let record = CRecord(kind: .struct, tag: nil)
+        try record.define(fields: [
+            CField(name: "value", type: CQualType(.int)),
+            CField(name: "next", type: CQualType(.pointer(CQualType(.record(record))))),
+        ])
+        let text = CPrinter().print(.record(record))
+        #expect(text.contains("struct /* contains itself */ *next;"), "\(text)")
+        #expect(CQualType(.pointer(CQualType(.record(record)))).description.contains("contains itself"))
+    }
 }
