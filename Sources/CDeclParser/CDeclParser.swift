@@ -77,6 +77,13 @@ struct Parser {
     private var packStack: [Int?] = []
     /// How many parameter lists the parser is inside.
     private var parameterDepth = 0
+    /// How deeply the type of each typedef (by name) and record nests, for `nestingDepth`.
+    private var typedefDepths: [String: Int] = [:]
+    private var recordDepths: [ObjectIdentifier: Int] = [:]
+    /// Types nest (typedef in typedef, record pointing to record) at most this deep: a
+    /// type graph is released recursively, and a 150,000-long chain of typedefs overflowed
+    /// the stack when freed. Real headers stay under 30.
+    static let maximumTypeNesting = 1024
     /// Where this text declared each typedef and ordinary name, for conflict messages.
     private var sites: [String: CSourceLocation] = [:]
     /// Nesting of declarators, records and expressions (C11 §5.2.4.1 asks for 63 levels).
@@ -255,6 +262,10 @@ struct Parser {
             }
             if let alignas = specifiers.alignas { throw ParseError(alignas.location, "_Alignas cannot qualify a typedef") }
             let alias = CTypedef(name: name, underlying: type, alignment: alignment)
+            let nesting = nestingDepth(CQualType(.typedef(alias)))  // the name is a level of its own
+            if nesting > Self.maximumTypeNesting {
+                throw ParseError(location, "typedef '\(name)' nests types more than \(Self.maximumTypeNesting) levels deep")
+            }
             if scope.ordinaryDeclarations[name] != nil || scope.constants[name] != nil {
                 throw ParseError(location, "'\(name)' redeclared as a different kind of symbol")
             }
@@ -268,6 +279,7 @@ struct Parser {
             }
             declarations.append(.typedef(alias))
             scope.declareTypedef(alias)
+            typedefDepths[name] = nesting
             sites[name] = location
             return
         }
@@ -305,6 +317,34 @@ struct Parser {
         declarations.append(declaration)
         scope.declareOrdinary(name, declaration)
         sites[name] = location
+    }
+
+    /// How many typedefs, pointers, arrays, functions and records the type reaches through,
+    /// using the depths recorded for this text's typedefs and records (those of an earlier
+    /// scope count by their own chain, or as one level for a record). Stops counting past
+    /// the limit, so it costs at most that many steps per level of function nesting.
+    private func nestingDepth(_ type: CQualType) -> Int {
+        var depth = 0
+        var current = type.type
+        while depth <= Self.maximumTypeNesting {
+            switch current {
+            case .pointer(let inner), .array(let inner, _):
+                depth += 1
+                current = inner.type
+            case .typedef(let alias):
+                if let known = typedefDepths[alias.name] { return depth + known }
+                depth += 1
+                current = alias.underlying.type
+            case .record(let record):
+                return depth + (recordDepths[ObjectIdentifier(record)] ?? 1)
+            case .function(let function):
+                let inner = ([function.result] + function.parameters.map(\.type)).map(nestingDepth).reduce(0, max)
+                return depth + 1 + inner
+            default:
+                return depth + 1
+            }
+        }
+        return depth
     }
 
     /// `conflicting types for 'f': long (int) here, int (int) at line 2, column 5`.
@@ -875,6 +915,11 @@ struct Parser {
         } catch {
             throw ParseError(Self.location(of: error, fields: fields, locations: fieldLocations) ?? keywordLocation, "\(error)")
         }
+        let nesting = 1 + fields.map { nestingDepth($0.type) }.reduce(0, max)
+        if nesting > Self.maximumTypeNesting {
+            throw ParseError(keywordLocation, "\(record) nests types more than \(Self.maximumTypeNesting) levels deep")
+        }
+        recordDepths[ObjectIdentifier(record)] = nesting
         if record.tag != nil { declarations.append(.record(record)) }
         return (record, true)
     }

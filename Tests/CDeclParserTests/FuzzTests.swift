@@ -83,6 +83,21 @@ import Testing
         #expect(outcomes.parsed > 300 && outcomes.rejected > 5_000, "\(outcomes)")
     }
 
+    /// Type graphs are released recursively: 150,000 chained typedefs or 300,000 structs
+    /// each pointing to the previous one overflowed the stack when the result was freed
+    /// (issue 20, item 1). Nesting is bounded; a chain of a few hundred is fine.
+    @Test("long chains of typedefs and records are refused, not freed into a stack overflow")
+    func longTypeChains() throws {
+        let typedefs = "typedef int T0; " + (0..<150_000).map { "typedef T\($0) T\($0 + 1);" }.joined(separator: " ")
+        #expect { try CDeclParser.parse(typedefs) } throws: { "\($0)".contains("nests types more than 1024 levels deep") }
+        let records = "struct S0 { int x; }; " + (0..<300_000).map { "struct S\($0 + 1) { struct S\($0) *p; };" }.joined(separator: " ")
+        #expect { try CDeclParser.parse(records) } throws: { "\($0)".contains("nests types more than 1024 levels deep") }
+        let pointers = "typedef int T0; " + (0..<5_000).map { "typedef T\($0) *T\($0 + 1);" }.joined(separator: " ")
+        #expect(throws: CParseError.self) { try CDeclParser.parse(pointers) }
+        let fine = "typedef int T0; " + (0..<400).map { "typedef T\($0) T\($0 + 1);" }.joined(separator: " ") + " T400 f(T400);"
+        #expect(try CDeclParser.parse(fine).scope.function(named: "f")?.result.type.resolved == .int)
+    }
+
     @Test("deep nesting is a diagnostic, not a stack overflow")
     func deepNesting() {
         for source in [
