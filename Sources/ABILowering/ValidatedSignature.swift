@@ -213,18 +213,16 @@ public struct ValidatedSignature: Hashable, Sendable {
         } catch {
             throw fail(error.description)
         }
+        if isUnpassableFloat(resolved) {
+            throw fail("\(declared.resolved.description) values cannot be passed yet (neither libffi nor the JIT backend has them)")
+        }
         switch resolved.type {
         case .integer(let kind): return .integer(kind)
         case .enumeration(let enumeration):
             guard let underlying = enumeration.definition?.underlying else { throw fail("incomplete enum") }
             return .integer(underlying)
-        case .floating(let kind), .complex(let kind):
-            // (`where` would bind to the last pattern only: test inside.)
-            if isUnpassableFloat(resolved) {
-                throw fail("\(kind.spelling) values cannot be passed yet (neither libffi nor the JIT backend has them)")
-            }
-            if case .complex = resolved.type { return .complex(kind) }
-            return .floating(kind)
+        case .floating(let kind): return .floating(kind)
+        case .complex(let kind): return .complex(kind)
         case .pointer(let pointee): return .pointer(pointee)
         case .record(let record):
             if let member = memberPath(of: record, where: isUnpassableFloat) {

@@ -63,7 +63,8 @@ struct Attribute {
         // member to share that member's machine representation, so passing the union
         // itself is the same call (glibc's `__SOCKADDR_ARG`, a union of pointers).
         "transparent_union",
-        // Clang's C overloading: such declarations are refused when bound (mangled names).
+        // Clang's C overloading (tgmath.h): the first declaration of a name stands and later
+        // overloads are skipped; clang mangles their symbols, so none binds by its C name.
         "overloadable",
     ]
 }
