@@ -4,14 +4,6 @@
 
 import CTypeModel
 
-/// How a declared function or object is linked (C11 6.2.2).
-public enum CLinkage: Hashable, Sendable {
-    /// External linkage, under this symbol: the declared name, or its `__asm__` label.
-    case external(symbol: String)
-    /// Declared `static` (a `static inline` function of a header): no library has it.
-    case `internal`
-}
-
 /// The file-scope names visible to a declaration text.
 public struct CScope: Sendable {
     /// A struct, union or enum tag.
@@ -108,4 +100,12 @@ public struct CScope: Sendable {
         scope.declareTypedef(CTypedef(name: "__gnuc_va_list", underlying: CQualType(.typedef(builtin))))
         return scope
     }()
+}
+
+extension CPrinter {
+    /// Prints declarations as `print(_:)` does, each function and object with the linkage
+    /// `scope` records for it (`static`, `__asm__("label")`).
+    public func print(_ declarations: [CDeclaration], in scope: CScope) -> String {
+        declarations.map { print($0, linkage: $0.name.flatMap(scope.linkage(of:))) + "\n" }.joined()
+    }
 }

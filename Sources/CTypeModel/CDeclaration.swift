@@ -28,3 +28,11 @@ public enum CDeclaration: Hashable, Sendable {
         }
     }
 }
+
+/// How a declared function or object is linked (C11 6.2.2).
+public enum CLinkage: Hashable, Sendable {
+    /// External linkage, under this symbol: the declared name, or its `__asm__` label.
+    case external(symbol: String)
+    /// Declared `static` (a `static inline` function of a header): no library has it.
+    case `internal`
+}

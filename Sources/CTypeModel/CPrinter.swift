@@ -42,13 +42,26 @@ public struct CPrinter: Sendable {
     /// Prints one declaration, with its terminating semicolon. A declaration whose inline
     /// records were defined under `#pragma pack(N)` is wrapped in push/pop pragmas.
     public func print(_ entry: CDeclaration) -> String {
+        print(entry, linkage: nil)
+    }
+
+    /// Prints one declaration; a function or object with `linkage` is printed with it:
+    /// `static` for internal linkage, `__asm__("label")` for a symbol other than its name.
+    public func print(_ entry: CDeclaration, linkage: CLinkage?) -> String {
         let text: String
         var state = PrintState()
+        func linked(_ name: String, _ declarator: String) -> String {
+            if case .external(let symbol)? = linkage, symbol != name { return declarator + " __asm__(\"\(symbol)\")" }
+            return declarator
+        }
+        let isInternal = linkage == .internal
         switch entry {
         case .function(let name, let type):
-            text = declaration(of: CQualType(.function(type)), declarator: name, level: 0, state: &state) + ";"
+            text = (isInternal ? "static " : "")
+                + linked(name, declaration(of: CQualType(.function(type)), declarator: name, level: 0, state: &state)) + ";"
         case .variable(let name, let type):
-            text = "extern " + declaration(of: type, declarator: name, level: 0, state: &state) + ";"
+            text = (isInternal ? "static " : "extern ")
+                + linked(name, declaration(of: type, declarator: name, level: 0, state: &state)) + ";"
         case .typedef(let alias):
             var attributes = ""
             if let alignment = alias.alignment { attributes = " __attribute__((aligned(\(alignment))))" }

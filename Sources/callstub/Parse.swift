@@ -134,7 +134,7 @@ struct ParseReport: Encodable {
             if let name = declaration.name, case .external(let linked)? = result.scope.linkage(of: name) { symbol = linked }
             return Declaration(
                 kind: Self.kind(of: declaration), name: declaration.name, symbol: symbol,
-                c: Self.c(declaration, scope: result.scope), layout: Self.layoutRecord(of: declaration).flatMap(Self.layout))
+                c: CPrinter().print(declaration, linkage: declaration.name.flatMap(result.scope.linkage(of:))), layout: Self.layoutRecord(of: declaration).flatMap(Self.layout))
         }
         warnings = result.warnings.map(\.description)
     }
@@ -147,32 +147,13 @@ struct ParseReport: Encodable {
 
     /// Canonical C for every declaration, then a layout table for every record.
     static func text(_ result: CParseResult) -> String {
-        var text = result.declarations.map { c($0, scope: result.scope) + "\n" }.joined()
+        var text = CPrinter().print(result.declarations, in: result.scope)
         let report = CLayoutReport()
         for declaration in result.declarations {
             guard let record = layoutRecord(of: declaration), record.isComplete else { continue }
             var title: String?
             if case .typedef(let alias) = declaration { title = "typedef \(alias.name) = \(record.kind.rawValue)" }
             text += "\n" + report.render(record, title: title)
-        }
-        return text
-    }
-
-    /// Canonical C, with the linkage the scope records: `static`, or an `__asm__` label.
-    static func c(_ declaration: CDeclaration, scope: CScope) -> String {
-        var text = CPrinter().print(declaration)
-        switch declaration {
-        case .function(let name, _), .variable(let name, _):
-            switch scope.linkage(of: name) {
-            case .internal?:
-                text = text.hasPrefix("extern ") ? "static " + text.dropFirst("extern ".count) : "static " + text
-            case .external(let symbol)? where symbol != name && text.hasSuffix(";"):
-                text = text.dropLast() + " __asm__(\"\(symbol)\");"
-            default:
-                break
-            }
-        default:
-            break
         }
         return text
     }

@@ -104,6 +104,15 @@ import Testing
             """)
         #expect(result.scope.linkage(of: "fscanf") == .external(symbol: "__isoc99_fscanf"))
         #expect(result.scope.linkage(of: "strerror_r") == .external(symbol: "__xpg_strerror_r"))
+        // Printed with its linkage, the text reads back to the same symbols.
+        let printed = CPrinter().print(result.declarations, in: result.scope)
+        #expect(printed.contains("__asm__(\"__isoc99_fscanf\");"), "\(printed)")
+        let reread = try CDeclParser.parse(printed)
+        #expect(reread.scope.linkage(of: "fscanf") == .external(symbol: "__isoc99_fscanf"))
+        #expect(reread.scope.linkage(of: "strerror_r") == .external(symbol: "__xpg_strerror_r"))
+        let statics = try CDeclParser.parse("static int counter; static inline int f(void) { return 1; }")
+        let staticsReread = try CDeclParser.parse(CPrinter().print(statics.declarations, in: statics.scope))
+        #expect(staticsReread.scope.linkage(of: "counter") == .internal && staticsReread.scope.linkage(of: "f") == .internal)
     }
 
     @Test func floatingTypesOfTS18661() throws {
