@@ -201,7 +201,7 @@ enum ValueCoding {
         return sign | exponent | fraction
     }
 
-    /// The x87 value nearest below a binary128 (the fraction is truncated to 63 bits).
+    /// The x87 value of a binary128, its fraction truncated toward zero to x87's 63 bits.
     static func float80(binary128 bits: UInt128) -> Float80 {
         let sign: FloatingPointSign = bits >> 127 == 1 ? .minus : .plus
         let exponent = UInt(truncatingIfNeeded: bits >> 112) & 0x7FFF

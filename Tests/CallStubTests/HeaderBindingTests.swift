@@ -125,3 +125,40 @@ import Testing
         #expect(try fileno.call([.pointer(stdout)]) == .int(1))
     }
 }
+
+/// `_Float16` and `_Float128` members: no backend passes them by value, but record values
+/// read and write them. gcc lays out and encodes the same initializer, byte for byte.
+@Suite struct ExtendedFloatFieldTests {
+    @Test func recordFieldsMatchGCCsBytes() throws {
+        let header = "struct F { _Float16 h; _Float128 q; _Float16 n; _Float128 tiny; _Float128 inf; };"
+        let scope = try CDeclParser.parse(header).scope
+        let record = try #require(scope.record(tagged: "F"))
+        var value = try CRecordValue(record)
+        // Exactly representable in each format, so the conversions must be exact.
+        let tiny = Float80(sign: .plus, exponent: -16400, significand: 1)  // subnormal in binary128 and x87
+        try value.setField("h", to: .double(1.5))
+        try value.setField("q", to: .double(-3.25))
+        try value.setField("n", to: .double(-65504))
+        try value.setField("tiny", to: .longDouble(tiny))
+        try value.setField("inf", to: .double(.infinity))
+        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
+        let printed = try gcc.compileAndRun("""
+            #include <stdio.h>
+            \(header)
+            int main(void) {
+                static struct F f = { 1.5f16, -3.25f128, -65504.0f16, 0x1p-16400f128, __builtin_inff128() };
+                const unsigned char *b = (const unsigned char *)&f;
+                for (size_t i = 0; i < sizeof f; i++) printf("%02x", b[i]);
+                printf("\\n");
+                return 0;
+            }
+            """)
+        // Padding is zero in both: CallStub starts from zeroes, and a static object is zero-filled.
+        #expect(value.bytes.map { String(format: "%02x", $0) }.joined() + "\n" == printed)
+        #expect(try value.field("h") == .float(1.5))
+        #expect(try value.field("q") == .longDouble(-3.25))
+        #expect(try value.field("n") == .float(-65504))
+        #expect(try value.field("tiny") == .longDouble(tiny))
+        #expect(try value.field("inf") == .longDouble(.infinity))
+    }
+}
