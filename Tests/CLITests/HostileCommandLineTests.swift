@@ -59,28 +59,14 @@ import Testing
     func neverDiesByASignal() throws {
         var random = SeededGenerator(seed: 0xC11_F022)
         let commandLines = (0..<2_000).map { _ in Self.commandLine(&random) }
-        let failures = Failures()
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            for index in stride(from: worker, to: commandLines.count, by: 2) {
-                let arguments = commandLines[index]
-                guard let result = try? run(ParseCommandTests.binary, arguments) else {
-                    failures.add("could not run \(arguments)")
-                    continue
-                }
-                if result.status >= 128 || result.status < 0 {
-                    failures.add("status \(result.status): callstub \(arguments)")
-                } else if result.status != 0 && !result.output.lowercased().contains("error:") {
-                    failures.add("status \(result.status) (a signal?) without an error message: callstub \(arguments)")
-                }
+        let failures = concurrentMap(commandLines) { arguments -> String? in
+            guard let result = try? run(ParseCommandTests.binary, arguments) else { return "could not run \(arguments)" }
+            if result.status >= 128 || result.status < 0 { return "status \(result.status): callstub \(arguments)" }
+            if result.status != 0 && !result.output.lowercased().contains("error:") {
+                return "status \(result.status) (a signal?) without an error message: callstub \(arguments)"
             }
-        }
-        #expect(failures.messages.isEmpty, "\(failures.messages.prefix(20).joined(separator: "\n"))")
-    }
-
-    private final class Failures: @unchecked Sendable {
-        private let lock = NSLock()
-        private var list: [String] = []
-        func add(_ message: String) { lock.withLock { list.append(message) } }
-        var messages: [String] { lock.withLock { list } }
+            return nil
+        }.compactMap { $0 }
+        #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
     }
 }

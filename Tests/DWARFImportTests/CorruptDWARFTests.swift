@@ -28,6 +28,9 @@ import Testing
         let (directory, path) = try buildLibrary(
             "int first(int x) { return x + 1; }\nint second(int x) { return x * 2; }\n", compiler: gcc, flags: ["-g", "-gdwarf-5"])
         defer { try? FileManager.default.removeItem(at: directory) }
+        // Undamaged, both are found by address: the damage below is what changes.
+        let intact = try LibraryDebugInfo(libraryPath: path)
+        for name in ["first", "second"] { #expect(try intact.function(symbol: name).type.parameters.count == 1) }
         let info = try #require(try Self.section(".debug_info", in: path))
         var damaged = try Data(contentsOf: URL(fileURLWithPath: path))
         var patched = 0

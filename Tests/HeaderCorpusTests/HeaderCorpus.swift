@@ -69,14 +69,10 @@ enum HeaderCorpus {
             : CPreprocessorOptions(command: compiler, defines: ["_GNU_SOURCE"], includePaths: includePaths, keepsLineMarkers: true)
     }
 
-    /// Preprocesses and parses every header, two at a time.
+    /// Preprocesses and parses every header, one per processor at a time.
     static func parseAll(compiler: String) -> CorpusRun {
-        let headers = headers
-        let results = Results(count: headers.count)
-        DispatchQueue.concurrentPerform(iterations: headers.count) { index in
-            results.set(index, outcome(of: headers[index], compiler: compiler))
-        }
-        return CorpusRun(compiler: compiler, outcomes: zip(headers, results.values).map { ($0, $1) })
+        let outcomes = concurrentMap(headers) { outcome(of: $0, compiler: compiler) }
+        return CorpusRun(compiler: compiler, outcomes: zip(headers, outcomes).map { ($0, $1) })
     }
 
     static func outcome(of header: CorpusHeader, compiler: String) -> CorpusOutcome {
@@ -101,12 +97,4 @@ enum HeaderCorpus {
 
     /// gcc's run, shared by the tests that read the parsed corpus.
     static let gcc = parseAll(compiler: "gcc")
-
-    private final class Results: @unchecked Sendable {
-        // Each index is written by exactly one iteration, then read after all finish.
-        var values: [CorpusOutcome]
-        private let lock = NSLock()
-        init(count: Int) { values = Array(repeating: .notSelfContained, count: count) }
-        func set(_ index: Int, _ outcome: CorpusOutcome) { lock.withLock { values[index] = outcome } }
-    }
 }

@@ -82,31 +82,20 @@ import Testing
             recordCount += named.count
             pending.append((header.name, LayoutProbe.make(named: named)))
         }
-        let probes = pending
-        let results = ProbeResults(count: probes.count)
-        DispatchQueue.concurrentPerform(iterations: probes.count) { index in
-            let (header, probe) = probes[index]
+        let failures = concurrentMap(pending) { header, probe -> String? in
             let program = "#include <\(header)>\n" + probe.program
             do {
                 let output = try gcc.compileAndRun(program, flags: HeaderCorpus.includePaths.map { "-I" + $0 })
                 let lines = output.split(separator: "\n").map(String.init)
                 let differences = zip(lines, probe.expected).filter { $0 != $1 }.map { "gcc \($0), engine \($1)" }
-                results.set(index, lines.count == probe.expected.count && differences.isEmpty
-                    ? nil : "\(header): \(differences.prefix(5).joined(separator: "; "))")
+                return lines.count == probe.expected.count && differences.isEmpty
+                    ? nil : "\(header): \(differences.prefix(5).joined(separator: "; "))"
             } catch {
-                results.set(index, "\(header): \(String("\(error)".prefix(600)))")
+                return "\(header): \(String("\(error)".prefix(600)))"
             }
-        }
-        let failures = results.values.compactMap { $0 }
-        print("layouts: \(recordCount) records from \(probes.count) headers probed, \(failures.count) headers differ")
+        }.compactMap { $0 }
+        print("layouts: \(recordCount) records from \(pending.count) headers probed, \(failures.count) headers differ")
         #expect(recordCount >= 500)
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
-    }
-
-    private final class ProbeResults: @unchecked Sendable {
-        var values: [String?]
-        private let lock = NSLock()
-        init(count: Int) { values = Array(repeating: nil, count: count) }
-        func set(_ index: Int, _ value: String?) { lock.withLock { values[index] = value } }
     }
 }
