@@ -8,7 +8,8 @@ import CTypeModel
 /// What a declaration text declared, and the scope extended by it.
 public struct CParseResult: Sendable {
     /// The declarations in source order; tagged records and enums defined inside another
-    /// declaration come before it as their own entries.
+    /// declaration come before it as their own entries. A function or object declared
+    /// again is listed again as written; `scope` holds the declaration that says most.
     public var declarations: [CDeclaration]
     /// The scope given to the parser, extended by these declarations.
     public var scope: CScope
@@ -302,16 +303,14 @@ struct Parser {
             return  // clang's C overloads (tgmath.h) share a name; the first declaration stands
         }
         if let existing = scope.ordinaryDeclarations[name] {
-            // C11 6.7p4: redeclarations must have compatible types; the one that says more
-            // (a prototype, an array size) is kept.
+            // C11 6.7p4: redeclarations must have compatible types; the scope keeps the one
+            // that says more (a prototype, an array size). The text's list keeps each as written.
             let (old, new) = (Self.declaredType(existing), Self.declaredType(declaration))
             guard old.isCompatible(with: new) else {
                 throw ParseError(location, conflict("'\(name)'", new, old, name: name))
             }
-            if Self.saysMore(new, than: old) {
-                scope.declareOrdinary(name, declaration)
-                if let index = declarations.firstIndex(where: { $0 == existing }) { declarations[index] = declaration }
-            }
+            if Self.saysMore(new, than: old) { scope.declareOrdinary(name, declaration) }
+            declarations.append(declaration)
             return
         }
         declarations.append(declaration)

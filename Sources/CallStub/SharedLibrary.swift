@@ -190,14 +190,16 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
                 if case .function(let functionName, let functionType) = entry { return (functionName, functionType) }
                 return nil
             }
-            guard let match = declared.last(where: { $0.0 == name }) else {
+            guard declared.contains(where: { $0.0 == name }) else {
                 let names = declared.map(\.0)
                 throw .declarationMismatch(
                     names.isEmpty
                         ? "the declaration declares no function; expected a prototype of \(name)"
                         : "the declaration declares \(names.joined(separator: ", ")), not \(name)")
             }
-            type = match.1
+            // The scope's type: a redeclaration of a function the set already has merges
+            // with it (C11 6.2.7), so an unprototyped one does not lose the prototype.
+            type = scope.function(named: name)
         }
         if let type {
             return try function(name, type: type, declarations: scope, options: options)

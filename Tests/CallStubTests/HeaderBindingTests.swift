@@ -52,6 +52,11 @@ import Testing
         // The same through a declaration given at binding time, and batched.
         let other = try SharedLibrary(path, options: BindingOptions(backend: backend))
         #expect(try other.function("answer", declaration: "int answer(int) __asm__(\"answer_v2\")").call([.int(2)]) == .int(102))
+        // A declaration repeated at binding time (here unprototyped) merges with the set's:
+        // the prototype and the label stand.
+        let repeated = try library.function("answer", declaration: "int answer()")
+        #expect(repeated.type.isPrototyped && repeated.type.parameters.count == 1)
+        #expect(try repeated.call([.int(4)]) == .int(104))
         let batch = try other.functions(["answer"], declarations: "int answer(int) __asm__(\"answer_v2\");")
         #expect(try batch[0].call([.int(3)]) == .int(103))
         // check compares the redirected symbol's DWARF.
