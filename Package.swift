@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // CallStub: call C functions whose signatures are known only at run time.
-// Layering (docs/ARCHITECTURE.md): data flows one way, CTypeModel imports nothing,
+// Layering (docs/ARCHITECTURE.md): data flows one way, CTypeModel imports only Locks,
 // and each C library is reached through one thin C-facing target.
 
 import PackageDescription
@@ -30,15 +30,17 @@ let package = Package(
         ),
 
         // MARK: - Swift modules
-        .target(name: "CTypeModel"),
+        // The one lock type (a pthread mutex in ThreadSanitizer builds, see Lock.swift).
+        .target(name: "Locks"),
+        .target(name: "CTypeModel", dependencies: ["Locks"]),
         .target(name: "CDeclParser", dependencies: ["CTypeModel"]),
         .target(name: "ABILowering", dependencies: ["CTypeModel"]),
-        .target(name: "DWARFImport", dependencies: ["CTypeModel", "CLibDW"]),
-        .target(name: "LLVMBackend", dependencies: ["ABILowering", "CTypeModel", "CLLVM"]),
+        .target(name: "DWARFImport", dependencies: ["Locks", "CTypeModel", "CLibDW"]),
+        .target(name: "LLVMBackend", dependencies: ["Locks", "ABILowering", "CTypeModel", "CLLVM"]),
         .target(name: "FFIBackend", dependencies: ["ABILowering", "CTypeModel", "CFFI"]),
         .target(
             name: "CallStub",
-            dependencies: ["CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
+            dependencies: ["Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
         ),
         .executableTarget(
             name: "callstub",
@@ -51,7 +53,7 @@ let package = Package(
         ),
 
         // MARK: - Tests (one target per module; the C compiler is the oracle where it can answer)
-        .target(name: "CTestSupport", dependencies: ["CTypeModel"], path: "Tests/CTestSupport"),
+        .target(name: "CTestSupport", dependencies: ["CTypeModel", "Locks"], path: "Tests/CTestSupport"),
         .testTarget(name: "CTypeModelTests", dependencies: ["CTypeModel", "CDeclParser", "CTestSupport"]),
         .testTarget(name: "CDeclParserTests", dependencies: ["CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(
@@ -59,10 +61,10 @@ let package = Package(
             exclude: ["Golden"]),
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
-        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport"]),
+        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
         .testTarget(name: "HeaderCorpusTests", dependencies: ["CallStub", "CDeclParser", "CTypeModel", "CTestSupport"]),
-        .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "CTypeModel", "CDeclParser", "CTestSupport"]),
+        .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "Locks", "CTypeModel", "CDeclParser", "CTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@
 // declared (possibly only forward) first and defined at most once; the layout of a
 // record is computed when it is defined and never changes after.
 
+import Locks
 import Synchronization
 
 // MARK: - Records
@@ -162,7 +163,7 @@ public struct CEnumDefinition: Hashable, Sendable {
 /// An enum. Identity is the declaration.
 public final class CEnum: Hashable, Sendable, CustomStringConvertible {
     public let tag: String?
-    private let state = Mutex<CEnumDefinition?>(nil)
+    private let state = Lock<CEnumDefinition?>(nil)
 
     public init(tag: String?) { self.tag = tag }
 

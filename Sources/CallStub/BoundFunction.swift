@@ -7,7 +7,7 @@ import CDeclParser
 import CTypeModel
 import FFIBackend
 import LLVMBackend
-import Synchronization
+import Locks
 
 /// How a function is bound.
 public struct BindingOptions: Hashable, Sendable {
@@ -113,8 +113,8 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     let library: LibraryHandle
     /// The call shape with no variadic arguments.
     @usableFromInline let fixedTarget: CallTarget
-    private let variadicTargets = Mutex<[[CQualType]: CallTarget]>([:])
-    private let inferredTargets = Mutex(InferredTargets())
+    private let variadicTargets = Lock<[[CQualType]: CallTarget]>([:])
+    private let inferredTargets = Lock(InferredTargets())
     /// Distinct variadic tails kept prepared; beyond this the cache starts over.
     static let variadicCacheLimit = 256
 

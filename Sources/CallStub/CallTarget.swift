@@ -6,6 +6,7 @@
 import ABILowering
 import FFIBackend
 import LLVMBackend
+import Locks
 import Synchronization
 
 /// One prepared call shape of a bound function: opaque to users, it appears only in the
@@ -29,7 +30,7 @@ public final class CallTarget: Sendable {
     /// The call count at which an adaptive binding compiles its stub (`Int.max`: never).
     private let tierUpThreshold: Int
     /// Why the JIT is not used although it was allowed (`nil` when it is, or not yet tried).
-    private let fallback = Mutex<String?>(nil)
+    private let fallback = Lock<String?>(nil)
     /// Where each argument sits in a dynamic call frame, and the frame's size.
     let argumentOffsets: [Int]
     let frameSize: Int

@@ -8,6 +8,7 @@ import CDeclParser
 import CTypeModel
 import FFIBackend
 import LLVMBackend
+import Locks
 import Synchronization
 
 #if canImport(Glibc)
@@ -163,7 +164,7 @@ struct CallbackRemains: @unchecked Sendable {
 /// call by name); a callback released before them is freed.
 enum CallbackQuarantine {
     static let capacity = 1024
-    private static let held = Mutex<[CallbackRemains]>([])
+    private static let held = Lock<[CallbackRemains]>([])
 
     static func admit(_ remains: CallbackRemains) {
         let evicted: CallbackRemains? = held.withLock { held in

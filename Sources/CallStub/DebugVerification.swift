@@ -7,7 +7,6 @@ import ABILowering
 import CDeclParser
 import CTypeModel
 import DWARFImport
-import Synchronization
 
 /// How declarations are checked against the library's debug info.
 public enum VerificationPolicy: String, Hashable, Sendable, CaseIterable {

@@ -44,26 +44,111 @@ enum ELFPrecheck {
         guard programHeaderCount > 0, let table = read(descriptor, at: programHeaderOffset, count: Int(tableSize)) else {
             return "malformed: no program headers"
         }
-        var loadable = 0
+        var loads: [Segment] = []
+        var dynamic: Segment?
         for index in 0..<Int(programHeaderCount) {
             let entry = index * 56
             let segmentType = UInt32(table, entry)
             // PT_LOAD (1) is mapped from the file; PT_DYNAMIC (2) is read by the loader.
             guard segmentType == 1 || segmentType == 2 else { continue }
-            if segmentType == 1 { loadable += 1 }
-            let offset = UInt64(table, entry + 8)
-            let size = UInt64(table, entry + 32)
-            let (end, overflow) = offset.addingReportingOverflow(size)
+            let segment = Segment(
+                index: index, offset: UInt64(table, entry + 8), address: UInt64(table, entry + 16),
+                fileSize: UInt64(table, entry + 32), memorySize: UInt64(table, entry + 40))
+            let (end, overflow) = segment.offset.addingReportingOverflow(segment.fileSize)
             guard !overflow, end <= fileSize else {
                 return "truncated: segment \(index) (\(segmentType == 1 ? "PT_LOAD" : "PT_DYNAMIC")) reaches byte \(end), past the file's \(fileSize) bytes"
             }
+            guard segment.memorySize >= segment.fileSize, !segment.address.addingReportingOverflow(segment.memorySize).overflow else {
+                return "malformed: segment \(index) has p_memsz \(segment.memorySize) below its p_filesz \(segment.fileSize) or wraps the address space"
+            }
+            if segmentType == 1 { loads.append(segment) } else { dynamic = segment }
         }
-        guard loadable > 0 else { return "malformed: no loadable segment" }
+        guard !loads.isEmpty else { return "malformed: no loadable segment" }
+        if let dynamic { return dynamicProblem(dynamic, loads: loads, descriptor: descriptor) }
+        return nil
+    }
+
+    /// A segment's place in the file and in memory (ELF-64 program header fields).
+    private struct Segment {
+        var index: Int
+        var offset: UInt64
+        var address: UInt64
+        var fileSize: UInt64
+        var memorySize: UInt64
+
+        /// Whether `[address, address + size)` lies in this segment's memory image.
+        func holds(_ start: UInt64, size: UInt64 = 1) -> Bool {
+            let (end, overflow) = start.addingReportingOverflow(size)
+            return !overflow && start >= address && end <= address + memorySize
+        }
+    }
+
+    /// The loader follows the dynamic section's addresses as soon as the segments are
+    /// mapped (glibc's `_dl_setup_hash` reads DT_GNU_HASH's table, relocation reads
+    /// DT_RELA and writes at each r_offset): each must lie in a loadable segment, and the
+    /// tables with their sizes, or the loader reads unmapped memory (a file whose first
+    /// PT_LOAD was lost to a shifted e_phoff killed the process with SIGSEGV).
+    private static func dynamicProblem(_ dynamic: Segment, loads: [Segment], descriptor: Int32) -> String? {
+        guard loads.contains(where: { $0.holds(dynamic.address, size: dynamic.fileSize) }) else {
+            return "malformed: the dynamic segment (\(dynamic.index)) lies outside every loadable segment"
+        }
+        guard dynamic.fileSize >= 16, let entries = read(descriptor, at: dynamic.offset, count: Int(dynamic.fileSize)) else {
+            return "malformed: the dynamic segment cannot be read"
+        }
+        var values: [UInt64: UInt64] = [:]
+        for entry in stride(from: 0, to: entries.count - 15, by: 16) {
+            let tag = UInt64(entries, entry)
+            if tag == 0 { break }  // DT_NULL
+            values[tag] = values[tag] ?? UInt64(entries, entry + 8)
+        }
+        // Addresses the loader dereferences, with the size of what it reads there.
+        let tables: [(name: String, tag: UInt64, sizeTag: UInt64?)] = [
+            ("DT_HASH", 4, nil), ("DT_STRTAB", 5, 10), ("DT_SYMTAB", 6, nil), ("DT_RELA", 7, 8), ("DT_REL", 17, 18),
+            ("DT_JMPREL", 23, 2), ("DT_INIT", 12, nil), ("DT_FINI", 13, nil), ("DT_INIT_ARRAY", 25, 27),
+            ("DT_FINI_ARRAY", 26, 28), ("DT_GNU_HASH", 0x6fff_fef5, nil), ("DT_VERSYM", 0x6fff_fff0, nil),
+            ("DT_VERDEF", 0x6fff_fffc, nil), ("DT_VERNEED", 0x6fff_fffe, nil),
+        ]
+        for (name, tag, sizeTag) in tables {
+            guard let address = values[tag] else { continue }
+            let size = sizeTag.flatMap { values[$0] } ?? 1
+            guard let segment = loads.first(where: { $0.holds(address, size: size) }) else {
+                return "malformed: \(name) (0x\(String(address, radix: 16)), \(size) bytes) lies outside every loadable segment"
+            }
+            // Relocations write at r_offset (Elf64_Rela: 24 bytes, Elf64_Rel: 16; 8 bytes written).
+            let entrySize: UInt64? = tag == 7 ? 24 : tag == 17 ? 16 : tag == 23 ? (values[20] == 17 ? 16 : 24) : nil
+            if let entrySize, let problem = relocationProblem(
+                name, in: segment, at: address, size: size, entrySize: entrySize, loads: loads, descriptor: descriptor)
+            {
+                return problem
+            }
+        }
+        return nil
+    }
+
+    /// Each relocation of a table must write within a loadable segment.
+    private static func relocationProblem(
+        _ name: String, in segment: Segment, at address: UInt64, size: UInt64, entrySize: UInt64, loads: [Segment],
+        descriptor: Int32
+    ) -> String? {
+        let fileOffset = segment.offset + (address - segment.address)
+        // Tables beyond 64 MB (no library here comes near) are left to the loader.
+        guard size > 0, size <= 1 << 26 else { return nil }
+        guard address - segment.address + size <= segment.fileSize,
+            let table = read(descriptor, at: fileOffset, count: Int(size))
+        else {
+            return "malformed: the \(name) relocations (\(size) bytes) are not all in the file"
+        }
+        for entry in stride(from: 0, to: Int(size / entrySize) * Int(entrySize), by: Int(entrySize)) {
+            let target = UInt64(table, entry)
+            guard loads.contains(where: { $0.holds(target, size: 8) }) else {
+                return "malformed: a \(name) relocation writes at 0x\(String(target, radix: 16)), outside every loadable segment"
+            }
+        }
         return nil
     }
 
     private static func read(_ descriptor: Int32, at offset: UInt64, count: Int) -> [UInt8]? {
-        guard count > 0, count <= 1 << 20, let start = off_t(exactly: offset) else { return nil }
+        guard count > 0, count <= 1 << 26, let start = off_t(exactly: offset) else { return nil }
         var bytes = [UInt8](repeating: 0, count: count)
         let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, start) }
         return got == count ? bytes : nil

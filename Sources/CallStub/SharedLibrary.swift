@@ -8,7 +8,7 @@ import CDeclParser
 import CTypeModel
 import DWARFImport
 import LLVMBackend
-import Synchronization
+import Locks
 
 #if canImport(Glibc)
     import Glibc
@@ -42,7 +42,7 @@ final class LibraryHandle: @unchecked Sendable {
 
     /// dlerror's message belongs to the thread but not to one call: keep open/lookup and
     /// the read of the message together.
-    static let lock = Mutex<Void>(())
+    static let lock = Lock<Void>(())
 }
 
 /// A shared library loaded into the process.
@@ -58,14 +58,14 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
     public let name: String
     /// The binding options used when `function` is called without any.
     public let defaultOptions: BindingOptions
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     private struct State {
         var handle: LibraryHandle?
         var declarations: CScope
     }
     /// The library's debug info, once looked for.
-    let debugState = Mutex<Result<LibraryDebugInfo, CallStubError>?>(nil)
+    let debugState = Lock<Result<LibraryDebugInfo, CallStubError>?>(nil)
 
     /// Opens a library by file name (searched as the dynamic linker does, e.g.
     /// `libm.so.6`) or by path. The corresponding C function is `dlopen` with
@@ -89,7 +89,7 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
             throw .libraryNotLoaded(name: nameOrPath, message: opened.1 ?? "unknown error")
         }
         name = nameOrPath
-        state = Mutex(State(handle: LibraryHandle(raw: raw, name: nameOrPath), declarations: declarations))
+        state = Lock(State(handle: LibraryHandle(raw: raw, name: nameOrPath), declarations: declarations))
     }
 
     public var description: String { "SharedLibrary(\(name))" }

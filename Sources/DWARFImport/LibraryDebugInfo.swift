@@ -6,7 +6,7 @@
 
 internal import CLibDW
 import Glibc
-import Synchronization
+import Locks
 
 /// Where a library's DWARF came from.
 public enum DebugInfoSource: Hashable, Sendable, CustomStringConvertible {
@@ -52,8 +52,8 @@ public final class LibraryDebugInfo: @unchecked Sendable {
     private let module: OpaquePointer  // Dwfl_Module *
     let dwarf: OpaquePointer  // Dwarf *
     let bias: UInt64
-    let lock = Mutex<Void>(())
-    private let indexState = Mutex<DWARFIndex?>(nil)
+    let lock = Lock<Void>(())
+    private let indexState = Lock<DWARFIndex?>(nil)
     /// One importer per library, so that a record has one identity across its functions;
     /// used only under `lock`.
     private nonisolated(unsafe) var sharedImporter: DWARFTypeImporter?

@@ -3,7 +3,7 @@
 // for the JIT itself.
 
 internal import CLLVM
-import Synchronization
+import Locks
 
 #if canImport(Glibc)
     import Glibc
@@ -43,7 +43,7 @@ public final class JITSession: Sendable {
     private nonisolated(unsafe) let instance: LLVMOrcLLJITRef
     /// The one context every module is parsed in; only used under `lock`.
     private nonisolated(unsafe) let sharedContext: LLVMOrcThreadSafeContextRef
-    private let lock = Mutex<Void>(())
+    private let lock = Lock<Void>(())
 
     /// The target triple the JIT compiles for, e.g. `x86_64-pc-linux-gnu`.
     public let targetTriple: String

@@ -4,7 +4,7 @@
 // compilation serialised behind one lock (LLVM contexts are not thread-safe).
 
 import ABILowering
-import Synchronization
+import Locks
 
 /// A stub's entry: `void stub(void *fn, void **args, void *result)`.
 public typealias StubEntry = @convention(c) (
@@ -41,7 +41,7 @@ public final class StubCompiler: Sendable {
         var nextName = 0
         var compiledModules = 0
     }
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init(session: JITSession) {
         self.session = session

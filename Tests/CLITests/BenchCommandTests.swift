@@ -57,7 +57,8 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind")))
+    /// valgrind cannot run a sanitizer-instrumented binary: skipped under `--sanitize`.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind") && !Sanitizers.active))
     func instructionCounts() throws {
         let outcome = try run(ParseCommandTests.binary, ["bench", "--instructions", "--filter", "add2", "--json"])
         #expect(outcome.status == 0, "\(outcome.output.suffix(3000))")

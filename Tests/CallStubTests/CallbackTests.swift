@@ -3,7 +3,7 @@
 import CTestSupport
 import CallStub
 import Foundation
-import Synchronization
+import Locks
 import Testing
 
 @Suite struct CallbackTests {
@@ -150,7 +150,7 @@ import Testing
         let library = try openFixture(fixture)
         if shape.name == "LDS" && backend == .libffi { return }  // libffi cannot return X87-class records
         // The callback checks what C passed (make_<S>(10)) and returns it; C weighs it.
-        let seen = Mutex<String?>(nil)
+        let seen = Lock<String?>(nil)
         let echo = try Callback("struct \(shape.name) (*)(struct \(shape.name), int)", scope: library.declarations, backend: backend) { values in
             seen.withLock { $0 = values[0].description }
             return values[0]
@@ -189,7 +189,7 @@ import Testing
         #expect(drive(square, 12) == 144)
         #expect(drive(square, -3) == 9)
 
-        let kept = Mutex<[[CValue]]>([])
+        let kept = Lock<[[CValue]]>([])
         let keep = try Callback("long (*)(long, long)", backend: backend) { values in
             kept.withLock { $0.append(values) }
             return .int(0)
@@ -202,7 +202,7 @@ import Testing
 
         // sum(n) = n + sum(n - 1), each level reading its argument after the nested call.
         typealias OneLong = @convention(c) (Int) -> Int
-        let recursive = Mutex<OneLong?>(nil)
+        let recursive = Lock<OneLong?>(nil)
         let sum = try Callback("long (*)(long)", backend: backend) { values in
             guard case .int(let n) = values[0], n > 0, let call = recursive.withLock({ $0 }) else { return .int(0) }
             let inner = call(Int(n - 1))

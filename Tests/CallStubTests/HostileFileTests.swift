@@ -7,6 +7,15 @@ import Foundation
 import Testing
 
 @Suite struct HostileFileTests {
+    /// `original` with its first dynamic relocation's r_offset (the address the loader
+    /// writes at) moved outside the library.
+    static func relocationTargetDamaged(_ original: Data, path: String) throws -> Data {
+        let table = try #require(try DamageTarget.sections(of: path)[".rela.dyn"])
+        var data = original
+        for (index, byte) in [0x00, 0x00, 0xFF, 0xFF, 0xFF, 0, 0, 0].enumerated() { data[table.offset + index] = UInt8(byte) }
+        return data
+    }
+
     @Test func truncatedAndForeignFilesAreTypedErrors() throws {
         let original = try Data(contentsOf: URL(fileURLWithPath: "/lib/x86_64-linux-gnu/libm.so.6"))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-hostile-\(UUID().uuidString)")
@@ -22,6 +31,11 @@ import Testing
             ("not-elf.so", Data(repeating: 0x41, count: 4096), "not an ELF file"),
             ("big-endian.so", { var data = original; data[5] = 2; return data }(), "not a little-endian ELF file"),
             ("huge-phoff.so", { var data = original; for index in 32..<40 { data[index] = 0xFF }; return data }(), "program headers end at byte"),
+            // e_phoff moved one entry on: the first PT_LOAD is lost, DT_GNU_HASH is not mapped, and
+            // glibc's _dl_setup_hash read unmapped memory (found by DebugInfoFuzzTests' random damage).
+            ("shifted-phoff.so", { var data = original; data[32] &+= 56; return data }(), "lies outside every loadable segment"),
+            ("wild-relocation.so", try Self.relocationTargetDamaged(original, path: "/lib/x86_64-linux-gnu/libm.so.6"),
+             "relocation writes at 0xffffff0000"),
         ]
         for (name, bytes, message) in cases {
             let path = directory.appendingPathComponent(name).path

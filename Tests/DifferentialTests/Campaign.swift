@@ -8,6 +8,7 @@ import CTestSupport
 import CTypeModel
 import CallStub
 import Foundation
+import Locks
 import Synchronization
 
 /// A compiler and optimisation level that builds a batch's library.
@@ -190,7 +191,7 @@ struct Campaign: Sendable {
         let start = Date()
         let batches = (count + batchSize - 1) / batchSize
         let configurations = CampaignConfiguration.all
-        let state = Mutex((report: CampaignReport(), done: 0, error: String?.none))
+        let state = Lock((report: CampaignReport(), done: 0, error: String?.none))
         let width = only == nil ? max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
         let campaign = self
         let next = Atomic<Int>(0)

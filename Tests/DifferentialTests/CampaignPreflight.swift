@@ -9,7 +9,7 @@
 
 import CTestSupport
 import Foundation
-import Synchronization
+import Locks
 
 enum CampaignPreflight {
     /// The driver: reads "index seed name" lines, prints "case index" before each call
@@ -56,7 +56,7 @@ enum CampaignPreflight {
         """#
 
     /// The driver, built once per process with the system C compiler.
-    private static let built = Mutex<Result<String, OracleError>?>(nil)
+    private static let built = Lock<Result<String, OracleError>?>(nil)
 
     static func driver() throws -> String {
         try built.withLock { (state) throws -> String in

@@ -1,0 +1,67 @@
+// The lock every module uses. Ordinarily it is Swift's `Synchronization.Mutex` (a futex
+// word, no allocation). ThreadSanitizer does not see futex hand-offs, so under TSan a
+// Mutex reports races on every value it protects (docs/robustness.md shows a 15-line
+// program without CallStub doing so); builds made with `-D CALLSTUB_TSAN_LOCKS`
+// (`scripts/test --sanitize=thread` passes it) use a pthread mutex instead, which TSan
+// models, so that what it reports is real.
+
+#if CALLSTUB_TSAN_LOCKS
+import Glibc
+#else
+import Synchronization
+#endif
+
+/// A value that is read and written only while a lock is held.
+public struct Lock<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
+    #if CALLSTUB_TSAN_LOCKS
+    private let storage: PthreadLocked<Value>
+    #else
+    private let mutex: Mutex<Value>
+    #endif
+
+    /// A lock protecting `initialValue`.
+    public init(_ initialValue: consuming sending Value) {
+        #if CALLSTUB_TSAN_LOCKS
+        storage = PthreadLocked(initialValue)
+        #else
+        mutex = Mutex(initialValue)
+        #endif
+    }
+
+    /// Runs `body` with the value while holding the lock; other threads wait.
+    public borrowing func withLock<Result: ~Copyable, E: Error>(
+        _ body: (inout sending Value) throws(E) -> sending Result
+    ) throws(E) -> sending Result {
+        #if CALLSTUB_TSAN_LOCKS
+        try storage.withLock(body)
+        #else
+        try mutex.withLock(body)
+        #endif
+    }
+}
+
+#if CALLSTUB_TSAN_LOCKS
+/// The value and a heap-allocated pthread mutex (a pthread mutex must not move).
+private final class PthreadLocked<Value: ~Copyable>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ value: consuming Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<Result: ~Copyable, E: Error>(
+        _ body: (inout sending Value) throws(E) -> sending Result
+    ) throws(E) -> sending Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
+#endif
