@@ -10,6 +10,9 @@ let package = Package(
     products: [
         .library(name: "CallStub", targets: ["CallStub"]),
         .executable(name: "callstub", targets: ["callstub"]),
+        // The C interface (include/callstub.h): libCallStubC.so, installed as libcallstub.so
+        // by scripts/install.
+        .library(name: "CallStubC", type: .dynamic, targets: ["CallStubC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +45,8 @@ let package = Package(
             name: "CallStub",
             dependencies: ["Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
         ),
+        // The C API: @_cdecl functions over the public Swift API, nothing more.
+        .target(name: "CallStubC", dependencies: ["CallStub", "Locks"]),
         .executableTarget(
             name: "callstub",
             dependencies: [
@@ -62,6 +67,8 @@ let package = Package(
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks"]),
+        // C programs against include/callstub.h and libCallStubC.so (the C sources are run, not built).
+        .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
         .testTarget(name: "HeaderCorpusTests", dependencies: ["CallStub", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "Locks", "CTypeModel", "CDeclParser", "CTestSupport"]),

@@ -338,6 +338,39 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         VariadicShape(function: self, target: try target(variadicTail: variadicTypes))
     }
 
+    /// The variadic call shape whose tail has the C types `typeNames`, comma-separated
+    /// type names read in the function's declarations (`"int, double, const char *"`).
+    public func variadicShape(typeNames: String) throws(CallStubError) -> VariadicShape {
+        var types: [CQualType] = []
+        for text in Self.topLevelParts(typeNames) {
+            do { types.append(try CDeclParser.parseTypeName(text, scope: declarations)) } catch {
+                throw .malformedDeclaration(error)
+            }
+        }
+        return try variadicShape(types)
+    }
+
+    /// `text` split at the commas outside parentheses and brackets (`int (*)(int, int)` is one).
+    static func topLevelParts(_ text: String) -> [String] {
+        var parts: [String] = []
+        var depth = 0
+        var current = ""
+        for character in text {
+            switch character {
+            case "(", "[": depth += 1
+            case ")", "]": depth -= 1
+            case "," where depth == 0:
+                parts.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        if current.contains(where: { !$0.isWhitespace }) || !parts.isEmpty { parts.append(current) }
+        return parts
+    }
+
     /// Raw calls of one variadic shape: `arguments` holds the fixed arguments and then the
     /// variadic ones, of the (promoted) `variadicTypes`. For repeated calls of one shape,
     /// `variadicShape(_:)` prepares it once.

@@ -231,6 +231,20 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Makes a callback of the C function (pointer) type `declaration` whose handler works
+    /// on the raw frame, as a C handler does: `arguments` has libffi's `avalue` layout
+    /// (`arguments[i]` points at the i-th argument's bytes; records come by value as their
+    /// bytes) and the handler writes the result's bytes at `result` (nothing for `void`).
+    /// The C API's callbacks are these.
+    public convenience init(
+        _ declaration: String, scope: CScope = .standard, name: String? = nil, backend: BindingOptions.Backend = .auto,
+        rawHandler: @escaping @Sendable (_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) -> Void
+    ) throws(CallStubError) {
+        try self.init(signature: Self.signature(of: declaration, scope: scope), name: name ?? declaration, backend: backend) {
+            rawHandler($0, $1)
+        }
+    }
+
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,

@@ -116,6 +116,26 @@ extension SharedLibrary {
         try verify(Self.symbol(of: name, in: declarations ?? self.declarations), declared: type, policy: policy)
     }
 
+    /// Checks a declaration text (a prototype, after any types it uses; read in the
+    /// library's declaration set) against the library's DWARF: the last function it
+    /// declares. Returns that function's name with the verification state and warnings;
+    /// throws `signatureMismatch` when they disagree.
+    public func check(
+        declaration text: String, policy: VerificationPolicy = .abi
+    ) throws(CallStubError) -> (name: String, verification: SignatureVerification, warnings: [SignatureDifference]) {
+        let parsed: CParseResult
+        do { parsed = try CDeclParser.parse(Self.terminatedDeclaration(text), scope: declarations) } catch {
+            throw .malformedDeclaration(error)
+        }
+        guard case .function(let name, _)? = parsed.declarations.last(where: { if case .function = $0 { true } else { false } }),
+            let type = parsed.scope.function(named: name)
+        else {
+            throw .declarationMismatch("the declaration declares no function to check")
+        }
+        let (verification, warnings) = try check(name, type: type, declarations: parsed.scope, policy: policy)
+        return (name, verification, warnings)
+    }
+
     /// Checks a declared type against the library's DWARF under `policy`. Returns the
     /// verification state and the non-ABI differences (warnings); throws `signatureMismatch`.
     func verify(

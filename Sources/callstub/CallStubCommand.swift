@@ -1,6 +1,7 @@
 // The `callstub` command-line tool: subcommands over the CallStub library.
 
 import ArgumentParser
+import CallStub
 import Foundation
 
 @main
@@ -8,7 +9,7 @@ struct CallStubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callstub",
         abstract: "Call C functions whose signatures are known only at run time.",
-        version: "0.1.0",
+        version: CallStubVersion.current,
         subcommands: [Bench.self, Call.self, Signature.self, Check.self, Plan.self, IR.self, Parse.self]
     )
 }

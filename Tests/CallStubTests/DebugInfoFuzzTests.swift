@@ -141,12 +141,13 @@ import Testing
         return verbose ? work.map(one) : concurrentMap(work, one)
     }
 
-    /// How many cases to run: CALLSTUB_FUZZ_CASES (a number, or `all`), else `ci`.
+    /// How many cases to run: CALLSTUB_FUZZ_CASES (a number, or `all`), else `ci` (a
+    /// tenth of it under a sanitizer, where each case costs ten times as much).
     static func caseCount(ci: Int, all: Int) -> Int {
         switch ProcessInfo.processInfo.environment["CALLSTUB_FUZZ_CASES"] {
         case "all"?: return all
         case let text?: return Int(text).map { min($0, all) } ?? ci
-        case nil: return min(ci, all)
+        case nil: return min(Sanitizers.active ? ci / 10 : ci, all)
         }
     }
 

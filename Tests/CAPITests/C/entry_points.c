@@ -1,0 +1,377 @@
+/* Every entry point of callstub.h against the fixture library, linked directly too: each
+ * call through CallStub is compared with the same call made by the C compiler. Bad input
+ * (NULL and freed handles, wrong declarations, missing symbols, unknown flags) must give
+ * a status and a message. Prints one line per failed check and "N checks, F failed".
+ * argv[1]: the fixture library's path. */
+#include <callstub.h>
+#include "callstub_fixture.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks, failures;
+
+#define CHECK(condition, ...)                                   \
+    do {                                                        \
+        ++checks;                                               \
+        if (!(condition)) {                                     \
+            ++failures;                                         \
+            printf("FAILED line %d: %s: ", __LINE__, #condition); \
+            printf(__VA_ARGS__);                                \
+            printf("\n");                                       \
+        }                                                       \
+    } while (0)
+
+/* A call that must succeed. */
+#define OK(call) CHECK((call) == CALLSTUB_OK, "%s", callstub_last_error())
+
+/* A call that must fail with `status` and a message containing `text`. */
+#define FAILS(call, status, text)                                                          \
+    do {                                                                                   \
+        callstub_status got_ = (call);                                                     \
+        CHECK(got_ == (status) && strstr(callstub_last_error(), (text)) != NULL, "got %s: %s", \
+              callstub_status_name(got_), callstub_last_error());                          \
+    } while (0)
+
+static callstub_library *fixture;
+
+static callstub_function *bind(const char *name, const char *declaration, unsigned flags) {
+    callstub_function *function = NULL;
+    OK(callstub_bind(fixture, name, declaration, flags, &function));
+    return function;
+}
+
+static void scalars(void) {
+    static const unsigned flag_sets[] = {0, CALLSTUB_BACKEND_LIBFFI, CALLSTUB_BACKEND_JIT, CALLSTUB_TIER_EAGER};
+    for (size_t i = 0; i < sizeof flag_sets / sizeof flag_sets[0]; i++) {
+        unsigned flags = flag_sets[i];
+        /* From the DWARF (no declaration), and from a declaration. */
+        callstub_function *echo = bind("echo_int", NULL, flags);
+        int x = -123456;
+        long long wide = 0;
+        void *args[] = {&x};
+        OK(callstub_call(echo, &wide, args));
+        CHECK((int)wide == echo_int(x), "echo_int %lld, flags %u", wide, flags);
+        callstub_function_free(echo);
+
+        /* Narrow integer results are widened to 8 bytes, as ffi_call does (ffi_arg). */
+        callstub_function *schar = bind("echo_schar", "signed char echo_schar(signed char)", flags);
+        signed char c = -5;
+        long long widened = 0;
+        void *cargs[] = {&c};
+        OK(callstub_call(schar, &widened, cargs));
+        CHECK(widened == -5, "echo_schar widened to %lld, flags %u", widened, flags);
+        callstub_function_free(schar);
+
+        callstub_function *mixed = bind("mixed16", NULL, flags);
+        int a = 1; double b = 2.5; long c3 = -3; float d = 4.25f; char e = 'e'; double f = 6.5;
+        unsigned short g = 7; double h = 8.5; int i9 = 9; float j = 10.5f; long k = 11; double l = 12.5;
+        short m = -13; double n = 14.5; long o = 15; float p = 16.5f;
+        void *margs[] = {&a, &b, &c3, &d, &e, &f, &g, &h, &i9, &j, &k, &l, &m, &n, &o, &p};
+        double got = 0;
+        OK(callstub_call(mixed, &got, margs));
+        CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 %g", got);
+        callstub_function_free(mixed);
+
+        callstub_function *ld = bind("echo_ldouble", NULL, flags);
+        long double lx = 1.0L / 3, lgot = 0;
+        void *largs[] = {&lx};
+        OK(callstub_call(ld, &lgot, largs));
+        CHECK(lgot == echo_ldouble(lx), "echo_ldouble");
+        callstub_function_free(ld);
+    }
+}
+
+static void records(void) {
+    callstub_function *echo_dd = bind("echo_DD", NULL, CALLSTUB_TIER_EAGER);
+    struct DD dd = make_DD(3), dd_got;
+    void *args[] = {&dd};
+    OK(callstub_call(echo_dd, &dd_got, args));
+    struct DD dd_direct = echo_DD(dd);
+    CHECK(memcmp(&dd_got, &dd_direct, sizeof dd_got) == 0, "echo_DD bytes");
+    callstub_function_free(echo_dd);
+
+    /* MEMORY class both ways (sret and a stack copy), with libffi too. */
+    for (unsigned flags = 0; flags <= CALLSTUB_BACKEND_LIBFFI; flags += CALLSTUB_BACKEND_LIBFFI) {
+        callstub_function *echo_big = bind("echo_BIG", NULL, flags);
+        struct BIG big = make_BIG(7), big_got;
+        void *bargs[] = {&big};
+        CHECK(callstub_result_size(echo_big) >= sizeof big_got, "result size %zu", callstub_result_size(echo_big));
+        OK(callstub_call(echo_big, &big_got, bargs));
+        struct BIG big_direct = echo_BIG(big);
+        CHECK(memcmp(&big_got, &big_direct, sizeof big_got) == 0, "echo_BIG bytes, flags %u", flags);
+        callstub_function_free(echo_big);
+    }
+
+    /* A bit-field struct: libffi cannot pass it, the JIT can. */
+    callstub_function *bits = bind("echo_BITS", NULL, 0);
+    char *text = NULL;
+    OK(callstub_describe(bits, CALLSTUB_DESCRIBE_BACKEND, &text));
+    CHECK(text && strstr(text, "backend: jit"), "%s", text ? text : "(null)");
+    free(text);
+    struct BITS bv = {5, -3, 77777}, bits_got;
+    void *bits_args[] = {&bv};
+    OK(callstub_call(bits, &bits_got, bits_args));
+    CHECK(bits_got.a == 5 && bits_got.b == -3 && bits_got.c == 77777, "echo_BITS");
+    FAILS(callstub_bind(fixture, "echo_BITS", NULL, CALLSTUB_BACKEND_LIBFFI, &bits), CALLSTUB_ERROR_BACKEND, "libffi");
+    callstub_function_free(bits);
+}
+
+static void variadic_and_errno(void) {
+    callstub_function *vsum = bind("vsum_int", NULL, 0);
+    int count = 3, v1 = 10, v2 = 20, v3 = 30;
+    long sum = 0;
+    void *args[] = {&count, &v1, &v2, &v3};
+    for (int round = 0; round < 3; round++) {  /* the shape is prepared once, then reused */
+        OK(callstub_call_variadic(vsum, "int, int, int", &sum, args));
+        CHECK(sum == vsum_int(3, 10, 20, 30), "vsum_int %ld", sum);
+    }
+    const char *format = "ids";
+    int i = 4; double d = 2.5; const char *s = "hello";
+    double mixed = 0;
+    callstub_function *vmixed_fn = bind("vmixed", NULL, 0);
+    void *margs[] = {&format, &i, &d, &s};
+    OK(callstub_call_variadic(vmixed_fn, "int, double, const char *", &mixed, margs));
+    CHECK(mixed == vmixed("ids", 4, 2.5, "hello"), "vmixed %g", mixed);
+    FAILS(callstub_call_variadic(vmixed_fn, "int, struct nowhere", &mixed, margs), CALLSTUB_ERROR_DECLARATION, "nowhere");
+    callstub_function *echo = bind("echo_int", NULL, 0);
+    FAILS(callstub_call_variadic(echo, "int", &mixed, margs), CALLSTUB_ERROR_ARGUMENT, "not variadic");
+    callstub_function_free(echo);
+    callstub_function_free(vmixed_fn);
+    callstub_function_free(vsum);
+
+    for (unsigned flags = CALLSTUB_CAPTURE_ERRNO; flags <= (CALLSTUB_CAPTURE_ERRNO | CALLSTUB_BACKEND_JIT); flags += CALLSTUB_BACKEND_JIT) {
+        callstub_function *fail = bind("fail_with_errno", NULL, flags);
+        int code = ERANGE, result = 0;
+        void *eargs[] = {&code};
+        errno = 0;
+        OK(callstub_call(fail, &result, eargs));
+        CHECK(callstub_errno() == ERANGE, "captured errno %d, flags %u", callstub_errno(), flags);
+        callstub_function_free(fail);
+    }
+}
+
+static void handler_twice(void *context, void *result, void **args) {
+    ++*(int *)context;
+    *(int *)result = 2 * *(int *)args[0];
+}
+
+static void handler_DD(void *context, void *result, void **args) {
+    (void)context;
+    struct DD in = *(struct DD *)args[0];
+    int seed = *(int *)args[1];
+    struct DD out = {in.a + seed, in.b * 2};
+    memcpy(result, &out, sizeof out);
+}
+
+/* The same callback in C, the oracle for drive_DD's result. */
+static struct DD direct_DD(struct DD in, int seed) {
+    struct DD out = {in.a + seed, in.b * 2};
+    return out;
+}
+
+static void callbacks(void) {
+    for (unsigned flags = 0; flags <= CALLSTUB_BACKEND_JIT; flags += CALLSTUB_BACKEND_LIBFFI) {
+        int calls = 0;
+        callstub_callback *twice = NULL;
+        OK(callstub_callback_new("int (*)(int)", handler_twice, &calls, flags, &twice));
+        int (*pointer)(int) = (int (*)(int))callstub_callback_pointer(twice);
+        CHECK(pointer && pointer(21) == 42 && drive_int(pointer, 5) == 10 && calls == 2, "twice, flags %u", flags);
+
+        /* Through CallStub: drive_int called by callstub_call with the callback as argument. */
+        callstub_function *drive = bind("drive_int", NULL, 0);
+        int x = 8, got = 0;
+        void *args[] = {&pointer, &x};
+        OK(callstub_call(drive, &got, args));
+        CHECK(got == 16, "drive_int through CallStub %d", got);
+        callstub_function_free(drive);
+        callstub_callback_free(twice);
+
+        /* A struct by value in and out. */
+        callstub_callback *dd = NULL;
+        OK(callstub_callback_new("struct DD { double a, b; } (*)(struct DD, int)", handler_DD, NULL, flags, &dd));
+        struct DD (*dd_pointer)(struct DD, int) = (struct DD (*)(struct DD, int))callstub_callback_pointer(dd);
+        CHECK(dd_pointer && drive_DD(dd_pointer, 3) == drive_DD(direct_DD, 3), "drive_DD, flags %u", flags);
+        callstub_callback_free(dd);
+    }
+    callstub_callback *bad = NULL;
+    FAILS(callstub_callback_new("int (*)(int, ...)", handler_twice, NULL, 0, &bad), CALLSTUB_ERROR_DECLARATION, "variadic");
+    FAILS(callstub_callback_new("int (*)(int)", NULL, NULL, 0, &bad), CALLSTUB_ERROR_HANDLE, "handler is NULL");
+    FAILS(callstub_callback_new("int (*)(int)", handler_twice, NULL, CALLSTUB_CAPTURE_ERRNO, &bad), CALLSTUB_ERROR_ARGUMENT, "flags");
+    CHECK(callstub_callback_pointer(NULL) == NULL, "pointer of NULL");
+}
+
+static void introspection_and_checks(void) {
+    callstub_function *echo = bind("echo_DD", NULL, 0);
+    static const char *const expected[] = {"struct DD echo_DD(struct DD", "xmm0", "requested: auto", "verified"};
+    for (int what = 0; what < 4; what++) {
+        char *text = NULL;
+        OK(callstub_describe(echo, (callstub_description)what, &text));
+        CHECK(text && strstr(text, expected[what]), "describe %d: %s", what, text ? text : "(null)");
+        free(text);
+    }
+    char *text = NULL;
+    FAILS(callstub_describe(echo, (callstub_description)9, &text), CALLSTUB_ERROR_ARGUMENT, "unknown description");
+    CHECK(callstub_parameter_count(echo) == 1 && callstub_parameter_count(NULL) == -1, "parameter count");
+    callstub_function_free(echo);
+
+    char *header = NULL;
+    OK(callstub_library_signature(fixture, "weigh_NEST", &header));
+    CHECK(header && strstr(header, "struct NEST {") && strstr(header, "weigh_NEST("), "%s", header ? header : "(null)");
+    free(header);
+
+    char *report = NULL;
+    OK(callstub_library_check(fixture, "int echo_int(int)", 0, &report));
+    CHECK(report && strstr(report, "echo_int: verified"), "%s", report ? report : "(null)");
+    free(report);
+    report = NULL;
+    FAILS(callstub_library_check(fixture, "struct DD { float a, b; }; double weigh_DD(struct DD)", 0, &report),
+          CALLSTUB_ERROR_MISMATCH, "disagrees");
+    CHECK(report && strstr(report, "declared") && strstr(report, "actual"), "%s", report ? report : "(null)");
+    free(report);
+    /* Binding with a wrong declaration fails the same way. */
+    callstub_function *wrong = NULL;
+    FAILS(callstub_bind(fixture, "echo_int", "double echo_int(double)", 0, &wrong), CALLSTUB_ERROR_MISMATCH, "echo_int");
+    CHECK(wrong == NULL, "out-parameter untouched");
+    /* Off, the same declaration binds. */
+    OK(callstub_bind(fixture, "echo_int", "long echo_int(long)", CALLSTUB_VERIFY_OFF, &wrong));
+    callstub_function_free(wrong);
+
+    /* A declaration set, then functions bound from it. */
+    OK(callstub_library_declare(fixture, "struct LD { long a; double b; }; double weigh_LD(struct LD s);"));
+    callstub_function *weigh = bind("weigh_LD", NULL, 0);
+    struct LD ld = make_LD(4);
+    double weight = 0;
+    void *args[] = {&ld};
+    OK(callstub_call(weigh, &weight, args));
+    CHECK(weight == weigh_LD(ld), "weigh_LD %g", weight);
+    callstub_function_free(weigh);
+
+    /* A function pointer found at run time. */
+    callstub_function *by_address = NULL;
+    OK(callstub_bind_address((void (*)(void))echo_long, "long (*)(long)", 0, &by_address));
+    long value = -99, got = 0;
+    void *vargs[] = {&value};
+    OK(callstub_call(by_address, &got, vargs));
+    CHECK(got == -99, "by address %ld", got);
+    callstub_function_free(by_address);
+
+    /* Real headers, preprocessed. */
+    callstub_library *libc = NULL;
+    OK(callstub_library_open("libc.so.6", &libc));
+    const char *headers[] = {"stdlib.h"};
+    const char *arguments[] = {"-D_GNU_SOURCE"};
+    OK(callstub_library_include(libc, headers, 1, arguments, 1));
+    callstub_function *labs_fn = NULL;
+    OK(callstub_bind(libc, "labs", NULL, 0, &labs_fn));
+    long negative = -42, absolute = 0;
+    void *labs_args[] = {&negative};
+    OK(callstub_call(labs_fn, &absolute, labs_args));
+    CHECK(absolute == 42, "labs %ld", absolute);
+    callstub_function_free(labs_fn);
+    const char *missing[] = {"no/such/header.h"};
+    FAILS(callstub_library_include(libc, missing, 1, NULL, 0), CALLSTUB_ERROR_PREPROCESSOR, "no/such/header.h");
+    callstub_library_close(libc);
+}
+
+static void bad_input(void) {
+    callstub_library *library = NULL;
+    callstub_function *function = NULL;
+    FAILS(callstub_library_open(NULL, &library), CALLSTUB_ERROR_HANDLE, "name_or_path is NULL");
+    FAILS(callstub_library_open("libc.so.6", NULL), CALLSTUB_ERROR_HANDLE, "NULL");
+    FAILS(callstub_library_open("/no/such/library.so", &library), CALLSTUB_ERROR_LIBRARY, "/no/such/library.so");
+    FAILS(callstub_library_open("/etc/passwd", &library), CALLSTUB_ERROR_LIBRARY, "not an ELF file");
+    CHECK(library == NULL, "out-parameter untouched");
+    FAILS(callstub_bind(NULL, "echo_int", NULL, 0, &function), CALLSTUB_ERROR_HANDLE, "library handle is NULL");
+    FAILS(callstub_bind(fixture, NULL, NULL, 0, &function), CALLSTUB_ERROR_HANDLE, "name is NULL");
+    FAILS(callstub_bind(fixture, "no_such_function", "int no_such_function(int)", 0, &function), CALLSTUB_ERROR_SYMBOL,
+          "no_such_function");
+    FAILS(callstub_bind(fixture, "echo_int", "int echo_int(int", 0, &function), CALLSTUB_ERROR_DECLARATION, "line 1, column");
+    FAILS(callstub_bind(fixture, "echo_int", "int other(int)", 0, &function), CALLSTUB_ERROR_DECLARATION, "not echo_int");
+    FAILS(callstub_bind(fixture, "echo_int", NULL, 1u << 20, &function), CALLSTUB_ERROR_ARGUMENT, "unknown flags");
+    FAILS(callstub_bind(fixture, "echo_int", NULL, CALLSTUB_BACKEND_LIBFFI | CALLSTUB_BACKEND_JIT, &function),
+          CALLSTUB_ERROR_ARGUMENT, "exclude each other");
+    FAILS(callstub_bind(fixture, "echo_int", NULL, 0, NULL), CALLSTUB_ERROR_HANDLE, "NULL");
+    FAILS(callstub_bind_address(NULL, "int (*)(int)", 0, &function), CALLSTUB_ERROR_ARGUMENT, "NULL function pointer");
+    FAILS(callstub_call(NULL, NULL, NULL), CALLSTUB_ERROR_HANDLE, "function handle is NULL");
+    FAILS(callstub_call((callstub_function *)fixture, NULL, NULL), CALLSTUB_ERROR_HANDLE,
+          "a library handle was given where a function handle is expected");
+    callstub_function *echo = bind("echo_int", NULL, 0);
+    int x = 1;
+    long long result = 0;
+    FAILS(callstub_call(echo, &result, NULL), CALLSTUB_ERROR_ARGUMENT, "args is NULL");
+    void *args[] = {&x};
+    OK(callstub_call(echo, NULL, args));  /* a result nobody reads */
+    callstub_function_free(echo);
+    /* Debug builds keep freed handles as tombstones. */
+    FAILS(callstub_call(echo, &result, args), CALLSTUB_ERROR_HANDLE, "was freed");
+    callstub_function_free(NULL);
+    callstub_library_close(NULL);
+    callstub_callback_free(NULL);
+    CHECK(strcmp(callstub_status_name((callstub_status)77), "CALLSTUB_UNKNOWN_STATUS") == 0, "unknown status name");
+    CHECK(strcmp(callstub_status_name(CALLSTUB_ERROR_MISMATCH), "CALLSTUB_ERROR_MISMATCH") == 0, "status name");
+    CHECK(strlen(callstub_version()) > 0, "version");
+
+    /* A closed library: its functions keep working, new bindings fail. */
+    callstub_library *closing = NULL;
+    OK(callstub_library_open("libm.so.6", &closing));
+    callstub_function *cosine = NULL;
+    OK(callstub_bind(closing, "cos", "double cos(double)", 0, &cosine));
+    callstub_library_close(closing);
+    double zero = 0, one = 0;
+    void *cargs[] = {&zero};
+    OK(callstub_call(cosine, &one, cargs));
+    CHECK(one == 1.0, "cos after close %g", one);
+    callstub_function_free(cosine);
+    FAILS(callstub_bind(closing, "sin", "double sin(double)", 0, &cosine), CALLSTUB_ERROR_HANDLE, "was freed");
+}
+
+/* Threads share one adaptively tiered handle across its tier-up (after 1,000 calls). */
+static callstub_function *shared_sum;
+
+static void *hammer(void *seed_pointer) {
+    long seed = (long)(size_t)seed_pointer, bad = 0;
+    for (long round = 0; round < 5000; round++) {
+        long a = seed, b = round, c = -round, got = 0;
+        void *args[] = {&a, &b, &c};
+        if (callstub_call(shared_sum, &got, args) != CALLSTUB_OK || got != isum3(a, b, c)) bad++;
+    }
+    return (void *)(size_t)bad;
+}
+
+static void threads(void) {
+    shared_sum = bind("isum3", NULL, 0);
+    pthread_t workers[4];
+    for (long i = 0; i < 4; i++) pthread_create(&workers[i], NULL, hammer, (void *)(size_t)(i + 1));
+    for (int i = 0; i < 4; i++) {
+        void *bad = NULL;
+        pthread_join(workers[i], &bad);
+        CHECK(bad == NULL, "thread %d: %zu wrong results", i, (size_t)bad);
+    }
+    callstub_function_free(shared_sum);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FIXTURE.so\n", argv[0]);
+        return 2;
+    }
+    if (callstub_library_open(argv[1], &fixture) != CALLSTUB_OK) {
+        fprintf(stderr, "%s\n", callstub_last_error());
+        return 2;
+    }
+    scalars();
+    records();
+    variadic_and_errno();
+    callbacks();
+    introspection_and_checks();
+    bad_input();
+    threads();
+    callstub_library_close(fixture);
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures != 0;
+}

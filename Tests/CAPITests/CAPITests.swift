@@ -1,0 +1,110 @@
+// The C API from C (issue 15): C programs compiled by gcc and clang-19 against
+// include/callstub.h and the libCallStubC.so that `swift build` makes beside the tests.
+// Each program compares CallStub's answers with the C compiler's own calls.
+
+import CTestSupport
+import Foundation
+import Testing
+
+@Suite struct CAPITests {
+    static let repository = FixtureLibrary.sourceDirectory.deletingLastPathComponent().deletingLastPathComponent()
+    static let include = repository.appendingPathComponent("include")
+
+    /// The directory of the built libCallStubC.so: the test bundle's (SwiftPM builds every
+    /// product with the tests).
+    static let libraryDirectory: URL = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        return [bundle, bundle.deletingLastPathComponent()].first {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("libCallStubC.so").path)
+        } ?? bundle
+    }()
+
+    static var compilers: [CCompiler] { CCompiler.installed.filter { $0.name != "clang" } }
+
+    /// Compiles `sources` into a program linked with libCallStubC.so (and `extra`), or
+    /// records the compiler's output.
+    static func build(
+        _ sources: [String], compiler: CCompiler, in directory: URL, extra: [String] = []
+    ) throws -> String {
+        let library = libraryDirectory.appendingPathComponent("libCallStubC.so")
+        try #require(
+            FileManager.default.fileExists(atPath: library.path),
+            "no \(library.path): build the C API product (swift build, or swift build --product CallStubC)")
+        let output = directory.appendingPathComponent("program-\(compiler.name)").path
+        let arguments =
+            ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread", "-I", include.path] + sources + extra
+            + ["-L", libraryDirectory.path, "-lCallStubC", "-Wl,-rpath," + libraryDirectory.path, "-lm", "-o", output]
+        let compile = try run(compiler.path, arguments)
+        try #require(compile.status == 0, "\(compiler.name) failed:\n\(compile.output.prefix(4000))")
+        return output
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-capi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test("every entry point, against the compiler's own calls", arguments: FixtureLibrary.built)
+    func everyEntryPoint(fixture: FixtureLibrary) throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/entry_points.c").path
+        let fixtureDirectory = URL(fileURLWithPath: fixture.path).deletingLastPathComponent().path
+        let executable = try Self.build(
+            [program], compiler: fixture.compiler, in: directory,
+            extra: ["-Wno-pedantic", "-I", FixtureLibrary.sourceDirectory.path, fixture.path, "-Wl,-rpath," + fixtureDirectory])
+        let outcome = try run(executable, [fixture.path])
+        #expect(outcome.status == 0, "\(outcome.output.suffix(4000))")
+        let summary = try #require(outcome.output.split(separator: "\n").last.map(String.init))
+        #expect(summary.hasSuffix(" checks, 0 failed"), "\(outcome.output.suffix(4000))")
+        let count = Int(summary.split(separator: " ").first ?? "") ?? 0
+        #expect(count >= 170, "only \(count) checks ran")
+    }
+
+    /// The program of docs/c-api.md, as printed there.
+    @Test func documentedExampleRuns() throws {
+        let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/c-api.md"), encoding: .utf8)
+        let start = try #require(page.range(of: "```c\n"))
+        let end = try #require(page.range(of: "```", range: start.upperBound..<page.endIndex))
+        let source = String(page[start.upperBound..<end.lowerBound])
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("example.c")
+        try source.write(to: file, atomically: true, encoding: .utf8)
+        let hasLibcDebugInfo = FileManager.default.fileExists(atPath: "/usr/lib/debug/.build-id")
+        for compiler in Self.compilers {
+            let executable = try Self.build([file.path], compiler: compiler, in: directory)
+            let outcome = try run(executable, [])
+            #expect(outcome.status == 0, "\(compiler): \(outcome.output)")
+            for line in ["pow(2, 10) = 1024", "div(17, 5) = {3, 2}", "sorted: 1 3 5 7 9 ("] {
+                #expect(outcome.output.contains(line), "\(compiler): no '\(line)' in:\n\(outcome.output)")
+            }
+            if hasLibcDebugInfo {
+                #expect(outcome.output.contains("CALLSTUB_ERROR_MISMATCH"), "\(outcome.output)")
+                #expect(outcome.output.contains("declared: double abs(double);"), "\(outcome.output)")
+            }
+        }
+    }
+
+    /// The header compiles as C99 (pedantic) and as C++ (11 and 17), with every warning on.
+    @Test func headerCompilesAsCAndCPlusPlus() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("use.c")
+        try """
+            #include <callstub.h>
+            int main(void) { callstub_library *l = 0; return callstub_library_open(0, &l) == CALLSTUB_OK; }
+
+            """.write(to: file, atomically: true, encoding: .utf8)
+        var runs: [(String, [String])] = [("/usr/bin/gcc", ["-std=c99", "-pedantic"]), ("/usr/bin/gcc", ["-std=c11"])]
+        for compiler in ["/usr/bin/g++", "/usr/bin/clang++-19"] where FileManager.default.isExecutableFile(atPath: compiler) {
+            runs += [(compiler, ["-x", "c++", "-std=c++11"]), (compiler, ["-x", "c++", "-std=c++17"])]
+        }
+        for (compiler, flags) in runs {
+            let outcome = try run(
+                compiler, flags + ["-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I", Self.include.path, file.path])
+            #expect(outcome.status == 0, "\(compiler) \(flags): \(outcome.output)")
+        }
+    }
+}
