@@ -51,6 +51,8 @@ let package = Package(
             name: "callstub",
             dependencies: [
                 "CallStub",
+                // For `callstub bench`'s C API column (C calling callstub_call).
+                "CallStubC",
                 // For `callstub bench`'s bare ffi_call column and plans.
                 "ABILowering", "FFIBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

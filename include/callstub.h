@@ -141,6 +141,14 @@ callstub_status callstub_bind_address(
  * fixed arguments only; use callstub_call_variadic for others. Thread-safe. */
 callstub_status callstub_call(callstub_function *function, void *result, void **args);
 
+/* The shortest call: the function's compiled stub itself, to be called as
+ * `entry(target, args, result)` with callstub_call's args and result (it returns 0). No
+ * handle is checked. Only for functions whose stub was compiled when bound
+ * (CALLSTUB_BACKEND_JIT or CALLSTUB_TIER_EAGER; otherwise CALLSTUB_ERROR_BACKEND); valid
+ * until the handle is freed. Thread-safe. */
+typedef int (*callstub_entry)(void *target, void **args, void *result);
+callstub_status callstub_function_entry(const callstub_function *function, callstub_entry *entry, void **target);
+
 /* Calls a variadic function with a tail of arguments whose (promoted) C types are given as
  * a declaration of type names, e.g. "int, double, const char *". Each distinct tail is
  * prepared once and cached. */

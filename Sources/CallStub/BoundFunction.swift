@@ -8,6 +8,7 @@ import CTypeModel
 import FFIBackend
 import LLVMBackend
 import Locks
+import Synchronization
 
 /// How a function is bound.
 public struct BindingOptions: Hashable, Sendable {
@@ -328,9 +329,20 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// writable bytes (integer results narrower than 8 bytes are widened to 8). The array
     /// is not modified. Nothing is checked: this is the path for callers that manage
     /// their own buffers.
-    @inlinable
+    @inlinable @inline(__always)
     public func invoke(arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
         fixedTarget.invokePreservingArguments(arguments, result)
+    }
+
+    /// The JIT stub serving raw calls now and the function address to hand it, or `nil`
+    /// while libffi serves. The stub is `int stub(void *fn, void **args, void *result)`
+    /// and returns 0: a C entry point can return its status by jumping to it (the C API's
+    /// `callstub_call` does). Read it for each call: adaptive tiering swaps it in later.
+    @inlinable @inline(__always)
+    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? {
+        let stub = fixedTarget.stubAddress.load(ordering: .acquiring)
+        guard stub != 0 else { return nil }
+        return (UnsafeRawPointer(bitPattern: stub).unsafelyUnwrapped, fixedTarget.functionAddress)
     }
 
     /// One variadic call shape prepared for repeated raw or dynamic calls (see `VariadicShape`).
@@ -394,7 +406,7 @@ public struct VariadicShape: Sendable {
     }
 
     /// Raw call: `arguments` holds the fixed and then the variadic arguments (promoted types).
-    @inlinable
+    @inlinable @inline(__always)
     public func invoke(arguments: UnsafePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
         target.invokePreservingArguments(arguments, result)
     }

@@ -47,6 +47,13 @@ final class FunctionHandle {
         parameterCount = function.parameterCount
         resultSize = function.resultBufferSize
     }
+
+    /// A handle for `function`. A stub compiled at binding (the JIT backend, or eager
+    /// tiering) never changes: the record keeps it for `callstub_call`'s shortest path.
+    static func make(_ function: BoundFunction) -> UnsafeMutableRawPointer {
+        let fixed = function.options.backend == .jit || function.options.tiering == .eager ? function.currentStub : nil
+        return Handles.make(FunctionHandle(function), tag: .function, callee: function, fixedStub: fixed)
+    }
 }
 
 @_cdecl("callstub_bind")
@@ -63,7 +70,7 @@ public func callstub_bind(
         let function = try translating { () throws(CallStubError) in
             try library.function(name, declaration: declaration, options: options)
         }
-        out.pointee = Handles.make(FunctionHandle(function), tag: .function)
+        out.pointee = FunctionHandle.make(function)
     }
 }
 
@@ -79,7 +86,7 @@ public func callstub_bind_address(
         let function = try translating { () throws(CallStubError) in
             try BoundFunction(address: CPointer(address), declaration: declaration, options: options)
         }
-        out.pointee = Handles.make(FunctionHandle(function), tag: .function)
+        out.pointee = FunctionHandle.make(function)
     }
 }
 
@@ -87,29 +94,57 @@ public func callstub_bind_address(
 public func callstub_call(
     _ handle: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?, _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> Int32 {
-    // The fast path: one tag check, then the function's entry (no retain, no error box).
-    if let handle {
+    fastCall(handle, result, arguments)
+}
+
+/// A JIT stub as `callstub_call` calls it: returning its 0.
+typealias StatusStub = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Int32
+
+/// The fast path: one tag check and two loads to the function's entry; no retain (the
+/// handle keeps the function alive), no closure, no error box. Everything else (NULL
+/// result or arguments, errors) goes to `callOffTheFastPath`.
+@inline(__always)
+func fastCall(
+    _ handle: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?, _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
+    if let handle, let result, let arguments {
         let record = handle.assumingMemoryBound(to: HandleRecord.self)
-        if record.pointee.tag == HandleTag.function.rawValue {
-            let object = unsafeBitCast(record.pointee.object, to: Unmanaged<FunctionHandle>.self)
-            return object._withUnsafeGuaranteedRef { function in
-                guard let arguments = arguments ?? (function.parameterCount == 0 ? UnsafeMutablePointer(bitPattern: 8) : nil) else {
-                    LastError.set("args is NULL, and \(function.function.name) takes \(function.parameterCount) arguments")
-                    return Status.argument.rawValue
-                }
-                if let result {
-                    function.function.invoke(arguments: arguments, result: result)
-                } else {
-                    // As ffi_call allows: a result nobody reads, in scratch memory.
-                    withUnsafeTemporaryAllocation(byteCount: function.resultSize, alignment: 16) { scratch in
-                        function.function.invoke(arguments: arguments, result: scratch.baseAddress!)
-                    }
-                }
-                return Status.ok.rawValue
+        guard record.pointee.tag == HandleTag.function.rawValue else { return callOffTheFastPath(handle, result, arguments) }
+        // A stub returns 0 (CALLSTUB_OK): called last, it returns to the C caller itself.
+        if let stub = record.pointee.fixedStub, let target = record.pointee.fixedTarget {
+            return unsafeBitCast(stub, to: StatusStub.self)(target, arguments, result)
+        }
+        if let callee = record.pointee.callee {
+            let function = unsafeBitCast(callee, to: Unmanaged<BoundFunction>.self)
+            var entry: (stub: UnsafeRawPointer, function: UnsafeRawPointer)?
+            function._withUnsafeGuaranteedRef { entry = $0.currentStub }
+            if let (stub, target) = entry { return unsafeBitCast(stub, to: StatusStub.self)(target, arguments, result) }
+            function._withUnsafeGuaranteedRef { $0.invoke(arguments: arguments, result: result) }
+            return Status.ok.rawValue
+        }
+    }
+    return callOffTheFastPath(handle, result, arguments)
+}
+
+/// `callstub_call` with a NULL result or argument array, or a handle that is not a live function.
+@inline(never)
+private func callOffTheFastPath(
+    _ handle: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?, _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
+    reporting { () throws(Failure) in
+        let function = try Handles.object(handle, .function, as: FunctionHandle.self)
+        guard let arguments = arguments ?? (function.parameterCount == 0 ? UnsafeMutablePointer(bitPattern: 8) : nil) else {
+            throw Failure(.argument, "args is NULL, and \(function.function.name) takes \(function.parameterCount) arguments")
+        }
+        if let result {
+            function.function.invoke(arguments: arguments, result: result)
+        } else {
+            // As ffi_call allows: a result nobody reads, in scratch memory.
+            withUnsafeTemporaryAllocation(byteCount: function.resultSize, alignment: 16) { scratch in
+                function.function.invoke(arguments: arguments, result: scratch.baseAddress!)
             }
         }
     }
-    return reporting { () throws(Failure) in _ = try Handles.record(handle, .function) }
 }
 
 @_cdecl("callstub_call_variadic")
@@ -138,6 +173,25 @@ public func callstub_call_variadic(
                 shape.invoke(arguments: arguments, result: scratch.baseAddress!)
             }
         }
+    }
+}
+
+@_cdecl("callstub_function_entry")
+public func callstub_function_entry(
+    _ handle: UnsafeRawPointer?, _ entry: UnsafeMutablePointer<UnsafeRawPointer?>?, _ target: UnsafeMutablePointer<UnsafeRawPointer?>?
+) -> Int32 {
+    reporting { () throws(Failure) in
+        let record = try Handles.record(handle, .function)
+        guard let entry, let target else { throw Failure(.handle, "entry or target (the result pointers) is NULL") }
+        guard let stub = record.pointee.fixedStub, let address = record.pointee.fixedTarget else {
+            let function = try Handles.object(handle, .function, as: FunctionHandle.self).function
+            throw Failure(
+                .backend,
+                "\(function.name) has no stub compiled when it was bound: bind it with CALLSTUB_BACKEND_JIT or CALLSTUB_TIER_EAGER"
+                    + (function.fallbackReason.map { " (the JIT: \($0))" } ?? ""))
+        }
+        entry.pointee = stub
+        target.pointee = address
     }
 }
 
@@ -180,4 +234,20 @@ public func callstub_describe(
 @_cdecl("callstub_function_free")
 public func callstub_function_free(_ handle: UnsafeMutableRawPointer?) {
     Handles.free(handle, .function)
+}
+
+/// The addresses of the C entry points, for Swift code that hands them to C (the
+/// benchmark's C loop calls `callstub_call` through one, as a C program would).
+public enum CEntryPoints {
+    public static var call: UnsafeRawPointer {
+        let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?)
+            -> Int32 = callstub_call
+        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
+    }
+
+    public static var callVariadic: UnsafeRawPointer {
+        let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?,
+            UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = callstub_call_variadic
+        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
+    }
 }

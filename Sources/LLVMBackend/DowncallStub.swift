@@ -1,8 +1,9 @@
 // Downcall stubs: LLVM IR for one CallPlan, with libffi's `avalue` shape, so that the JIT
 // and libffi are interchangeable behind one entry point:
 //
-//     void stub(void *fn, void **args, void *result)   shared by every function of the shape
-//     void stub(void **args, void *result)             the target's address baked in
+//     int stub(void *fn, void **args, void *result)   shared by every function of the shape
+//     int stub(void **args, void *result)             the target's address baked in
+// (returning 0, so that the C API's callstub_call can return its status by a tail call)
 //
 // The stub loads each argument's pieces from `args[i]` at the plan's offsets, passes them
 // with the plan's IR types and attributes (signext/zeroext, byval, sret) so that LLVM
@@ -44,7 +45,9 @@ public enum DowncallStub {
 
     /// Adds the stub function for `plan` to the module `builder` is building.
     static func build(_ plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks?, into b: IRModuleBuilder) {
-        let stubType = b.function(returning: b.void, target == nil ? [b.pointer, b.pointer, b.pointer] : [b.pointer, b.pointer])
+        // The stub returns 0: the C API's callstub_call returns its status by tail-calling it.
+        let stubType = b.function(
+            returning: b.integer(bits: 32), target == nil ? [b.pointer, b.pointer, b.pointer] : [b.pointer, b.pointer])
         let parameters = b.beginFunction(named: name, type: stubType, parameterCount: target == nil ? 3 : 2)
         let callee = target.map { b.address($0) } ?? parameters[0]
         let argumentArray = parameters[target == nil ? 1 : 0]
@@ -131,7 +134,7 @@ public enum DowncallStub {
                 b.store(value, to: b.byteOffset(resultBuffer, part.offset), alignment: 1)
             }
         }
-        b.returnVoid()
+        b.returnValue(b.constant(0, bits: 32))
     }
 
     static func irType(_ kind: PieceKind, _ b: IRModuleBuilder) -> IRType {

@@ -6,7 +6,8 @@
 import ABILowering
 import Locks
 
-/// A stub's entry: `void stub(void *fn, void **args, void *result)`.
+/// A stub's entry: `int stub(void *fn, void **args, void *result)`, returning 0 (callers
+/// that need no status call it as returning nothing, which the C ABI allows).
 public typealias StubEntry = @convention(c) (
     UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer
 ) -> Void

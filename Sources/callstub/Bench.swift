@@ -5,6 +5,7 @@
 import ABILowering
 import ArgumentParser
 import CallStub
+import CallStubC
 import FFIBackend
 import Foundation
 
@@ -137,6 +138,7 @@ struct BenchContext {
     let jit: SharedLibrary
     let ffi: SharedLibrary
     let handle: UnsafeMutableRawPointer
+    let path: String
 
     init(path: String) throws {
         jit = try SharedLibrary(path, options: BindingOptions(backend: .jit))
@@ -145,6 +147,7 @@ struct BenchContext {
         try ffi.declare(BenchFixtures.header)
         guard let handle = dlopen(path, RTLD_NOW) else { throw ValidationError("cannot open the fixture library") }
         self.handle = handle
+        self.path = path
     }
 
     /// The C driver `direct_<name>`: n calls through a volatile function pointer.
@@ -184,6 +187,34 @@ struct BenchContext {
         }
     }
 
+    /// C calling the C API: the fixture's `capi_loop` calls `callstub_call` (or, for a
+    /// variadic tail, `callstub_call_variadic`) n times on a handle bound with the JIT, as a
+    /// C program linked with libcallstub.so does.
+    func capi(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        var library: UnsafeMutableRawPointer?
+        var bound: UnsafeMutableRawPointer?
+        guard callstub_library_open(path, &library) == 0, callstub_library_declare(library, BenchFixtures.header) == 0,
+            callstub_bind(library, function.name, nil, 1 << 2 /* CALLSTUB_BACKEND_JIT */, &bound) == 0
+        else { throw ValidationError("C API: \(String(cString: callstub_last_error()))") }
+        callstub_library_close(library)
+        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
+            buffer.copyMemory(from: bytes, byteCount: bytes.count)
+            return buffer
+        }
+        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
+        for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
+        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, function.resultBufferSize), alignment: 16)
+        typealias Loop = @convention(c) (Int, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
+            UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?) -> Double
+        let loop = unsafeBitCast(dlsym(handle, "capi_loop")!, to: Loop.self)
+        if let variadicTypes {
+            let types = strdup(variadicTypes.map(\.description).joined(separator: ", "))
+            return { n in loop(n, UnsafeMutableRawPointer(mutating: CEntryPoints.callVariadic), bound, result, argv, types) }
+        }
+        return { n in loop(n, UnsafeMutableRawPointer(mutating: CEntryPoints.call), bound, result, argv, nil) }
+    }
+
     /// Raw calls with caller-owned buffers holding `arguments` (bytes of each).
     func raw(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
         let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
@@ -219,10 +250,10 @@ struct BenchCase: Sendable {
     let name: String
     let declaration: String
     /// The paths, in column order: direct, jit raw, typed, dynamic, ffi raw, ffi typed, and
-    /// dynamic with the values in caller-owned storage (appended by `matrix`).
+    /// dynamic with the values in caller-owned storage, and C calling `callstub_call`.
     let make: @Sendable (BenchContext) throws -> [TimedLoop]
 
-    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer"]
+    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API"]
 
     static let matrix: [BenchCase] = [
         BenchCase(name: "f0", declaration: "int f0(void)") { c in
@@ -230,7 +261,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(returning: Int32.self), try f.typed(returning: Int32.self))
             return [c.direct("f0"), try c.raw(j, []), { n in timed(n) { _ in Double(jt()) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, []), try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, [])]
+                try c.ffiCall(f, []), try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, []), try c.capi(j, [])]
         },
         BenchCase(name: "add2", declaration: "int add2(int, int)") { c in
             let (j, f) = (try c.jit.function("add2"), try c.ffi.function("add2"))
@@ -238,7 +269,7 @@ struct BenchCase: Sendable {
             return [c.direct("add2"), try c.raw(j, [bytes(Int32(1)), bytes(Int32(2))]),
                 { n in timed(n) { _ in Double(jt(1, 2)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i & 0xffff)), .int(2)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, [bytes(Int32(1)), bytes(Int32(2))]), try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)])]
+                try c.ffiCall(f, [bytes(Int32(1)), bytes(Int32(2))]), try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)]), try c.capi(j, [bytes(Int32(1)), bytes(Int32(2))])]
         },
         BenchCase(name: "sum6", declaration: "long sum6(long × 6)") { c in
             let (j, f) = (try c.jit.function("sum6"), try c.ffi.function("sum6"))
@@ -247,7 +278,7 @@ struct BenchCase: Sendable {
             let args = (0..<6).map { bytes(Int($0)) }
             return [c.direct("sum6"), try c.raw(j, args), { n in timed(n) { _ in Double(jt(0, 1, 2, 3, 4, 5)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i)), .int(1), .int(2), .int(3), .int(4), .int(5)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)]), try c.capi(j, args)]
         },
         BenchCase(name: "fma3", declaration: "double fma3(double × 3)") { c in
             let (j, f) = (try c.jit.function("fma3"), try c.ffi.function("fma3"))
@@ -256,7 +287,7 @@ struct BenchCase: Sendable {
             let args = [bytes(1.0), bytes(1.5), bytes(2.5)]
             return [c.direct("fma3"), try c.raw(j, args), { n in timed(n) { _ in jt(1, 1.5, 2.5) } },
                 { n in timed(n) { i in if case .double(let v) = try! j.call([.double(Double(i)), .double(1.5), .double(2.5)]) { return v }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)]), try c.capi(j, args)]
         },
         BenchCase(name: "mixed8", declaration: "double mixed8(int, double, long, float, int, double, short, double)") { c in
             let (j, f) = (try c.jit.function("mixed8"), try c.ffi.function("mixed8"))
@@ -267,7 +298,7 @@ struct BenchCase: Sendable {
                 { n in timed(n) { i in
                     let values: [CValue] = [.int(Int64(i & 0xffff)), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]
                     if case .double(let v) = try! j.call(values) { return v }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]), try c.capi(j, args)]
         },
         BenchCase(name: "ptr3", declaration: "void *ptr3(void *, void *, void *)") { c in
             let (j, f) = (try c.jit.function("ptr3"), try c.ffi.function("ptr3"))
@@ -277,7 +308,7 @@ struct BenchCase: Sendable {
             let (p8, p16) = (UnsafeRawPointer(bitPattern: 8), UnsafeRawPointer(bitPattern: 16))
             return [c.direct("ptr3"), try c.raw(j, args), { n in timed(n) { _ in Double(UInt(bitPattern: jt(p8, p8, p16))) } },
                 { n in timed(n) { i in if case .pointer(let p) = try! j.call([.pointer(CPointer(address: UInt(i | 8))), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]) { return Double(p.address) }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))])]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]), try c.capi(j, args)]
         },
         BenchCase(name: "ii", declaration: "int ii(struct { int a, b; })") { c in
             let (j, f) = (try c.jit.function("ii"), try c.ffi.function("ii"))
@@ -286,7 +317,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Int32.self), try f.typed(CRecordValue.self, returning: Int32.self))
             return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(value)) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([.record(value)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)])]
+                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)]), try c.capi(j, [value.bytes])]
         },
         BenchCase(name: "dd2", declaration: "struct DD dd2(struct DD, struct DD), DD = { double a, b; }") { c in
             let (j, f) = (try c.jit.function("dd2"), try c.ffi.function("dd2"))
@@ -295,7 +326,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self), try f.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self))
             return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(jt(x, x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)])]
+                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes])]
         },
         BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
             let (j, f) = (try c.jit.function("l4"), try c.ffi.function("l4"))
@@ -304,7 +335,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: CRecordValue.self), try f.typed(CRecordValue.self, returning: CRecordValue.self))
             return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes])]
         },
         BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
             let (j, f) = (try c.jit.function("fid"), try c.ffi.function("fid"))
@@ -313,7 +344,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Double.self), try f.typed(CRecordValue.self, returning: Double.self))
             return [c.direct("fid"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in jt(x) } },
                 { n in timed(n) { _ in if case .double(let v) = try! j.call([.record(x)]) { return v }; return 0 } },
-                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes])]
         },
         BenchCase(name: "vsum", declaration: "int vsum(int, ...) with 3 ints") { c in
             let (j, f) = (try c.jit.function("vsum"), try c.ffi.function("vsum"))
@@ -322,7 +353,7 @@ struct BenchCase: Sendable {
             let args = [bytes(Int32(3)), bytes(Int32(1)), bytes(Int32(2)), bytes(Int32(3))]
             return [c.direct("vsum"), try c.raw(j, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(jt(3, 1, 2, 3)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(3), .int(Int64(i & 0xffff)), .int(2), .int(3)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, args, variadicTypes: [int, int, int]), try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)])]
+                try c.ffiCall(f, args, variadicTypes: [int, int, int]), try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)]), try c.capi(j, args, variadicTypes: [int, int, int])]
         },
     ]
 }

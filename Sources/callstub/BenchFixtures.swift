@@ -60,6 +60,22 @@ enum BenchFixtures {
         typedef double (*FID_)(struct FID); DRIVER(fid, FID_, fp((struct FID){ 1.5f, (int)i, 2.5 }), double)
         typedef int (*VSUM)(int, ...); DRIVER(vsum, VSUM, fp(3, (int)i, 2, 3), int)
 
+        /* C calling the C API n times: callstub_call(function, result, args), or with a
+         * variadic tail callstub_call_variadic(function, types, result, args). */
+        typedef int (*CALLSTUB_CALL)(void *, void *, void **);
+        typedef int (*CALLSTUB_CALL_VARIADIC)(void *, const char *, void *, void **);
+        double capi_loop(long n, void *call, void *function, void *result, void **args, const char *types) {
+            double start = now();
+            if (types) {
+                CALLSTUB_CALL_VARIADIC volatile variadic = (CALLSTUB_CALL_VARIADIC)call;
+                for (long i = 0; i < n; i++) variadic(function, types, result, args);
+            } else {
+                CALLSTUB_CALL volatile fixed = (CALLSTUB_CALL)call;
+                for (long i = 0; i < n; i++) fixed(function, result, args);
+            }
+            return now() - start;
+        }
+
         /* C calling a callback n times: nanoseconds. */
         double callback_loop(int (*volatile f)(int), long n) {
             int volatile sink; double start = now();

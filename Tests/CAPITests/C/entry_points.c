@@ -56,6 +56,16 @@ static void scalars(void) {
         void *args[] = {&x};
         OK(callstub_call(echo, &wide, args));
         CHECK((int)wide == echo_int(x), "echo_int %lld, flags %u", wide, flags);
+        /* The shortest call, for functions whose stub was compiled when bound. */
+        callstub_entry entry = NULL;
+        void *target = NULL;
+        if (flags == CALLSTUB_BACKEND_JIT || flags == CALLSTUB_TIER_EAGER) {
+            OK(callstub_function_entry(echo, &entry, &target));
+            wide = 0;
+            CHECK(entry && entry(target, args, &wide) == 0 && (int)wide == x, "entry: %lld", wide);
+        } else {
+            FAILS(callstub_function_entry(echo, &entry, &target), CALLSTUB_ERROR_BACKEND, "CALLSTUB_TIER_EAGER");
+        }
         callstub_function_free(echo);
 
         /* Narrow integer results are widened to 8 bytes, as ffi_call does (ffi_arg). */
