@@ -13,7 +13,7 @@ import Testing
 #endif
 
 @Suite struct BenchCommandTests {
-    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer"]
+    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API"]
 
     /// The JSON object in the command's output (standard error is merged into it).
     func report(_ output: String) throws -> [String: Any] {
