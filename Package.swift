@@ -67,7 +67,7 @@ let package = Package(
             name: "ABILoweringTests", dependencies: ["ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"],
             exclude: ["Golden"]),
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
-        .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
+        .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks"]),
         // C programs against include/callstub.h and libCallStubC.so (the C sources are run, not built).
         .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),

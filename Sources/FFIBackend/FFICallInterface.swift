@@ -33,6 +33,8 @@ public final class FFICallInterface: @unchecked Sendable {
     /// of its own copy of every by-value struct larger than 16 bytes there. Callers that
     /// reuse an argument array must pass a fresh copy when this is set.
     public let writesArgumentArray: Bool
+    /// The prepared `ffi_cif` (as `FFICIFReader` reads one).
+    public var preparedCIF: UnsafeRawPointer { UnsafeRawPointer(cif) }
 
     /// Prepares the interface. The corresponding C functions are `ffi_prep_cif` and
     /// `ffi_prep_cif_var`. A closure's interface (`forClosure`) describes the arguments

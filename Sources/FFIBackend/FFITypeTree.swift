@@ -150,7 +150,13 @@ final class FFITypeTree {
         let resolved = type.resolved
         switch resolved.type {
         case .array(let element, let count):
-            guard let count, count > 0 else { return }  // flexible and zero-length arrays take no bytes
+            // A record ending in a flexible array member is passed in registers by gcc (since
+            // 4.4) and in memory by clang; libffi, which has no such member, would pass it as
+            // gcc does while the plan follows clang. Refused, so that the backends agree.
+            guard let count else {
+                throw RecordRefusal(reason: "it has a flexible array member, which gcc passes by value in registers and clang in memory")
+            }
+            guard count > 0 else { return }  // zero-length arrays take no bytes
             let stride: Int
             do { stride = try element.layout().size } catch { throw RecordRefusal(reason: error.description) }
             if count > Self.maximumElementCount {
