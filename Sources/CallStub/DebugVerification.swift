@@ -7,6 +7,7 @@ import ABILowering
 import CDeclParser
 import CTypeModel
 import DWARFImport
+import FFIBackend
 
 /// How declarations are checked against the library's debug info.
 public enum VerificationPolicy: String, Hashable, Sendable, CaseIterable {
@@ -134,6 +135,20 @@ extension SharedLibrary {
         }
         let (verification, warnings) = try check(name, type: type, declarations: parsed.scope, policy: policy)
         return (name, verification, warnings)
+    }
+
+    /// Checks a prepared libffi `ffi_cif` (what a libffi user would call `name` with)
+    /// against the library's DWARF: the cif's types read back as C (structs as anonymous
+    /// structs of their elements) and compared as a declaration is. Member names and
+    /// pointee types, which a cif does not have, differ only as warnings.
+    public func check(
+        _ name: String, cif: UnsafeRawPointer, policy: VerificationPolicy = .abi
+    ) throws(CallStubError) -> (verification: SignatureVerification, warnings: [SignatureDifference]) {
+        let type: CFunctionType
+        do { type = try FFICIFReader.functionType(ofCIF: cif) } catch {
+            throw .invalidArgument(position: "the cif", type: "ffi_cif", reason: error.description)
+        }
+        return try verify(name, declared: type, policy: policy)
     }
 
     /// Checks a declared type against the library's DWARF under `policy`. Returns the

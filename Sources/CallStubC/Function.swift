@@ -17,6 +17,14 @@ enum BindFlags {
     static let verifyOff: UInt32 = 1 << 5
     static let all: UInt32 = (1 << 6) - 1
 
+    /// The policy of a check: CALLSTUB_VERIFY_STRICT or 0.
+    static func checkPolicy(_ flags: UInt32) throws(Failure) -> VerificationPolicy {
+        guard flags & ~verifyStrict == 0 else {
+            throw Failure(.argument, "flags 0x\(String(flags, radix: 16)): only CALLSTUB_VERIFY_STRICT applies to a check")
+        }
+        return flags & verifyStrict != 0 ? .strict : .abi
+    }
+
     /// The Swift binding options the flags ask for.
     static func options(_ flags: UInt32) throws(Failure) -> BindingOptions {
         guard flags & ~all == 0 else { throw Failure(.argument, "unknown flags 0x\(String(flags & ~all, radix: 16))") }

@@ -70,22 +70,28 @@ public func callstub_library_check(
     reporting { () throws(Failure) in
         let library = try Handles.object(handle, .library, as: SharedLibrary.self)
         let declaration = try string(declaration, "declaration")
-        guard flags & ~BindFlags.verifyStrict == 0 else {
-            throw Failure(.argument, "flags 0x\(String(flags, radix: 16)): only CALLSTUB_VERIFY_STRICT applies to a check")
-        }
-        let policy: VerificationPolicy = flags & BindFlags.verifyStrict != 0 ? .strict : .abi
-        let outcome: (name: String, verification: SignatureVerification, warnings: [SignatureDifference])
-        do throws(CallStubError) {
-            outcome = try library.check(declaration: declaration, policy: policy)
-        } catch {
-            if case .signatureMismatch(_, let text) = error { give(text, to: report) }
-            throw Failure(error)
-        }
-        let text = (["\(outcome.name): \(outcome.verification)"] + outcome.warnings.map { "  warning: \($0)" })
-        give(text.joined(separator: "\n"), to: report)
-        if case .unverified(let reason) = outcome.verification {
-            throw Failure(.debugInfo, "\(outcome.name) was not checked: \(reason)")
-        }
+        let policy = try BindFlags.checkPolicy(flags)
+        try reportCheck(report: report) { () throws(CallStubError) in try library.check(declaration: declaration, policy: policy) }
+    }
+}
+
+/// Runs a check and reports it: the report text to `report`, and a failure for a
+/// mismatch (`mismatch`) or a function the DWARF could not check (`debugInfo`).
+func reportCheck(
+    report: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ check: () throws(CallStubError) -> (name: String, verification: SignatureVerification, warnings: [SignatureDifference])
+) throws(Failure) {
+    let outcome: (name: String, verification: SignatureVerification, warnings: [SignatureDifference])
+    do throws(CallStubError) {
+        outcome = try check()
+    } catch {
+        if case .signatureMismatch(_, let text) = error { give(text, to: report) }
+        throw Failure(error)
+    }
+    let text = (["\(outcome.name): \(outcome.verification)"] + outcome.warnings.map { "  warning: \($0)" }).joined(separator: "\n")
+    give(text, to: report)
+    if case .unverified(let reason) = outcome.verification {
+        throw Failure(.debugInfo, "\(outcome.name) was not checked: \(reason)")
     }
 }
 

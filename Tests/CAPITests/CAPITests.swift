@@ -53,13 +53,13 @@ import Testing
         let fixtureDirectory = URL(fileURLWithPath: fixture.path).deletingLastPathComponent().path
         let executable = try Self.build(
             [program], compiler: fixture.compiler, in: directory,
-            extra: ["-Wno-pedantic", "-I", FixtureLibrary.sourceDirectory.path, fixture.path, "-Wl,-rpath," + fixtureDirectory])
+            extra: ["-Wno-pedantic", "-I", FixtureLibrary.sourceDirectory.path, fixture.path, "-Wl,-rpath," + fixtureDirectory, "-lffi"])
         let outcome = try run(executable, [fixture.path])
         #expect(outcome.status == 0, "\(outcome.output.suffix(4000))")
         let summary = try #require(outcome.output.split(separator: "\n").last.map(String.init))
         #expect(summary.hasSuffix(" checks, 0 failed"), "\(outcome.output.suffix(4000))")
         let count = Int(summary.split(separator: " ").first ?? "") ?? 0
-        #expect(count >= 170, "only \(count) checks ran")
+        #expect(count >= 190, "only \(count) checks ran")
     }
 
     /// The program of docs/c-api.md, as printed there.
@@ -94,6 +94,7 @@ import Testing
         let file = directory.appendingPathComponent("use.c")
         try """
             #include <callstub.h>
+            #include <callstub_ffi.h>
             int main(void) { callstub_library *l = 0; return callstub_library_open(0, &l) == CALLSTUB_OK; }
 
             """.write(to: file, atomically: true, encoding: .utf8)

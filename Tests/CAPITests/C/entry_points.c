@@ -4,6 +4,7 @@
  * a status and a message. Prints one line per failed check and "N checks, F failed".
  * argv[1]: the fixture library's path. */
 #include <callstub.h>
+#include <callstub_ffi.h>
 #include "callstub_fixture.h"
 
 #include <errno.h>
@@ -288,6 +289,41 @@ static void introspection_and_checks(void) {
     callstub_library_close(libc);
 }
 
+/* libffi cifs checked against the fixture's DWARF (callstub_ffi.h). */
+static void ffi_checks(void) {
+    ffi_type *dd_elements[] = {&ffi_type_double, &ffi_type_double, NULL};
+    ffi_type dd = {0, 0, FFI_TYPE_STRUCT, dd_elements};
+    ffi_type *weigh_args[] = {&dd};
+    ffi_cif weigh;
+    CHECK(ffi_prep_cif(&weigh, FFI_DEFAULT_ABI, 1, &ffi_type_double, weigh_args) == FFI_OK, "prep");
+    char *report = NULL;
+    OK(callstub_ffi_check(&weigh, fixture, "weigh_DD", 0, &report));
+    CHECK(report && strstr(report, "weigh_DD: verified"), "%s", report ? report : "(null)");
+    free(report);
+
+    ffi_type *ff_elements[] = {&ffi_type_float, &ffi_type_float, NULL};
+    ffi_type ff = {0, 0, FFI_TYPE_STRUCT, ff_elements};
+    ffi_type *wrong_args[] = {&ff};
+    ffi_cif wrong;
+    CHECK(ffi_prep_cif(&wrong, FFI_DEFAULT_ABI, 1, &ffi_type_double, wrong_args) == FFI_OK, "prep");
+    report = NULL;
+    FAILS(callstub_ffi_check(&wrong, fixture, "weigh_DD", 0, &report), CALLSTUB_ERROR_MISMATCH, "weigh_DD");
+    CHECK(report && strstr(report, "declared") && strstr(report, "actual"), "%s", report ? report : "(null)");
+    free(report);
+
+    ffi_type *int_args[] = {&ffi_type_double};
+    ffi_cif echo;
+    CHECK(ffi_prep_cif(&echo, FFI_DEFAULT_ABI, 1, &ffi_type_sint32, int_args) == FFI_OK, "prep");
+    FAILS(callstub_ffi_check(&echo, fixture, "echo_int", 0, NULL), CALLSTUB_ERROR_MISMATCH, "echo_int");
+    FAILS(callstub_ffi_check(&echo, fixture, "no_such_function", 0, NULL), CALLSTUB_ERROR_DEBUG_INFO, "no_such_function");
+    FAILS(callstub_ffi_check(NULL, fixture, "echo_int", 0, NULL), CALLSTUB_ERROR_HANDLE, "cif is NULL");
+    FAILS(callstub_ffi_check(&echo, NULL, "echo_int", 0, NULL), CALLSTUB_ERROR_HANDLE, "library handle is NULL");
+    FAILS(callstub_ffi_check(&echo, fixture, "echo_int", CALLSTUB_CAPTURE_ERRNO, NULL), CALLSTUB_ERROR_ARGUMENT, "flags");
+    ffi_cif damaged = echo;
+    damaged.arg_types = NULL;
+    FAILS(callstub_ffi_check(&damaged, fixture, "echo_int", 0, NULL), CALLSTUB_ERROR_ARGUMENT, "no argument types");
+}
+
 static void bad_input(void) {
     callstub_library *library = NULL;
     callstub_function *function = NULL;
@@ -379,6 +415,7 @@ int main(int argc, char **argv) {
     variadic_and_errno();
     callbacks();
     introspection_and_checks();
+    ffi_checks();
     bad_input();
     threads();
     callstub_library_close(fixture);
