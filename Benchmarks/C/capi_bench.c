@@ -1,0 +1,117 @@
+/* The C API from C: ns per call on the scalar rows of `callstub bench`, each called
+ * directly (through a volatile function pointer: the floor), through callstub_call, through
+ * the stub from callstub_function_entry, and through libffi's ffi_call. Medians of 7
+ * interleaved repetitions. Build and run: scripts/bench-c-api. */
+#include <callstub.h>
+#include <ffi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+__attribute__((noinline)) int f0(void) { return 42; }
+__attribute__((noinline)) int add2(int a, int b) { return a + b; }
+__attribute__((noinline)) long sum6(long a, long b, long c, long d, long e, long f) { return a + b + c + d + e + f; }
+__attribute__((noinline)) double fma3(double a, double b, double c) { return a * b + c; }
+__attribute__((noinline)) void *ptr3(void *a, void *b, void *c) { return (char *)a + ((char *)c - (char *)b); }
+
+typedef int (*F0)(void);
+typedef int (*ADD2)(int, int);
+typedef long (*SUM6)(long, long, long, long, long, long);
+typedef double (*FMA3)(double, double, double);
+typedef void *(*PTR3)(void *, void *, void *);
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { REPETITIONS = 7, COLUMNS = 4 };
+static const long N = 10000000;
+
+/* One row: the four loops, interleaved, REPETITIONS times; prints the medians. */
+#define ROW(name, declaration, type, direct_call, nargs, rtype, ...)                                     \
+    do {                                                                                                 \
+        callstub_function *function;                                                                     \
+        if (callstub_bind_address((void (*)(void))name, declaration, CALLSTUB_BACKEND_JIT, &function)) {  \
+            fprintf(stderr, "%s: %s\n", #name, callstub_last_error());                                    \
+            exit(1);                                                                                     \
+        }                                                                                                \
+        callstub_entry entry;                                                                            \
+        void *target;                                                                                    \
+        callstub_function_entry(function, &entry, &target);                                              \
+        ffi_type *types[] = {__VA_ARGS__};                                                               \
+        ffi_cif cif;                                                                                     \
+        ffi_prep_cif(&cif, FFI_DEFAULT_ABI, nargs, rtype, types);                                        \
+        type volatile fp = name;                                                                         \
+        callstub_status (*volatile call)(callstub_function *, void *, void **) = callstub_call;          \
+        int (*volatile stub)(void *, void **, void *) = entry;                                           \
+        double samples[COLUMNS][REPETITIONS];                                                            \
+        for (int r = 0; r < REPETITIONS; r++) {                                                          \
+            double t0 = now();                                                                           \
+            for (long i = 0; i < N; i++) sink = (double)(direct_call);                                   \
+            double t1 = now();                                                                           \
+            for (long i = 0; i < N; i++) call(function, result, args);                                   \
+            double t2 = now();                                                                           \
+            for (long i = 0; i < N; i++) stub(target, args, result);                                     \
+            double t3 = now();                                                                           \
+            for (long i = 0; i < N / 4; i++) ffi_call(&cif, (void (*)(void))name, result, args);         \
+            double t4 = now();                                                                           \
+            samples[0][r] = (t1 - t0) / N;                                                               \
+            samples[1][r] = (t2 - t1) / N;                                                               \
+            samples[2][r] = (t3 - t2) / N;                                                               \
+            samples[3][r] = (t4 - t3) / (N / 4);                                                         \
+        }                                                                                                \
+        printf("%-8s", #name);                                                                           \
+        for (int c = 0; c < COLUMNS; c++) {                                                              \
+            qsort(samples[c], REPETITIONS, sizeof(double), compare);                                     \
+            printf(" %14.2f", samples[c][REPETITIONS / 2]);                                              \
+        }                                                                                                \
+        printf(" %+14.2f %13.1fx\n", samples[1][REPETITIONS / 2] - samples[0][REPETITIONS / 2],          \
+               samples[3][REPETITIONS / 2] / samples[1][REPETITIONS / 2]);                               \
+        callstub_function_free(function);                                                                \
+    } while (0)
+
+int main(void) {
+    static double volatile sink;
+    (void)sink;
+    long long result_storage[4];
+    void *result = result_storage;
+    int i1 = 1, i2 = 2;
+    long l[6] = {0, 1, 2, 3, 4, 5};
+    double d[3] = {1, 1.5, 2.5};
+    void *p8 = (void *)8, *p16 = (void *)16;
+    printf("%-8s %14s %14s %14s %14s %14s %14s\n", "ns/call", "direct", "callstub_call", "entry", "ffi_call",
+           "call-direct", "ffi/call");
+    {
+        void *args[] = {NULL};
+        ROW(f0, "int f0(void)", F0, fp(), 0, &ffi_type_sint, NULL);
+    }
+    {
+        void *args[] = {&i1, &i2};
+        ROW(add2, "int add2(int, int)", ADD2, fp((int)i, 2), 2, &ffi_type_sint, &ffi_type_sint, &ffi_type_sint);
+    }
+    {
+        void *args[] = {&l[0], &l[1], &l[2], &l[3], &l[4], &l[5]};
+        ROW(sum6, "long sum6(long, long, long, long, long, long)", SUM6,
+            fp(i, 1, 2, 3, 4, 5), 6, &ffi_type_slong, &ffi_type_slong, &ffi_type_slong, &ffi_type_slong,
+            &ffi_type_slong, &ffi_type_slong, &ffi_type_slong);
+    }
+    {
+        void *args[] = {&d[0], &d[1], &d[2]};
+        ROW(fma3, "double fma3(double, double, double)", FMA3, fp((double)i, 1.5, 2.5), 3,
+            &ffi_type_double, &ffi_type_double, &ffi_type_double, &ffi_type_double);
+    }
+    {
+        void *args[] = {&p8, &p8, &p16};
+        ROW(ptr3, "void *ptr3(void *, void *, void *)", PTR3,
+            (long)fp((void *)i, (void *)8, (void *)16), 3, &ffi_type_pointer, &ffi_type_pointer, &ffi_type_pointer,
+            &ffi_type_pointer);
+    }
+    return 0;
+}
