@@ -2,8 +2,8 @@
  * callstub_ffi.h: CallStub beside libffi (libcallstub.so).
  *
  * For programs that already describe their calls with libffi's ffi_cif: check a cif
- * against the library's DWARF before calling through it. Includes <ffi.h> and
- * <callstub.h>. See docs/c-api.md.
+ * against the library's DWARF before calling through it, and call through JIT-compiled
+ * plans (libffi 3.7's call-plan API). Includes <ffi.h> and <callstub.h>. See docs/c-api.md.
  */
 #ifndef CALLSTUB_FFI_H
 #define CALLSTUB_FFI_H
@@ -25,6 +25,32 @@ extern "C" {
  * callstub_library_check gives it. Thread-safe. */
 callstub_status callstub_ffi_check(
     const ffi_cif *cif, callstub_library *library, const char *symbol, unsigned flags, char **report);
+
+/* ---- Call plans: libffi 3.7's ffi_call_plan_* served by JIT stubs ---------------- */
+
+typedef struct callstub_ffi_call_plan callstub_ffi_call_plan;
+
+/* Reads a prepared cif (ffi_prep_cif or ffi_prep_cif_var) and makes a plan calling
+ * through the JIT stub of its shape; a cif the JIT does not take is still planned and its
+ * calls go to ffi_call. The cif must outlive the plan, and its types must not change.
+ * NULL (with callstub_last_error()) for a cif that cannot be read. Thread-safe. */
+callstub_ffi_call_plan *callstub_ffi_call_plan_alloc(ffi_cif *cif);
+
+/* Calls as ffi_call(cif, fn, rvalue, avalue) does: avalue[i] points at the i-th argument,
+ * integer results narrower than 8 bytes are widened to ffi_arg; rvalue may be NULL. A
+ * plan may be invoked from many threads at once. A NULL or freed plan makes no call and
+ * sets callstub_last_error(). */
+void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void), void *rvalue, void **avalue);
+
+/* Frees a plan (NULL: nothing). */
+void callstub_ffi_call_plan_free(callstub_ffi_call_plan *plan);
+
+/* The bytes CallStub allocated for the plan (its handle and description; the stub is
+ * shared by every plan of the same shape). 0 for NULL. */
+size_t callstub_ffi_call_plan_size(callstub_ffi_call_plan *plan);
+
+/* Which backend serves the plan: 1 for the JIT stub, 0 for ffi_call, -1 for NULL. */
+int callstub_ffi_call_plan_uses_jit(const callstub_ffi_call_plan *plan);
 
 #ifdef __cplusplus
 }

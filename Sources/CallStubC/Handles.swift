@@ -133,6 +133,7 @@ enum HandleTag: UInt64 {
     case library = 0x4353_4C49_4252_4152  // "CSLIBRAR"
     case function = 0x4353_4655_4E43_5449  // "CSFUNCTI"
     case callback = 0x4353_4341_4C4C_4241  // "CSCALLBA"
+    case plan = 0x4353_4646_4950_4C41  // "CSFFIPLA"
     case freed = 0xDEAD_0000_DEAD_0000
 
     var noun: String {
@@ -140,6 +141,7 @@ enum HandleTag: UInt64 {
         case .library: "library"
         case .function: "function"
         case .callback: "callback"
+        case .plan: "plan"
         case .freed: "freed"
         }
     }

@@ -102,3 +102,17 @@ public enum FFICIFReader {
         return result
     }
 }
+
+extension FFICIFReader {
+    /// `ffi_call` on a cif prepared elsewhere (the drop-in's fallback). The corresponding
+    /// C function is `ffi_call`.
+    public static func call(
+        cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
+        arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) {
+        ffi_call(
+            UnsafeMutablePointer(mutating: cif.assumingMemoryBound(to: ffi_cif.self)),
+            unsafeBitCast(function, to: (@convention(c) () -> Void).self), result, arguments)
+    }
+}
+

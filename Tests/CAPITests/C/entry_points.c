@@ -324,6 +324,124 @@ static void ffi_checks(void) {
     FAILS(callstub_ffi_check(&damaged, fixture, "echo_int", 0, NULL), CALLSTUB_ERROR_ARGUMENT, "no argument types");
 }
 
+/* Call plans (callstub_ffi_call_plan_*) against ffi_call and the compiler's own calls. */
+static callstub_ffi_call_plan *plan_of(ffi_cif *cif) {
+    callstub_ffi_call_plan *plan = callstub_ffi_call_plan_alloc(cif);
+    CHECK(plan != NULL, "plan: %s", callstub_last_error());
+    CHECK(callstub_ffi_call_plan_uses_jit(plan) == 1, "not served by the JIT");
+    CHECK(callstub_ffi_call_plan_size(plan) > 0, "size");
+    return plan;
+}
+
+static void ffi_plans(void) {
+    /* Narrow results are widened to ffi_arg: signed and unsigned. */
+    ffi_type *schar_args[] = {&ffi_type_sint8};
+    ffi_cif schar_cif;
+    ffi_prep_cif(&schar_cif, FFI_DEFAULT_ABI, 1, &ffi_type_sint8, schar_args);
+    callstub_ffi_call_plan *schar = plan_of(&schar_cif);
+    signed char c = -5;
+    void *cargs[] = {&c};
+    ffi_arg planned = 0, called = 0;
+    callstub_ffi_call_plan_invoke(schar, (void (*)(void))echo_schar, &planned, cargs);
+    ffi_call(&schar_cif, (void (*)(void))echo_schar, &called, cargs);
+    CHECK(planned == called && (ffi_sarg)planned == -5, "echo_schar %ld %ld", (long)planned, (long)called);
+    callstub_ffi_call_plan_free(schar);
+
+    ffi_type *uchar_args[] = {&ffi_type_uint8};
+    ffi_cif uchar_cif;
+    ffi_prep_cif(&uchar_cif, FFI_DEFAULT_ABI, 1, &ffi_type_uint8, uchar_args);
+    callstub_ffi_call_plan *uchar = plan_of(&uchar_cif);
+    unsigned char u = 200;
+    void *uargs[] = {&u};
+    callstub_ffi_call_plan_invoke(uchar, (void (*)(void))echo_uchar, &planned, uargs);
+    ffi_call(&uchar_cif, (void (*)(void))echo_uchar, &called, uargs);
+    CHECK(planned == called && planned == 200, "echo_uchar %lu %lu", (unsigned long)planned, (unsigned long)called);
+    callstub_ffi_call_plan_free(uchar);
+
+    /* Sixteen mixed arguments, registers and stack. */
+    ffi_type *mixed_args[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_slong, &ffi_type_float, &ffi_type_schar,
+                              &ffi_type_double, &ffi_type_ushort, &ffi_type_double, &ffi_type_sint, &ffi_type_float,
+                              &ffi_type_slong, &ffi_type_double, &ffi_type_sshort, &ffi_type_double, &ffi_type_slong,
+                              &ffi_type_float};
+    ffi_cif mixed_cif;
+    ffi_prep_cif(&mixed_cif, FFI_DEFAULT_ABI, 16, &ffi_type_double, mixed_args);
+    callstub_ffi_call_plan *mixed = plan_of(&mixed_cif);
+    int a = 1; double b = 2.5; long c3 = -3; float d = 4.25f; char e = 'e'; double f = 6.5;
+    unsigned short g = 7; double h = 8.5; int i9 = 9; float j = 10.5f; long k = 11; double l = 12.5;
+    short m = -13; double n = 14.5; long o = 15; float p = 16.5f;
+    void *margs[] = {&a, &b, &c3, &d, &e, &f, &g, &h, &i9, &j, &k, &l, &m, &n, &o, &p};
+    double got = 0;
+    callstub_ffi_call_plan_invoke(mixed, (void (*)(void))mixed16, &got, margs);
+    CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 %g", got);
+    callstub_ffi_call_plan_free(mixed);
+
+    /* Records: two SSE eightbytes, and one in memory (sret and a stack copy). */
+    ffi_type *dd_elements[] = {&ffi_type_double, &ffi_type_double, NULL};
+    ffi_type dd = {0, 0, FFI_TYPE_STRUCT, dd_elements};
+    ffi_type *dd_args[] = {&dd};
+    ffi_cif dd_cif;
+    ffi_prep_cif(&dd_cif, FFI_DEFAULT_ABI, 1, &dd, dd_args);
+    callstub_ffi_call_plan *echo_dd = plan_of(&dd_cif);
+    struct DD dd_value = make_DD(5), dd_got;
+    void *dd_argv[] = {&dd_value};
+    callstub_ffi_call_plan_invoke(echo_dd, (void (*)(void))echo_DD, &dd_got, dd_argv);
+    struct DD dd_direct = echo_DD(dd_value);
+    CHECK(memcmp(&dd_got, &dd_direct, sizeof dd_got) == 0, "echo_DD through a plan");
+    callstub_ffi_call_plan_free(echo_dd);
+
+    ffi_type *big_elements[] = {&ffi_type_double, &ffi_type_double, &ffi_type_double, &ffi_type_double,
+                                &ffi_type_sint, &ffi_type_sint, &ffi_type_sint, &ffi_type_sint, NULL};
+    ffi_type big = {0, 0, FFI_TYPE_STRUCT, big_elements};
+    ffi_type *big_args[] = {&big};
+    ffi_cif big_cif;
+    ffi_prep_cif(&big_cif, FFI_DEFAULT_ABI, 1, &big, big_args);
+    callstub_ffi_call_plan *echo_big = plan_of(&big_cif);
+    struct BIG big_value = make_BIG(9), big_got;
+    void *big_argv[] = {&big_value};
+    callstub_ffi_call_plan_invoke(echo_big, (void (*)(void))echo_BIG, &big_got, big_argv);
+    struct BIG big_direct = echo_BIG(big_value);
+    CHECK(memcmp(&big_got, &big_direct, sizeof big_got) == 0, "echo_BIG through a plan");
+    callstub_ffi_call_plan_free(echo_big);
+
+    /* Variadic cifs: %al must count the vector registers, as ffi_call sets it. */
+    ffi_type *vmixed_args[] = {&ffi_type_pointer, &ffi_type_sint, &ffi_type_double, &ffi_type_pointer};
+    ffi_cif vmixed_cif;
+    CHECK(ffi_prep_cif_var(&vmixed_cif, FFI_DEFAULT_ABI, 1, 4, &ffi_type_double, vmixed_args) == FFI_OK, "prep var");
+    callstub_ffi_call_plan *vplan = plan_of(&vmixed_cif);
+    const char *format = "ids", *text = "hello";
+    int vi = 4;
+    double vd = 2.5, vgot = 0;
+    void *vargs[] = {&format, &vi, &vd, &text};
+    callstub_ffi_call_plan_invoke(vplan, (void (*)(void))vmixed, &vgot, vargs);
+    CHECK(vgot == vmixed("ids", 4, 2.5, "hello"), "vmixed through a plan %g", vgot);
+    callstub_ffi_call_plan_free(vplan);
+
+    ffi_type *vsum_args[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_double, &ffi_type_double};
+    ffi_cif vsum_cif;
+    ffi_prep_cif_var(&vsum_cif, FFI_DEFAULT_ABI, 1, 4, &ffi_type_double, vsum_args);
+    callstub_ffi_call_plan *vsum = plan_of(&vsum_cif);
+    int three = 3;
+    double x1 = 1.25, x2 = 2.5, x3 = -8, vsum_got = 0;
+    void *vsum_argv[] = {&three, &x1, &x2, &x3};
+    callstub_ffi_call_plan_invoke(vsum, (void (*)(void))vsum_double, &vsum_got, vsum_argv);
+    CHECK(vsum_got == vsum_double(3, 1.25, 2.5, -8.0), "vsum_double through a plan %g", vsum_got);
+    /* A NULL result: allowed, as ffi_call allows it. */
+    callstub_ffi_call_plan_invoke(vsum, (void (*)(void))vsum_double, NULL, vsum_argv);
+    callstub_ffi_call_plan_free(vsum);
+
+    /* Bad input. */
+    CHECK(callstub_ffi_call_plan_alloc(NULL) == NULL && strstr(callstub_last_error(), "cif is NULL"), "NULL cif");
+    ffi_cif damaged = vsum_cif;
+    damaged.rtype = NULL;
+    CHECK(callstub_ffi_call_plan_alloc(&damaged) == NULL && strstr(callstub_last_error(), "NULL"), "%s", callstub_last_error());
+    callstub_ffi_call_plan_invoke(NULL, (void (*)(void))vsum_double, &vsum_got, vsum_argv);
+    CHECK(strstr(callstub_last_error(), "plan handle is NULL") != NULL, "%s", callstub_last_error());
+    callstub_ffi_call_plan_invoke(vsum, (void (*)(void))vsum_double, &vsum_got, vsum_argv);  /* freed above */
+    CHECK(strstr(callstub_last_error(), "plan handle was freed") != NULL, "%s", callstub_last_error());
+    CHECK(callstub_ffi_call_plan_size(NULL) == 0 && callstub_ffi_call_plan_uses_jit(NULL) == -1, "NULL plan queries");
+    callstub_ffi_call_plan_free(NULL);
+}
+
 static void bad_input(void) {
     callstub_library *library = NULL;
     callstub_function *function = NULL;
@@ -416,6 +534,7 @@ int main(int argc, char **argv) {
     callbacks();
     introspection_and_checks();
     ffi_checks();
+    ffi_plans();
     bad_input();
     threads();
     callstub_library_close(fixture);
