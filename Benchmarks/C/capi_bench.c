@@ -59,8 +59,12 @@ static void load38(void) {
         exit(1);
     }
     /* The builtin types by name, from 3.8 (pointers into its own data). */
-    const char *names[] = {"ffi_type_sint", "ffi_type_slong", "ffi_type_double", "ffi_type_pointer"};
-    for (int i = 0; i < 4; i++) types38[i] = (ffi_type *)dlsym(library, names[i]);
+    const char *names[] = {"ffi_type_sint32", "ffi_type_sint64", "ffi_type_double", "ffi_type_pointer"};  /* int, long */
+    for (int i = 0; i < 4; i++)
+        if (!(types38[i] = (ffi_type *)dlsym(library, names[i]))) {
+            fprintf(stderr, "LIBFFI38: no %s\n", names[i]);
+            exit(1);
+        }
 }
 
 /* A type of Debian's libffi translated to 3.8's. */
