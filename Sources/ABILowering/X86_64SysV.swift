@@ -237,6 +237,13 @@ public enum X86_64SysV {
         if classes(.zeroWidthBitFieldsInUnions) != clang {
             return "has a union with a zero-width bit-field, which gcc classifies as INTEGER in its eightbyte and clang ignores"
         }
+        // A struct of at most 16 bytes ending in a flexible array member: gcc (since 4.4)
+        // classifies its other members as usual, clang passes it in memory.
+        if let definition = record.definition, definition.layout.size <= 16, definition.layout.size > 0,
+            let last = definition.fields.last, case .array(_, nil) = last.type.resolved.type
+        {
+            return "has a flexible array member, which gcc ignores (passing the rest in registers) and clang passes in memory"
+        }
         return nil
     }
 
