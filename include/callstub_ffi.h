@@ -26,6 +26,18 @@ extern "C" {
 callstub_status callstub_ffi_check(
     const ffi_cif *cif, callstub_library *library, const char *symbol, unsigned flags, char **report);
 
+/* ---- ffi_call served by JIT stubs ------------------------------------------------ */
+
+/* ffi_call(cif, fn, rvalue, avalue) with exactly its contract (the avalue layout, integer
+ * results narrower than 8 bytes widened to ffi_arg, rvalue may be NULL, variadic cifs from
+ * ffi_prep_cif_var), served from the JIT stub of the cif's shape: a libffi user switches
+ * by replacing the name. Each cif is identified by its content (ABI, argument count, every
+ * ffi_type with its elements), read on each call, never by its address; the plan of each
+ * content is made on first use and kept. A cif the JIT does not take, or too large to
+ * identify (over 46 types), goes to ffi_call itself. A NULL cif or fn makes no call and
+ * sets callstub_last_error(). Thread-safe. */
+void callstub_ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue);
+
 /* ---- Call plans: libffi 3.7's ffi_call_plan_* served by JIT stubs ---------------- */
 
 typedef struct callstub_ffi_call_plan callstub_ffi_call_plan;

@@ -59,6 +59,14 @@ public final class CIFPlan: @unchecked Sendable {
     public func invoke(
         function: UnsafeRawPointer, result: UnsafeMutableRawPointer?, arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     ) {
+        invoke(cif: cif, function: function, result: result, arguments: arguments)
+    }
+
+    /// `invoke` with `ffi_call` on `cif` (a cif of the same shape) when the JIT does not serve.
+    func invoke(
+        cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
+        arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) {
         guard let stub else {
             FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
             return
@@ -72,3 +80,37 @@ public final class CIFPlan: @unchecked Sendable {
         }
     }
 }
+
+/// `ffi_call` itself served from JIT stubs (the C API's `callstub_ffi_call`): each cif is
+/// identified by its content, never by its address (a cif on the stack is reused for other
+/// signatures), and the plan of each content is made once and kept.
+public enum CIFCalls {
+    /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
+    /// read or planned goes to `ffi_call` itself, which is then responsible for it.
+    public static func call(
+        cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
+        arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: CIFFingerprint.capacity) { buffer in
+            guard let count = CIFFingerprint.write(cif, into: buffer.baseAddress!) else {
+                FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
+                return
+            }
+            let codes = UnsafeBufferPointer(start: buffer.baseAddress!, count: count)
+            guard let found = CIFPlanTable.shared.plan(for: codes) ?? CIFPlanTable.shared.insert(codes, cif: cif),
+                let stub = found.stub
+            else {
+                FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
+                return
+            }
+            let entry = unsafeBitCast(stub, to: StubEntry.self)
+            let arguments = arguments ?? UnsafeMutablePointer(bitPattern: 8)!  // no arguments are read
+            if let result {
+                entry(function, arguments, result)
+            } else {
+                withUnsafeTemporaryAllocation(byteCount: found.resultBufferSize, alignment: 16) { entry(function, arguments, $0.baseAddress!) }
+            }
+        }
+    }
+}
+

@@ -73,3 +73,15 @@ public func callstub_ffi_call_plan_uses_jit(_ handle: UnsafeRawPointer?) -> Int3
     return plan.stub == nil ? 0 : 1
 }
 
+@_cdecl("callstub_ffi_call")
+public func callstub_ffi_call(
+    _ cif: UnsafeMutableRawPointer?, _ function: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?,
+    _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) {
+    guard let cif, let function else {
+        LastError.set(cif == nil ? "cif is NULL" : "fn is NULL")
+        return
+    }
+    CIFCalls.call(cif: cif, function: function, result: result, arguments: arguments)
+}
+

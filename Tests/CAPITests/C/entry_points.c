@@ -324,6 +324,73 @@ static void ffi_checks(void) {
     FAILS(callstub_ffi_check(&damaged, fixture, "echo_int", 0, NULL), CALLSTUB_ERROR_ARGUMENT, "no argument types");
 }
 
+/* A cif on the stack, made for echo_double or echo_long at the same addresses each time:
+ * callstub_ffi_call must tell them apart by content. */
+__attribute__((noinline)) static long long same_stack_cif(int as_double) {
+    ffi_type *types[1];
+    ffi_cif cif;
+    types[0] = as_double ? &ffi_type_double : &ffi_type_slong;
+    ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, types[0], types);
+    double d = 2.5;
+    long l = -7;
+    void *args[] = {as_double ? (void *)&d : (void *)&l};
+    union { double d; long l; long long raw; } result = {0};
+    callstub_ffi_call(&cif, as_double ? (void (*)(void))echo_double : (void (*)(void))echo_long, &result, args);
+    return as_double ? (result.d == 2.5) : (result.l == -7);
+}
+
+static void ffi_calls(void) {
+    for (int round = 0; round < 6; round++)
+        CHECK(same_stack_cif(round % 2) == 1, "stack cif round %d", round);
+
+    /* The same cifs as ffi_call, on results that widen, records, variadic cifs. */
+    ffi_type *schar_args[] = {&ffi_type_sint8};
+    ffi_cif schar_cif;
+    ffi_prep_cif(&schar_cif, FFI_DEFAULT_ABI, 1, &ffi_type_sint8, schar_args);
+    signed char c = -9;
+    void *cargs[] = {&c};
+    ffi_arg mine = 0, theirs = 0;
+    callstub_ffi_call(&schar_cif, (void (*)(void))echo_schar, &mine, cargs);
+    ffi_call(&schar_cif, (void (*)(void))echo_schar, &theirs, cargs);
+    CHECK(mine == theirs, "echo_schar %ld %ld", (long)mine, (long)theirs);
+
+    ffi_type *dd_elements[] = {&ffi_type_double, &ffi_type_double, NULL};
+    ffi_type dd = {0, 0, FFI_TYPE_STRUCT, dd_elements};
+    ffi_type *dd_args[] = {&dd};
+    ffi_cif dd_cif;
+    ffi_prep_cif(&dd_cif, FFI_DEFAULT_ABI, 1, &dd, dd_args);
+    struct DD value = make_DD(7), got;
+    void *dargs[] = {&value};
+    callstub_ffi_call(&dd_cif, (void (*)(void))echo_DD, &got, dargs);
+    struct DD direct = echo_DD(value);
+    CHECK(memcmp(&got, &direct, sizeof got) == 0, "echo_DD through callstub_ffi_call");
+
+    /* Same types in another order: another shape. */
+    ffi_type *ld_elements[] = {&ffi_type_slong, &ffi_type_double, NULL};
+    ffi_type ld = {0, 0, FFI_TYPE_STRUCT, ld_elements};
+    ffi_type *ld_args[] = {&ld};
+    ffi_cif ld_cif;
+    ffi_prep_cif(&ld_cif, FFI_DEFAULT_ABI, 1, &ffi_type_double, ld_args);
+    struct LD ld_value = make_LD(3);
+    double weight = 0;
+    void *largs[] = {&ld_value};
+    callstub_ffi_call(&ld_cif, (void (*)(void))weigh_LD, &weight, largs);
+    CHECK(weight == weigh_LD(ld_value), "weigh_LD through callstub_ffi_call %g", weight);
+
+    ffi_type *vsum_args[] = {&ffi_type_sint, &ffi_type_double, &ffi_type_double};
+    ffi_cif vsum_cif;
+    ffi_prep_cif_var(&vsum_cif, FFI_DEFAULT_ABI, 1, 3, &ffi_type_double, vsum_args);
+    int two = 2;
+    double y1 = 0.5, y2 = 4, vsum_got = 0;
+    void *vargs[] = {&two, &y1, &y2};
+    callstub_ffi_call(&vsum_cif, (void (*)(void))vsum_double, &vsum_got, vargs);
+    CHECK(vsum_got == vsum_double(2, 0.5, 4.0), "vsum_double through callstub_ffi_call %g", vsum_got);
+    callstub_ffi_call(&vsum_cif, (void (*)(void))vsum_double, NULL, vargs);  /* rvalue NULL */
+
+    callstub_ffi_call(NULL, (void (*)(void))vsum_double, &vsum_got, vargs);
+    CHECK(strstr(callstub_last_error(), "cif is NULL") != NULL, "%s", callstub_last_error());
+}
+
 /* Call plans (callstub_ffi_call_plan_*) against ffi_call and the compiler's own calls. */
 static callstub_ffi_call_plan *plan_of(ffi_cif *cif) {
     callstub_ffi_call_plan *plan = callstub_ffi_call_plan_alloc(cif);
@@ -535,6 +602,7 @@ int main(int argc, char **argv) {
     introspection_and_checks();
     ffi_checks();
     ffi_plans();
+    ffi_calls();
     bad_input();
     threads();
     callstub_library_close(fixture);
