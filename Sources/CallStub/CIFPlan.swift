@@ -85,12 +85,18 @@ public final class CIFPlan: @unchecked Sendable {
 /// identified by its content, never by its address (a cif on the stack is reused for other
 /// signatures), and the plan of each content is made once and kept.
 public enum CIFCalls {
+
     /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
     /// read or planned goes to `ffi_call` itself, which is then responsible for it.
     public static func call(
         cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
         arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     ) {
+        // libffi's scalar types only, seen at this address before: no fingerprint to read.
+        if let result, let arguments, let stub = CIFAddressTable.shared.stub(for: cif) {
+            unsafeBitCast(stub, to: StubEntry.self)(function, arguments, result)
+            return
+        }
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: CIFFingerprint.capacity) { buffer in
             guard let count = CIFFingerprint.write(cif, into: buffer.baseAddress!) else {
                 FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
@@ -103,6 +109,7 @@ public enum CIFCalls {
                 FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
                 return
             }
+            CIFAddressTable.shared.insert(cif, stub: stub, resultBufferSize: found.resultBufferSize)
             let entry = unsafeBitCast(stub, to: StubEntry.self)
             let arguments = arguments ?? UnsafeMutablePointer(bitPattern: 8)!  // no arguments are read
             if let result {

@@ -123,3 +123,74 @@ final class CIFPlanTable: @unchecked Sendable {
         return found
     }
 }
+
+/// A faster way in for cifs whose types are all libffi's own scalars: the cif's address,
+/// verified on each call by its ABI, count and type pointers (libffi's scalar types never
+/// change, so equal pointers are equal content). An entry is `[cif, abi << 32 | count,
+/// rtype, stub, result size, argument types...]`, immutable once published; a cif
+/// re-prepared at the same address for another signature fails the comparison and is
+/// looked up by content again.
+final class CIFAddressTable: @unchecked Sendable {
+    static let shared = CIFAddressTable()
+    static let slotCount = 1024
+    /// The most arguments an entry holds.
+    static let maximumArguments = 32
+    /// How many entries are made at most (replaced ones are kept: a reader may hold one).
+    static let entryLimit = 65_536
+
+    private let slots: UnsafeMutablePointer<Atomic<UInt>>
+    private let made = Atomic<Int>(0)
+
+    private init() {
+        slots = .allocate(capacity: Self.slotCount)
+        for index in 0..<Self.slotCount { (slots + index).initialize(to: Atomic(0)) }
+    }
+
+    @inline(__always)
+    private func slot(_ cif: UnsafeRawPointer) -> Int {
+        let address = UInt(bitPattern: cif)
+        return Int(truncatingIfNeeded: (address >> 4) ^ (address >> 14)) & (Self.slotCount - 1)
+    }
+
+    /// The stub serving `cif`, when an entry for its address still describes it.
+    @inline(__always)
+    func stub(for cif: UnsafeRawPointer) -> UnsafeRawPointer? {
+        let raw = slots[slot(cif)].load(ordering: .acquiring)
+        guard let entry = UnsafePointer<UInt>(bitPattern: raw), entry[0] == UInt(bitPattern: cif) else { return nil }
+        let header = UInt(cif.load(as: UInt32.self)) << 32 | UInt(cif.load(fromByteOffset: 4, as: UInt32.self))
+        guard entry[1] == header, entry[2] == cif.load(fromByteOffset: 16, as: UInt.self) else { return nil }
+        let count = Int(header & 0xFFFF_FFFF)
+        if count > 0 {
+            guard let types = cif.load(fromByteOffset: 8, as: UnsafePointer<UInt>?.self) else { return nil }
+            for index in 0..<count where entry[5 + index] != types[index] { return nil }
+        }
+        return UnsafeRawPointer(bitPattern: entry[3])
+    }
+
+    /// Records `stub` for `cif` when all its types are libffi's own scalars.
+    func insert(_ cif: UnsafeRawPointer, stub: UnsafeRawPointer, resultBufferSize: Int) {
+        let count = Int(cif.load(fromByteOffset: 4, as: UInt32.self))
+        // The stubs write whole registers: results must fit the caller's ffi_arg-sized buffer.
+        guard count <= Self.maximumArguments, resultBufferSize <= 16 else { return }
+        let rtype = cif.load(fromByteOffset: 16, as: UInt.self)
+        guard FFICIFReader.builtinTypes.contains(rtype) else { return }
+        var types: [UInt] = []
+        if count > 0 {
+            guard let array = cif.load(fromByteOffset: 8, as: UnsafePointer<UInt>?.self) else { return }
+            for index in 0..<count {
+                guard FFICIFReader.builtinTypes.contains(array[index]) else { return }
+                types.append(array[index])
+            }
+        }
+        guard made.wrappingAdd(1, ordering: .relaxed).newValue <= Self.entryLimit else { return }
+        let entry = UnsafeMutablePointer<UInt>.allocate(capacity: 5 + count)
+        entry[0] = UInt(bitPattern: cif)
+        entry[1] = UInt(cif.load(as: UInt32.self)) << 32 | UInt(count)
+        entry[2] = rtype
+        entry[3] = UInt(bitPattern: stub)
+        entry[4] = UInt(resultBufferSize)
+        for (index, type) in types.enumerated() { entry[5 + index] = type }
+        slots[slot(cif)].store(UInt(bitPattern: entry), ordering: .releasing)
+    }
+}
+
