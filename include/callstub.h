@@ -193,7 +193,8 @@ typedef struct callstub_callback callstub_callback;
 typedef void (*callstub_handler)(void *context, void *result, void **args);
 
 /* Makes a C function pointer of the type `declaration` (a function pointer type name such
- * as "int (*)(const void *, const void *)", a function type, or a prototype) that calls
+ * as "int (*)(const void *, const void *)", which may define the records it uses, or a
+ * function type name such as "int (int)") that calls
  * `handler(context, result, args)`. Flags: CALLSTUB_BACKEND_LIBFFI, CALLSTUB_BACKEND_JIT or 0. */
 callstub_status callstub_callback_new(
     const char *declaration, callstub_handler handler, void *context, unsigned flags,
