@@ -59,18 +59,19 @@ public final class CIFPlan: @unchecked Sendable {
     public func invoke(
         function: UnsafeRawPointer, result: UnsafeMutableRawPointer?, arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     ) {
-        invoke(cif: cif, function: function, result: result, arguments: arguments)
-    }
-
-    /// `invoke` with `ffi_call` on `cif` (a cif of the same shape) when the JIT does not serve.
-    func invoke(
-        cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
-        arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-    ) {
         guard let stub else {
             FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
             return
         }
+        Self.call(stub, resultBufferSize: resultBufferSize, function: function, result: result, arguments: arguments)
+    }
+
+    /// Calls a stub of the shape as `ffi_call` would: with no argument array when there are
+    /// no arguments, and a scratch result when nobody reads it.
+    static func call(
+        _ stub: UnsafeRawPointer, resultBufferSize: Int, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
+        arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) {
         let entry = unsafeBitCast(stub, to: StubEntry.self)
         let arguments = arguments ?? UnsafeMutablePointer(bitPattern: 8)!  // no arguments are read
         if let result {
@@ -81,11 +82,12 @@ public final class CIFPlan: @unchecked Sendable {
     }
 }
 
-/// `ffi_call` itself served from JIT stubs (the C API's `callstub_ffi_call`): each cif is
-/// identified by its content, never by its address (a cif on the stack is reused for other
-/// signatures), and the plan of each content is made once and kept.
+/// `ffi_call` itself served from JIT stubs (the C API's `callstub_ffi_call`). A cif is never
+/// identified by its address alone (a cif on the stack is reused for other signatures): one
+/// of libffi's scalar types only is found by address and verified by its type pointers
+/// (`CIFAddressTable`), any other by its content (`CIFPlanTable`); the plan of each content
+/// is made once and kept.
 public enum CIFCalls {
-
     /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
     /// read or planned goes to `ffi_call` itself, which is then responsible for it.
     public static func call(
@@ -110,13 +112,7 @@ public enum CIFCalls {
                 return
             }
             CIFAddressTable.shared.insert(cif, stub: stub, resultBufferSize: found.resultBufferSize)
-            let entry = unsafeBitCast(stub, to: StubEntry.self)
-            let arguments = arguments ?? UnsafeMutablePointer(bitPattern: 8)!  // no arguments are read
-            if let result {
-                entry(function, arguments, result)
-            } else {
-                withUnsafeTemporaryAllocation(byteCount: found.resultBufferSize, alignment: 16) { entry(function, arguments, $0.baseAddress!) }
-            }
+            CIFPlan.call(stub, resultBufferSize: found.resultBufferSize, function: function, result: result, arguments: arguments)
         }
     }
 }

@@ -26,7 +26,7 @@ public func callstub_ffi_call_plan_alloc(_ cif: UnsafeMutableRawPointer?) -> Uns
     _ = reporting { () throws(Failure) in
         guard let cif else { throw Failure(.handle, "cif is NULL") }
         let plan = try translating { () throws(CallStubError) in try CIFPlan(cif: cif) }
-        made = Handles.make(plan, tag: .plan, callee: plan, fixedStub: plan.stub.map { ($0, $0) })
+        made = Handles.make(plan, tag: .plan, fixedStub: plan.stub)
     }
     return made
 }

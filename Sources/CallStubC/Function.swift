@@ -60,7 +60,7 @@ final class FunctionHandle {
     /// tiering) never changes: the record keeps it for `callstub_call`'s shortest path.
     static func make(_ function: BoundFunction) -> UnsafeMutableRawPointer {
         let fixed = function.options.backend == .jit || function.options.tiering == .eager ? function.currentStub : nil
-        return Handles.make(FunctionHandle(function), tag: .function, callee: function, fixedStub: fixed)
+        return Handles.make(FunctionHandle(function), tag: .function, callee: function, fixedStub: fixed?.stub, fixedTarget: fixed?.function)
     }
 }
 

@@ -150,7 +150,8 @@ enum HandleTag: UInt64 {
 /// The memory a handle points at: the tag, the object it keeps alive, and for a function
 /// handle its `BoundFunction` (unretained: the object holds it) and, when the function's
 /// stub was compiled when it was bound (and so never changes), the stub and the address
-/// to hand it: `callstub_call` then jumps to the stub after three loads from one line.
+/// to hand it: `callstub_call` then jumps to the stub after three loads from one line. A
+/// plan handle keeps its stub (its calls give the address).
 struct HandleRecord {
     var tag: UInt64
     var object: Unmanaged<AnyObject>
@@ -162,14 +163,14 @@ struct HandleRecord {
 enum Handles {
     /// A new handle for `object`, which it keeps alive until freed.
     static func make(
-        _ object: AnyObject, tag: HandleTag, callee: AnyObject? = nil,
-        fixedStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? = nil
+        _ object: AnyObject, tag: HandleTag, callee: AnyObject? = nil, fixedStub: UnsafeRawPointer? = nil,
+        fixedTarget: UnsafeRawPointer? = nil
     ) -> UnsafeMutableRawPointer {
         let record = UnsafeMutablePointer<HandleRecord>.allocate(capacity: 1)
         record.initialize(
             to: HandleRecord(
                 tag: tag.rawValue, object: Unmanaged.passRetained(object), callee: callee.map { Unmanaged.passUnretained($0) },
-                fixedStub: fixedStub?.stub, fixedTarget: fixedStub?.function))
+                fixedStub: fixedStub, fixedTarget: fixedTarget))
         return UnsafeMutableRawPointer(record)
     }
 

@@ -169,13 +169,8 @@ struct BenchContext {
     func ffiCall(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
         let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
         let interface = try FFICallInterface(signature)
-        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
-            buffer.copyMemory(from: bytes, byteCount: bytes.count)
-            return buffer
-        }
-        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
-        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, interface.resultBufferSize), alignment: 16)
+        let (argv, result) = Self.frame(arguments, resultBufferSize: interface.resultBufferSize)
+        let buffers = (0..<arguments.count).map { argv[$0] }
         let address = UnsafeRawPointer(function.address.raw!)
         return { n in
             timed(n) { _ in
@@ -197,14 +192,7 @@ struct BenchContext {
             callstub_bind(library, function.name, nil, 1 << 2 /* CALLSTUB_BACKEND_JIT */, &bound) == 0
         else { throw ValidationError("C API: \(String(cString: callstub_last_error()))") }
         callstub_library_close(library)
-        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
-            buffer.copyMemory(from: bytes, byteCount: bytes.count)
-            return buffer
-        }
-        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
-        for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
-        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, function.resultBufferSize), alignment: 16)
+        let (argv, result) = Self.frame(arguments, resultBufferSize: function.resultBufferSize)
         typealias Loop = @convention(c) (Int, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
             UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?) -> Double
         let loop = unsafeBitCast(dlsym(handle, "capi_loop")!, to: Loop.self)
@@ -215,16 +203,23 @@ struct BenchContext {
         return { n in loop(n, UnsafeMutableRawPointer(mutating: CEntryPoints.call), bound, result, argv, nil) }
     }
 
-    /// Raw calls with caller-owned buffers holding `arguments` (bytes of each).
-    func raw(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
-        let buffers = arguments.map { bytes -> UnsafeMutableRawPointer in
+    /// An avalue array over buffers holding `arguments` (bytes of each) and a result
+    /// buffer, allocated for the whole run (the benchmark never frees them).
+    static func frame(
+        _ arguments: [[UInt8]], resultBufferSize: Int
+    ) -> (arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
+        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, arguments.count))
+        for (index, bytes) in arguments.enumerated() {
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 16), alignment: 16)
             buffer.copyMemory(from: bytes, byteCount: bytes.count)
-            return buffer
+            argv[index] = buffer
         }
-        let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, buffers.count))
-        for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
-        let result = UnsafeMutableRawPointer.allocate(byteCount: max(64, function.resultBufferSize), alignment: 16)
+        return (argv, UnsafeMutableRawPointer.allocate(byteCount: max(64, resultBufferSize), alignment: 16))
+    }
+
+    /// Raw calls with caller-owned buffers holding `arguments` (bytes of each).
+    func raw(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        let (argv, result) = Self.frame(arguments, resultBufferSize: function.resultBufferSize)
         if let variadicTypes {
             let shape = try function.variadicShape(variadicTypes)
             return { n in

@@ -443,32 +443,24 @@ static void ffi_plans(void) {
     callstub_ffi_call_plan_free(mixed);
 
     /* Records: two SSE eightbytes, and one in memory (sret and a stack copy). */
-    ffi_type *dd_elements[] = {&ffi_type_double, &ffi_type_double, NULL};
-    ffi_type dd = {0, 0, FFI_TYPE_STRUCT, dd_elements};
-    ffi_type *dd_args[] = {&dd};
-    ffi_cif dd_cif;
-    ffi_prep_cif(&dd_cif, FFI_DEFAULT_ABI, 1, &dd, dd_args);
-    callstub_ffi_call_plan *echo_dd = plan_of(&dd_cif);
-    struct DD dd_value = make_DD(5), dd_got;
-    void *dd_argv[] = {&dd_value};
-    callstub_ffi_call_plan_invoke(echo_dd, (void (*)(void))echo_DD, &dd_got, dd_argv);
-    struct DD dd_direct = echo_DD(dd_value);
-    CHECK(memcmp(&dd_got, &dd_direct, sizeof dd_got) == 0, "echo_DD through a plan");
-    callstub_ffi_call_plan_free(echo_dd);
-
-    ffi_type *big_elements[] = {&ffi_type_double, &ffi_type_double, &ffi_type_double, &ffi_type_double,
-                                &ffi_type_sint, &ffi_type_sint, &ffi_type_sint, &ffi_type_sint, NULL};
-    ffi_type big = {0, 0, FFI_TYPE_STRUCT, big_elements};
-    ffi_type *big_args[] = {&big};
-    ffi_cif big_cif;
-    ffi_prep_cif(&big_cif, FFI_DEFAULT_ABI, 1, &big, big_args);
-    callstub_ffi_call_plan *echo_big = plan_of(&big_cif);
-    struct BIG big_value = make_BIG(9), big_got;
-    void *big_argv[] = {&big_value};
-    callstub_ffi_call_plan_invoke(echo_big, (void (*)(void))echo_BIG, &big_got, big_argv);
-    struct BIG big_direct = echo_BIG(big_value);
-    CHECK(memcmp(&big_got, &big_direct, sizeof big_got) == 0, "echo_BIG through a plan");
-    callstub_ffi_call_plan_free(echo_big);
+#define ECHO_THROUGH_PLAN(record, echo, make, seed, ...)                                      \
+    do {                                                                                      \
+        ffi_type *elements[] = {__VA_ARGS__, NULL};                                           \
+        ffi_type type = {0, 0, FFI_TYPE_STRUCT, elements};                                    \
+        ffi_type *types[] = {&type};                                                          \
+        ffi_cif cif;                                                                          \
+        ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &type, types);                                 \
+        callstub_ffi_call_plan *plan = plan_of(&cif);                                         \
+        struct record value = make(seed), got;                                                \
+        void *argv[] = {&value};                                                              \
+        callstub_ffi_call_plan_invoke(plan, (void (*)(void))echo, &got, argv);                \
+        struct record direct = echo(value);                                                   \
+        CHECK(memcmp(&got, &direct, sizeof got) == 0, #echo " through a plan");               \
+        callstub_ffi_call_plan_free(plan);                                                    \
+    } while (0)
+    ECHO_THROUGH_PLAN(DD, echo_DD, make_DD, 5, &ffi_type_double, &ffi_type_double);
+    ECHO_THROUGH_PLAN(BIG, echo_BIG, make_BIG, 9, &ffi_type_double, &ffi_type_double, &ffi_type_double,
+                      &ffi_type_double, &ffi_type_sint, &ffi_type_sint, &ffi_type_sint, &ffi_type_sint);
 
     /* Variadic cifs: %al must count the vector registers, as ffi_call sets it. */
     ffi_type *vmixed_args[] = {&ffi_type_pointer, &ffi_type_sint, &ffi_type_double, &ffi_type_pointer};
