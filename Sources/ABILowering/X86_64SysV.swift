@@ -218,8 +218,9 @@ public enum X86_64SysV {
     // MARK: - Records: eightbyte classes (psABI §3.2.3, classification rules 1–5)
 
     /// How gcc and clang classify a record differently, if they do: the rule that
-    /// makes the difference.
-    static func classificationDisagreement(_ valueClass: CValueClass) -> String? {
+    /// makes the difference. The JIT refuses such records (`CallPlan.compilerDisagreement`),
+    /// and so does the libffi backend, whose libffi takes one compiler's side.
+    public static func classificationDisagreement(_ valueClass: CValueClass) -> String? {
         guard case .record(let record) = valueClass else { return nil }
         func classes(_ gcc: GCCRules) -> [EightbyteClass] {
             var (lo, hi) = (EightbyteClass.noClass, EightbyteClass.noClass)

@@ -97,6 +97,12 @@ final class FFITypeTree {
         if record.kind == .union {
             throw RecordRefusal(reason: "libffi cannot pass unions by value (libffi issue #33)")
         }
+        // A record gcc and clang pass differently (a small one ending in a flexible array
+        // member: libffi, which has no such member, takes gcc's side while the plan takes
+        // clang's) is refused, as the JIT refuses it, so that the backends agree.
+        if let reason = X86_64SysV.classificationDisagreement(.record(record)) {
+            throw RecordRefusal(reason: "gcc and clang pass it differently: it \(reason)")
+        }
         var elements: [Element] = []
         for (field, member) in zip(definition.fields, definition.layout.members) {
             let name = field.name ?? "(unnamed)"
@@ -150,13 +156,7 @@ final class FFITypeTree {
         let resolved = type.resolved
         switch resolved.type {
         case .array(let element, let count):
-            // A record ending in a flexible array member is passed in registers by gcc (since
-            // 4.4) and in memory by clang; libffi, which has no such member, would pass it as
-            // gcc does while the plan follows clang. Refused, so that the backends agree.
-            guard let count else {
-                throw RecordRefusal(reason: "it has a flexible array member, which gcc passes by value in registers and clang in memory")
-            }
-            guard count > 0 else { return }  // zero-length arrays take no bytes
+            guard let count, count > 0 else { return }  // flexible and zero-length arrays take no bytes
             let stride: Int
             do { stride = try element.layout().size } catch { throw RecordRefusal(reason: error.description) }
             if count > Self.maximumElementCount {

@@ -91,3 +91,23 @@ extension FFICIFReaderTests {
         }
     }
 }
+
+extension FFICIFReaderTests {
+    /// A record gcc and clang pass differently is refused by libffi's backend as the JIT
+    /// refuses it: a small struct ending in a flexible array member (gcc: registers, clang:
+    /// memory); a large one, passed in memory by both, is taken.
+    @Test func recordsTheCompilersPassDifferentlyAreRefused() throws {
+        let scope = try CDeclParser.parse(
+            "struct Small { unsigned a; short f[]; }; struct Large { long a, b, c; short f[]; };").scope
+        let small = try ValidatedSignature.validate(
+            CFunctionType(result: CQualType(.integer(.int)), parameters: [CParameter(type: CQualType(.record(try #require(scope.record(tagged: "Small")))))]))
+        #expect {
+            try FFICallInterface(small)
+        } throws: { error in
+            "\(error)".contains("gcc and clang pass it differently") && "\(error)".contains("flexible array member")
+        }
+        let large = try ValidatedSignature.validate(
+            CFunctionType(result: CQualType(.integer(.int)), parameters: [CParameter(type: CQualType(.record(try #require(scope.record(tagged: "Large")))))]))
+        _ = try FFICallInterface(large)
+    }
+}
