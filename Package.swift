@@ -45,8 +45,14 @@ let package = Package(
             name: "CallStub",
             dependencies: ["Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
         ),
-        // The C API: @_cdecl functions over the public Swift API, nothing more.
-        .target(name: "CallStubC", dependencies: ["CallStub", "Locks"]),
+        // The C API: @_cdecl functions over the public Swift API, nothing more; its three
+        // hot entry points are C (CallStubCFastPath), jumping into stubs or back to Swift.
+        .target(
+            name: "CallStubCFastPath",
+            cSettings: [.headerSearchPath("../../include")],
+            linkerSettings: [.linkedLibrary("ffi")]
+        ),
+        .target(name: "CallStubC", dependencies: ["CallStub", "Locks", "CallStubCFastPath"]),
         .executableTarget(
             name: "callstub",
             dependencies: [

@@ -82,38 +82,41 @@ public final class CIFPlan: @unchecked Sendable {
     }
 }
 
-/// `ffi_call` itself served from JIT stubs (the C API's `callstub_ffi_call`). A cif is never
-/// identified by its address alone (a cif on the stack is reused for other signatures): one
-/// of libffi's scalar types only is found by address and verified by its type pointers
-/// (`CIFAddressTable`), any other by its content (`CIFPlanTable`); the plan of each content
-/// is made once and kept.
+/// `ffi_call` itself served from JIT stubs (the C API's `callstub_ffi_call`, which also
+/// remembers each cif by its address). A cif is identified by its content (`CIFPlanTable`),
+/// never by its address alone (a cif on the stack is reused for other signatures); the
+/// plan of each content is made once and kept.
 public enum CIFCalls {
+    /// What serves a cif's calls.
+    public enum Route: @unchecked Sendable {
+        /// The JIT stub of the cif's shape (libffi's avalue shape: `stub(fn, avalue, rvalue)`)
+        /// and the bytes its result buffer must hold.
+        case stub(UnsafeRawPointer, resultBufferSize: Int)
+        /// `ffi_call` itself: the JIT does not take the shape.
+        case ffiCall
+    }
+
+    /// The route of `cif`'s calls, planned on first sight of its content; `nil` when the
+    /// cif cannot be identified (too many types) or read, and `ffi_call` must serve.
+    public static func route(cif: UnsafeRawPointer) -> Route? {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: CIFFingerprint.capacity) { buffer -> Route? in
+            guard let count = CIFFingerprint.write(cif, into: buffer.baseAddress!) else { return nil }
+            let codes = UnsafeBufferPointer(start: buffer.baseAddress!, count: count)
+            guard let found = CIFPlanTable.shared.plan(for: codes) ?? CIFPlanTable.shared.insert(codes, cif: cif) else { return nil }
+            return found.stub.map { .stub($0, resultBufferSize: found.resultBufferSize) } ?? .ffiCall
+        }
+    }
+
     /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
     /// read or planned goes to `ffi_call` itself, which is then responsible for it.
     public static func call(
         cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
         arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     ) {
-        // libffi's scalar types only, seen at this address before: no fingerprint to read.
-        if let result, let arguments, let stub = CIFAddressTable.shared.stub(for: cif) {
-            unsafeBitCast(stub, to: StubEntry.self)(function, arguments, result)
+        guard case .stub(let stub, let resultBufferSize) = route(cif: cif) else {
+            FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: CIFFingerprint.capacity) { buffer in
-            guard let count = CIFFingerprint.write(cif, into: buffer.baseAddress!) else {
-                FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
-                return
-            }
-            let codes = UnsafeBufferPointer(start: buffer.baseAddress!, count: count)
-            guard let found = CIFPlanTable.shared.plan(for: codes) ?? CIFPlanTable.shared.insert(codes, cif: cif),
-                let stub = found.stub
-            else {
-                FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
-                return
-            }
-            CIFAddressTable.shared.insert(cif, stub: stub, resultBufferSize: found.resultBufferSize)
-            CIFPlan.call(stub, resultBufferSize: found.resultBufferSize, function: function, result: result, arguments: arguments)
-        }
+        CIFPlan.call(stub, resultBufferSize: resultBufferSize, function: function, result: result, arguments: arguments)
     }
 }
-

@@ -2,6 +2,7 @@
 // DWARF, and libffi 3.7's call plans served by JIT stubs (CIFPlan).
 
 import CallStub
+import CallStubCFastPath
 
 @_cdecl("callstub_ffi_check")
 public func callstub_ffi_check(
@@ -31,19 +32,13 @@ public func callstub_ffi_call_plan_alloc(_ cif: UnsafeMutableRawPointer?) -> Uns
     return made
 }
 
-@_cdecl("callstub_ffi_call_plan_invoke")
-public func callstub_ffi_call_plan_invoke(
+/// `callstub_ffi_call_plan_invoke` (fast_path.c) for all but a live JIT plan with every
+/// pointer given: plans served by ffi_call, a NULL result or argument array, errors.
+@_cdecl("_callstub_plan_invoke_slow")
+public func _callstub_plan_invoke_slow(
     _ handle: UnsafeMutableRawPointer?, _ function: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?,
     _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) {
-    // The fast path: the tag, then a jump to the stub with the function.
-    if let handle, let function, let result, let arguments {
-        let record = handle.assumingMemoryBound(to: HandleRecord.self)
-        if record.pointee.tag == HandleTag.plan.rawValue, let stub = record.pointee.fixedStub {
-            _ = unsafeBitCast(stub, to: StatusStub.self)(function, arguments, result)
-            return
-        }
-    }
     _ = reporting { () throws(Failure) in
         let plan = try Handles.object(handle, .plan, as: CIFPlan.self)
         guard let function else { throw Failure(.handle, "fn is NULL") }
@@ -73,8 +68,22 @@ public func callstub_ffi_call_plan_uses_jit(_ handle: UnsafeRawPointer?) -> Int3
     return plan.stub == nil ? 0 : 1
 }
 
-@_cdecl("callstub_ffi_call")
-public func callstub_ffi_call(
+/// `callstub_ffi_call`'s plan of a cif it has not seen at this address (fast_path.c
+/// remembers it there): 1 and the stub (NULL: ffi_call serves), or 0 when the cif cannot
+/// be identified or read (ffi_call serves, through `_callstub_ffi_call_slow`).
+@_cdecl("_callstub_ffi_plan")
+public func _callstub_ffi_plan(_ cif: UnsafeRawPointer?, _ stub: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
+    guard let cif, let stub, let route = CIFCalls.route(cif: cif) else { return 0 }
+    switch route {
+    case .stub(let entry, _): stub.pointee = entry
+    case .ffiCall: stub.pointee = nil
+    }
+    return 1
+}
+
+/// `callstub_ffi_call` (fast_path.c) with a NULL pointer, or a cif it does not cache.
+@_cdecl("_callstub_ffi_call_slow")
+public func _callstub_ffi_call_slow(
     _ cif: UnsafeMutableRawPointer?, _ function: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?,
     _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) {
@@ -82,6 +91,11 @@ public func callstub_ffi_call(
         LastError.set(cif == nil ? "cif is NULL" : "fn is NULL")
         return
     }
+    // ffi_cif: int abi; unsigned nargs; ...
+    let count = cif.load(fromByteOffset: 4, as: UInt32.self)
+    guard arguments != nil || count == 0 else {
+        LastError.set("avalue is NULL, and the cif has \(count) arguments")
+        return
+    }
     CIFCalls.call(cif: cif, function: function, result: result, arguments: arguments)
 }
-

@@ -2,6 +2,7 @@
 // errno, introspection, free.
 
 import CallStub
+import CallStubCFastPath
 import Locks
 #if canImport(Glibc)
     import Glibc
@@ -98,31 +99,20 @@ public func callstub_bind_address(
     }
 }
 
-@_cdecl("callstub_call")
-public func callstub_call(
-    _ handle: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?, _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-) -> Int32 {
-    fastCall(handle, result, arguments)
-}
-
 /// A JIT stub as `callstub_call` calls it: returning its 0.
 typealias StatusStub = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Int32
 
-/// The fast path: one tag check and two loads to the function's entry; no retain (the
-/// handle keeps the function alive), no closure, no error box. Everything else (NULL
-/// result or arguments, errors) goes to `callOffTheFastPath`.
-@inline(__always)
-func fastCall(
+/// `callstub_call` (fast_path.c) for all but a live function handle whose stub was fixed
+/// at binding: a function whose stub is made later (tiering) or never (libffi), and
+/// everything to report.
+@_cdecl("_callstub_call_slow")
+public func _callstub_call_slow(
     _ handle: UnsafeMutableRawPointer?, _ result: UnsafeMutableRawPointer?, _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> Int32 {
     if let handle, let result, let arguments {
         let record = handle.assumingMemoryBound(to: HandleRecord.self)
-        guard record.pointee.tag == HandleTag.function.rawValue else { return callOffTheFastPath(handle, result, arguments) }
-        // A stub returns 0 (CALLSTUB_OK): called last, it returns to the C caller itself.
-        if let stub = record.pointee.fixedStub, let target = record.pointee.fixedTarget {
-            return unsafeBitCast(stub, to: StatusStub.self)(target, arguments, result)
-        }
-        if let callee = record.pointee.callee {
+        if record.pointee.tag == HandleTag.function.rawValue, let callee = record.pointee.boundFunction {
+            // No retain: the handle keeps the function alive.
             let function = unsafeBitCast(callee, to: Unmanaged<BoundFunction>.self)
             var entry: (stub: UnsafeRawPointer, function: UnsafeRawPointer)?
             function._withUnsafeGuaranteedRef { entry = $0.currentStub }
@@ -191,7 +181,7 @@ public func callstub_function_entry(
     reporting { () throws(Failure) in
         let record = try Handles.record(handle, .function)
         guard let entry, let target else { throw Failure(.handle, "entry or target (the result pointers) is NULL") }
-        guard let stub = record.pointee.fixedStub, let address = record.pointee.fixedTarget else {
+        guard let stub = record.pointee.fixed_stub, let address = record.pointee.fixed_target else {
             let function = try Handles.object(handle, .function, as: FunctionHandle.self).function
             throw Failure(
                 .backend,
@@ -247,11 +237,11 @@ public func callstub_function_free(_ handle: UnsafeMutableRawPointer?) {
 /// The addresses of the C entry points, for Swift code that hands them to C (the
 /// benchmark's C loop calls `callstub_call` through one, as a C program would).
 public enum CEntryPoints {
-    public static var call: UnsafeRawPointer {
-        let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?)
-            -> Int32 = callstub_call
-        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
-    }
+    public static var call: UnsafeRawPointer { _callstub_call_entry }
+
+    public static var ffiCall: UnsafeRawPointer { _callstub_ffi_call_entry }
+
+    public static var planInvoke: UnsafeRawPointer { _callstub_plan_invoke_entry }
 
     public static var callVariadic: UnsafeRawPointer {
         let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?,

@@ -4,6 +4,7 @@
 // keep freed records (not their objects) so that a late use is reported, not a crash.
 
 import CallStub
+import CallStubCFastPath
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -128,7 +129,8 @@ func give(_ text: String, to out: UnsafeMutablePointer<UnsafeMutablePointer<CCha
 
 // MARK: - Handles
 
-/// The tag at the start of each handle record: what it is, or that it was freed.
+/// The tag at the start of each handle record: what it is, or that it was freed (the C
+/// fast paths compare with CALLSTUB_TAG_FUNCTION and CALLSTUB_TAG_PLAN, the same values).
 enum HandleTag: UInt64 {
     case library = 0x4353_4C49_4252_4152  // "CSLIBRAR"
     case function = 0x4353_4655_4E43_5449  // "CSFUNCTI"
@@ -147,17 +149,16 @@ enum HandleTag: UInt64 {
     }
 }
 
-/// The memory a handle points at: the tag, the object it keeps alive, and for a function
-/// handle its `BoundFunction` (unretained: the object holds it) and, when the function's
-/// stub was compiled when it was bound (and so never changes), the stub and the address
-/// to hand it: `callstub_call` then jumps to the stub after three loads from one line. A
-/// plan handle keeps its stub (its calls give the address).
-struct HandleRecord {
-    var tag: UInt64
-    var object: Unmanaged<AnyObject>
-    var callee: Unmanaged<AnyObject>?
-    var fixedStub: UnsafeRawPointer?
-    var fixedTarget: UnsafeRawPointer?
+/// The memory a handle points at: `callstub_handle_record` of callstub_fast_path.h, read
+/// by the C fast paths (the tag, the retained object, a function handle's `BoundFunction`
+/// unretained, and the stub fixed at binding with its target).
+typealias HandleRecord = callstub_handle_record
+
+extension HandleRecord {
+    /// The retained object.
+    var retained: Unmanaged<AnyObject> { Unmanaged.fromOpaque(object!) }
+    /// A function handle's `BoundFunction`, unretained (the object keeps it).
+    var boundFunction: Unmanaged<AnyObject>? { callee.map { Unmanaged.fromOpaque($0) } }
 }
 
 enum Handles {
@@ -166,11 +167,12 @@ enum Handles {
         _ object: AnyObject, tag: HandleTag, callee: AnyObject? = nil, fixedStub: UnsafeRawPointer? = nil,
         fixedTarget: UnsafeRawPointer? = nil
     ) -> UnsafeMutableRawPointer {
+        assert(HandleTag.function.rawValue == CALLSTUB_TAG_FUNCTION && HandleTag.plan.rawValue == CALLSTUB_TAG_PLAN)
         let record = UnsafeMutablePointer<HandleRecord>.allocate(capacity: 1)
         record.initialize(
             to: HandleRecord(
-                tag: tag.rawValue, object: Unmanaged.passRetained(object), callee: callee.map { Unmanaged.passUnretained($0) },
-                fixedStub: fixedStub, fixedTarget: fixedTarget))
+                tag: tag.rawValue, object: Unmanaged.passRetained(object).toOpaque(),
+                callee: callee.map { Unmanaged.passUnretained($0).toOpaque() }, fixed_stub: fixedStub, fixed_target: fixedTarget))
         return UnsafeMutableRawPointer(record)
     }
 
@@ -193,7 +195,7 @@ enum Handles {
 
     /// The object behind a live handle of kind `tag`.
     static func object<Object: AnyObject>(_ raw: UnsafeRawPointer?, _ tag: HandleTag, as: Object.Type) throws(Failure) -> Object {
-        unsafeDowncast(try record(raw, tag).pointee.object.takeUnretainedValue(), to: Object.self)
+        unsafeDowncast(try record(raw, tag).pointee.retained.takeUnretainedValue(), to: Object.self)
     }
 
     /// Frees a handle of kind `tag` (NULL: nothing). Debug builds keep the record, marked
@@ -206,7 +208,7 @@ enum Handles {
             return
         }
         record.pointee.tag = HandleTag.freed.rawValue
-        record.pointee.object.release()
+        record.pointee.retained.release()
         #if !DEBUG
             record.deallocate()
         #endif

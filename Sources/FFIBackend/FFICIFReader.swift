@@ -115,13 +115,3 @@ extension FFICIFReader {
             unsafeBitCast(function, to: (@convention(c) () -> Void).self), result, arguments)
     }
 }
-
-extension FFICIFReader {
-    /// The addresses of libffi's own scalar `ffi_type`s (`ffi_type_sint32`, …): immutable,
-    /// so a cif whose types are all among them is identified by those pointers.
-    public static let builtinTypes: Set<UInt> = Set(
-        [CFFI_type_void(), CFFI_type_uint8(), CFFI_type_sint8(), CFFI_type_uint16(), CFFI_type_sint16(), CFFI_type_uint32(),
-         CFFI_type_sint32(), CFFI_type_uint64(), CFFI_type_sint64(), CFFI_type_float(), CFFI_type_double(),
-         CFFI_type_longdouble(), CFFI_type_pointer()].map { UInt(bitPattern: $0) })
-}
-

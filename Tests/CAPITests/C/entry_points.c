@@ -389,6 +389,52 @@ static void ffi_calls(void) {
 
     callstub_ffi_call(NULL, (void (*)(void))vsum_double, &vsum_got, vargs);
     CHECK(strstr(callstub_last_error(), "cif is NULL") != NULL, "%s", callstub_last_error());
+
+    /* One cif and one record type at the same addresses, the type's elements swapped
+     * between calls: equal pointers, other content (the cache compares the content). */
+    ffi_type *swapped_elements[] = {&ffi_type_slong, &ffi_type_double, NULL};
+    ffi_type swapped = {0, 0, FFI_TYPE_STRUCT, swapped_elements};
+    ffi_type *swapped_args[] = {&swapped};
+    ffi_cif swapped_cif;
+    for (int round = 0; round < 6; round++) {
+        int as_dl = round % 2;
+        swapped_elements[0] = as_dl ? &ffi_type_double : &ffi_type_slong;
+        swapped_elements[1] = as_dl ? &ffi_type_slong : &ffi_type_double;
+        swapped.size = 0;
+        swapped.alignment = 0;
+        ffi_prep_cif(&swapped_cif, FFI_DEFAULT_ABI, 1, &ffi_type_double, swapped_args);
+        double out = 0, want;
+        if (as_dl) {
+            struct DL in = make_DL(round);
+            void *a[] = {&in};
+            want = weigh_DL(in);
+            callstub_ffi_call(&swapped_cif, (void (*)(void))weigh_DL, &out, a);
+        } else {
+            struct LD in = make_LD(round);
+            void *a[] = {&in};
+            want = weigh_LD(in);
+            callstub_ffi_call(&swapped_cif, (void (*)(void))weigh_LD, &out, a);
+        }
+        CHECK(out == want, "swapped record, round %d: %g, expected %g", round, out, want);
+    }
+    /* The argument types array refilled in place: same array, other pointers. */
+    ffi_type *refilled[2] = {&ffi_type_slong, &ffi_type_slong};
+    ffi_cif refilled_cif;
+    for (int round = 0; round < 4; round++) {
+        refilled[0] = refilled[1] = round % 2 ? &ffi_type_double : &ffi_type_slong;
+        ffi_prep_cif(&refilled_cif, FFI_DEFAULT_ABI, 1, refilled[0], refilled);
+        double d = 1.25;
+        long l = 11;
+        void *a[] = {round % 2 ? (void *)&d : (void *)&l};
+        union { double d; long l; } out = {0};
+        callstub_ffi_call(&refilled_cif, round % 2 ? (void (*)(void))echo_double : (void (*)(void))echo_long, &out, a);
+        CHECK(round % 2 ? out.d == 1.25 : out.l == 11, "refilled types, round %d", round);
+    }
+
+    /* avalue NULL for a cif with arguments: an error and no call, not a crash. */
+    double unused;
+    callstub_ffi_call(&swapped_cif, (void (*)(void))weigh_DL, &unused, NULL);
+    CHECK(strstr(callstub_last_error(), "avalue is NULL") != NULL, "%s", callstub_last_error());
 }
 
 /* Call plans (callstub_ffi_call_plan_*) against ffi_call and the compiler's own calls. */

@@ -1,0 +1,58 @@
+/* The C API's hot entry points, in C (fast_path.c): callstub_call,
+ * callstub_ffi_call_plan_invoke and callstub_ffi_call check their handle or cif and jump
+ * straight into a JIT stub; everything else goes to the Swift entry points declared here
+ * (CallStubC), which own all the logic. Written in C because a Swift @_cdecl function
+ * adds a jump and a frame (docs/c-api.md, "Where the nanoseconds go"). */
+#ifndef CALLSTUB_FAST_PATH_H
+#define CALLSTUB_FAST_PATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The memory a handle points at (Handles.swift makes and frees it): a tag saying what
+ * it is (or that it was freed), the retained Swift object, for a function handle its
+ * BoundFunction (unretained), and, when the stub was fixed at binding, the stub and the
+ * address to hand it. A plan handle keeps its stub and no target. */
+typedef struct callstub_handle_record {
+    uint64_t tag;
+    void *object;
+    void *callee;
+    const void *fixed_stub;
+    const void *fixed_target;
+} callstub_handle_record;
+
+/* The tags ("CSFUNCTI", "CSFFIPLA"); HandleTag in Handles.swift holds the same values. */
+#define CALLSTUB_TAG_FUNCTION 0x435346554E435449ULL
+#define CALLSTUB_TAG_PLAN 0x4353464649504C41ULL
+
+/* ---- Swift entry points the fast paths fall back to (CallStubC, not exported) ---- */
+
+/* callstub_call for everything but a live function handle with a fixed stub. */
+int32_t _callstub_call_slow(void *handle, void *result, void **args);
+/* callstub_ffi_call_plan_invoke for everything but a live JIT plan and non-NULL pointers. */
+void _callstub_plan_invoke_slow(void *plan, void *fn, void *result, void **args);
+/* callstub_ffi_call's plan lookup by content: 1 and the stub (NULL: ffi_call serves)
+ * when the cif was read and planned, 0 when it could not be (then ffi_call serves). */
+int32_t _callstub_ffi_plan(const void *cif, const void **stub);
+/* callstub_ffi_call by content (CIFCalls.call): NULL result or args, uncacheable cifs. */
+void _callstub_ffi_call_slow(void *cif, void *fn, void *result, void **args);
+
+/* ---- For Swift: the C entry points' addresses, and the cif cache's counters ---- */
+
+extern const void *const _callstub_call_entry;
+extern const void *const _callstub_ffi_call_entry;
+extern const void *const _callstub_plan_invoke_entry;
+
+/* How many cifs the address cache holds, and how many lookups missed (for tests). */
+size_t _callstub_cif_cache_entries(void);
+size_t _callstub_cif_cache_misses(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
