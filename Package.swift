@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
         .testTarget(name: "HeaderCorpusTests", dependencies: ["CallStub", "CDeclParser", "CTypeModel", "CTestSupport"]),
-        .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "Locks", "CTypeModel", "CDeclParser", "CTestSupport"]),
+        .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "CallStubC", "Locks", "CTypeModel", "CDeclParser", "CTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,11 +31,15 @@ callstub_status callstub_ffi_check(
 /* ffi_call(cif, fn, rvalue, avalue) with exactly its contract (the avalue layout, integer
  * results narrower than 8 bytes widened to ffi_arg, rvalue may be NULL, variadic cifs from
  * ffi_prep_cif_var), served from the JIT stub of the cif's shape: a libffi user switches
- * by replacing the name. Each cif is identified by its content (ABI, argument count, every
- * ffi_type with its elements), read on each call, never by its address; the plan of each
- * content is made on first use and kept. A cif the JIT does not take, or too large to
- * identify (over 46 types), goes to ffi_call itself. A NULL cif or fn makes no call and
- * sets callstub_last_error(). Thread-safe. */
+ * by replacing the name. A cif is remembered by its address and checked on every call: its
+ * ABI, argument count and type pointers, and for types that are not libffi's own
+ * (ffi_type_sint32, ...) their content too (size, alignment, code, elements), so a cif
+ * re-prepared at the same address, or a type changed in place, is noticed. A cif seen for
+ * the first time (or changed) is identified by its content and planned once per content.
+ * A cif the JIT does not take, or too large to identify (over 64 arguments, 512 types in
+ * all, or structs nested 16 deep), goes to ffi_call itself. A NULL cif or fn, or a NULL
+ * avalue for a cif with arguments, makes no call and sets callstub_last_error().
+ * Thread-safe. */
 void callstub_ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue);
 
 /* ---- Call plans: libffi 3.7's ffi_call_plan_* served by JIT stubs ---------------- */

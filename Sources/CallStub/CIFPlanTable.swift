@@ -10,10 +10,12 @@ import Synchronization
 
 /// The codes describing a cif's content.
 enum CIFFingerprint {
-    /// The most codes a fingerprint has; longer cifs are not cached (ffi_call serves them).
-    /// 48 codes (384 bytes) stay on the stack without asking how much stack is left.
-    static let capacity = 48
-    static let maximumDepth = 4
+    /// The most codes a fingerprint has, and the deepest nesting of struct types it follows;
+    /// larger cifs are not planned (ffi_call serves them). 512 codes cover 16 arguments of
+    /// records of 30 members; a fingerprint is written only when the C API's address cache
+    /// misses, or on each `CIFCalls.call` from Swift.
+    static let capacity = 512
+    static let maximumDepth = 16
 
     /// Writes the fingerprint of `cif` into `codes`; `nil` when it does not fit or a type
     /// cannot be read.

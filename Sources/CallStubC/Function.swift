@@ -243,6 +243,10 @@ public enum CEntryPoints {
 
     public static var planInvoke: UnsafeRawPointer { _callstub_plan_invoke_entry }
 
+    public static var planAlloc: UnsafeRawPointer { _callstub_plan_alloc_entry }
+
+    public static var planFree: UnsafeRawPointer { _callstub_plan_free_entry }
+
     public static var callVariadic: UnsafeRawPointer {
         let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?,
             UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = callstub_call_variadic

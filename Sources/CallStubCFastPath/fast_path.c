@@ -45,7 +45,9 @@ void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void
  * acquire load) and never freed: a replaced one may still be read by another thread;
  * ENTRY_LIMIT bounds them. */
 
-enum { SLOT_COUNT = 4096, MAXIMUM_ARGUMENTS = 64, CODE_CAPACITY = 192, MAXIMUM_DEPTH = 4, ENTRY_LIMIT = 16384 };
+/* The limits of an entry (CIFFingerprint's in Swift are the same or larger): a larger cif
+ * is served through Swift on every call. */
+enum { SLOT_COUNT = 4096, MAXIMUM_ARGUMENTS = 64, CODE_CAPACITY = 512, MAXIMUM_DEPTH = 16, ENTRY_LIMIT = 16384 };
 
 typedef struct cif_entry {
     const ffi_cif *cif;
@@ -246,3 +248,5 @@ void callstub_ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **aval
 const void *const _callstub_call_entry = (const void *)callstub_call;
 const void *const _callstub_ffi_call_entry = (const void *)callstub_ffi_call;
 const void *const _callstub_plan_invoke_entry = (const void *)callstub_ffi_call_plan_invoke;
+const void *const _callstub_plan_alloc_entry = (const void *)callstub_ffi_call_plan_alloc;
+const void *const _callstub_plan_free_entry = (const void *)callstub_ffi_call_plan_free;

@@ -4,6 +4,7 @@
 import CTestSupport
 import CTypeModel
 import CallStub
+import CallStubC
 import Foundation
 
 /// What one path produced: the bytes the callee logged and the result's bytes.
@@ -28,6 +29,12 @@ final class BatchRunner {
     private let logBuffer: CampaignLogBuffer
     private let logSize: CampaignLogSize
     private let logReset: CampaignLogReset
+    private let x87Used: @convention(c) () -> Int32
+    private let x87Reset: @convention(c) () -> Void
+    /// The batch library opened through the C API (callstub_library_open), and the batch's
+    /// C drivers of the C API (CampaignFFI.swift).
+    private let capiLibrary: UnsafeMutableRawPointer
+    private let capi: CampaignCAPIDrivers
     private var typeCache: [CampaignType: CQualType] = [:]
     private var keepDirectory = false
     /// Cases whose direct C call crashed in the preflight (see CampaignPreflight).
@@ -47,7 +54,7 @@ final class BatchRunner {
         try batch.librarySource.write(to: source, atomically: true, encoding: .utf8)
         let compile = try CTestSupport.run(
             configuration.compiler.path,
-            ["-std=gnu11", "-w", "-g", configuration.optimization, "-shared", "-fPIC", "-o", object.path, source.path])
+            ["-std=gnu11", "-w", "-g", configuration.optimization, "-shared", "-fPIC", "-o", object.path, source.path, "-lffi"])
         guard compile.status == 0 else {
             throw OracleError.compileFailed(compiler: configuration.description, output: String(compile.output.prefix(4000)))
         }
@@ -63,9 +70,23 @@ final class BatchRunner {
         logBuffer = try function("cs_log_buffer", CampaignLogBuffer.self)
         logSize = try function("cs_log_size", CampaignLogSize.self)
         logReset = try function("cs_log_reset", CampaignLogReset.self)
+        x87Used = try function("cs_x87_used", (@convention(c) () -> Int32).self)
+        x87Reset = try function("cs_x87_reset", (@convention(c) () -> Void).self)
+        capi = CampaignCAPIDrivers(
+            call: try function("cs_capi_call", CampaignCAPIDrivers.Call.self),
+            callVariadic: try function("cs_capi_call_variadic", CampaignCAPIDrivers.CallVariadic.self),
+            ffiCall: try function("cs_capi_ffi_call", CampaignCAPIDrivers.FFICall.self),
+            plan: try function("cs_capi_plan", CampaignCAPIDrivers.Plan.self),
+            libffi: try function("cs_libffi_call", CampaignCAPIDrivers.LibFFI.self))
+        var opened: UnsafeMutableRawPointer?
+        guard callstub_library_open(object.path, &opened) == 0, let opened,
+            callstub_library_declare(opened, batch.header) == 0
+        else { throw CampaignError(message: "C API: \(String(cString: callstub_last_error()))") }
+        capiLibrary = opened
     }
 
     deinit {
+        callstub_library_close(capiLibrary)
         if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
@@ -229,11 +250,17 @@ final class BatchRunner {
 
         /// Runs one path: `body` gets the result buffer; the log and guards are checked.
         func path(_ name: String, window: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) -> PathOutcome {
+            pathCall(name, window, body)
+        }
+        func pathCall(_ name: String, _ window: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) -> PathOutcome {
             var outcome = PathOutcome(path: name)
             var buffer = GuardedBuffer(window: max(window, resultSize))
             logReset()
             do {
                 try buffer.withPointer { try body($0) }
+            } catch let refusal as CampaignCAPIRefusal {
+                outcome.refusal = "\(name): \(refusal.message)"
+                return outcome
             } catch let error as CallStubError {
                 if case .unsupportedSignature = error {
                     // A backend that cannot take a variadic shape says so when it is called.
@@ -249,6 +276,12 @@ final class BatchRunner {
             outcome.log = currentLog
             outcome.result = buffer.contents(resultSize)
             if let overwrite = buffer.overwrite { outcome.problem = overwrite }
+            // A call that leaves values on the x87 stack breaks every later long double.
+            let leftOnX87 = x87Used()
+            if leftOnX87 > 0 {
+                outcome.problem = "left \(leftOnX87) values on the x87 register stack"
+                x87Reset()
+            }
             if frame.bytes != input { outcome.problem = "the call changed its argument buffers" }
             report.pathCalls[name, default: 0] += 1
             return outcome
@@ -289,6 +322,10 @@ final class BatchRunner {
                 })
             }
         }
+
+        let capiRefusals = runCAPIPaths(
+            signature, frame: frame, callee: callee, tailTypes: tailTypes, resultSize: resultSize, path: pathCall, into: &outcomes)
+        for reason in capiRefusals { refuse(reason, categories, into: &report) }
 
         // Callbacks: the C driver calls the callback with the same arguments; the handler
         // relays them to the real callee, which logs them.
@@ -341,6 +378,19 @@ final class BatchRunner {
         if callbackShape { report.callbackShapes += 1 }
         var failures: [String] = []
         for outcome in outcomes {
+            if outcome.path == "libffi.ffi_call" {
+                // libffi itself, on the cif the C API paths used: its errors are its own.
+                if let difference = outcome.problem ?? compare(
+                    expected: (oracle.log, oracle.result), got: outcome, argumentMask: argumentMask, resultMask: resultMask,
+                    layouts: layouts)
+                {
+                    report.libffiDisagreements += 1
+                    if report.libffiExamples.count < 5 {
+                        report.libffiExamples.append("case \(caseID) (\(configuration)): \(difference)\n\(batch.declaration(of: signature))")
+                    }
+                }
+                continue
+            }
             if let refusal = outcome.refusal {
                 refuse(refusal, categories, into: &report)
             } else if let problem = outcome.problem {
@@ -360,6 +410,69 @@ final class BatchRunner {
                 signature, caseID: caseID, failures: failures, oracle: oracle, outcomes: outcomes,
                 argumentTypes: argumentTypes, resultType: resultType, frame: frame))
         }
+    }
+
+    // MARK: - The C API, from C
+
+    /// The C API's paths for one case, each called from the batch's C drivers: callstub_call
+    /// (or callstub_call_variadic) on a JIT and a libffi handle bound by name, and, when
+    /// libffi can describe the signature, callstub_ffi_call twice on a cif prepared on the
+    /// driver's stack (a miss, then the cached cif), a call plan, and libffi's own ffi_call.
+    /// Returns the refusals (bindings the C API declined, with its message).
+    private func runCAPIPaths(
+        _ signature: CampaignSignature, frame: ArgumentFrame, callee: CPointer, tailTypes: [CQualType], resultSize: Int,
+        path: (String, Int, (UnsafeMutableRawPointer) throws -> Void) -> PathOutcome, into outcomes: inout [PathOutcome]
+    ) -> [String] {
+        var refusals: [String] = []
+        let count = UInt32(frame.layouts.count)
+        let lastError = { String(cString: callstub_last_error()) }
+        let tailText = tailTypes.map { "\($0)" }.joined(separator: ", ")
+        for (label, flags) in [("capi.jit", UInt32(1 << 2 | 1 << 3)), ("capi.ffi", UInt32(1 << 1))] {
+            var handle: UnsafeMutableRawPointer?
+            guard callstub_bind(capiLibrary, signature.name, nil, flags, &handle) == 0, let handle else {
+                refusals.append("bind (\(label)): \(lastError())")
+                continue
+            }
+            defer { callstub_function_free(handle) }
+            outcomes.append(path("\(label).call", callstub_result_size(handle)) { result in
+                let status = signature.isVariadic
+                    ? capi.callVariadic(CEntryPoints.callVariadic, handle, tailText, result, frame.slots, count)
+                    : capi.call(CEntryPoints.call, handle, result, frame.slots, count)
+                // CALLSTUB_ERROR_BACKEND: a backend that cannot take a variadic shape says so.
+                if status == 8 { throw CampaignCAPIRefusal(message: lastError()) }
+                if status != 0 { throw CampaignError(message: "status \(status): \(lastError())") }
+            })
+        }
+        guard batch.ffiDescribes(signature) else { return refusals }
+        guard let prepare = try? library.address(of: "cs_prep_\(signature.index)").raw else {
+            return refusals + ["helpers: no cs_prep_\(signature.index)"]
+        }
+        let prep = unsafeBitCast(prepare, to: CampaignCAPIDrivers.Prep.self)
+        // libffi's result contract: integer results narrower than ffi_arg are widened to it.
+        var window = resultSize
+        if case .scalar(let index)? = signature.result, window < 8 {
+            switch CampaignScalar.all[index].kind {
+            case .integer, .bool: window = 8
+            default: break
+            }
+        }
+        func checked(_ status: Int32, _ what: String) throws {
+            if status != 0 { throw CampaignError(message: "\(what): status \(status) (\(lastError()))") }
+        }
+        for name in ["capi.ffi_call", "capi.ffi_call cached"] {
+            outcomes.append(path(name, window) { result in
+                try checked(capi.ffiCall(CEntryPoints.ffiCall, prep, callee.raw, result, frame.slots, count), "ffi_prep_cif")
+            })
+        }
+        outcomes.append(path("capi.plan", window) { result in
+            try checked(
+                capi.plan(CEntryPoints.planAlloc, CEntryPoints.planInvoke, CEntryPoints.planFree, prep, callee.raw, result, frame.slots, count),
+                "plan")
+        })
+        outcomes.append(path("libffi.ffi_call", window) { result in
+            try checked(capi.libffi(prep, callee.raw, result, frame.slots, count), "ffi_prep_cif")
+        })
+        return refusals
     }
 
     // MARK: - Comparison and triage
@@ -417,9 +530,35 @@ final class BatchRunner {
         lines.append("  C direct: \(describe(oracle))")
         for outcome in outcomes where outcome.problem == nil && outcome.refusal == nil { lines.append("  \(outcome.path): \(describe(outcome))") }
         lines.append("  library: \(directory.path)/batch.c")
-        lines.append("  rerun: " + (campaign.rerun ?? "SEED=\(campaign.seed) N=\(campaign.count) CASE=\(caseID) scripts/campaign"))
+        lines.append("  rerun: " + (campaign.rerun ?? "SEED=\(campaign.seed) N=\(campaign.count) CASE=\(caseID)\(campaign.profile == .full ? "" : " PROFILE=\(campaign.profile.rawValue)") scripts/campaign"))
         return lines.joined(separator: "\n")
     }
+}
+
+/// The batch library's C drivers of the C API (CampaignFFI.swift).
+struct CampaignCAPIDrivers {
+    typealias Prep = @convention(c) (UnsafeMutableRawPointer?) -> Int32
+    typealias Call = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Int32
+    typealias CallVariadic = @convention(c) (
+        UnsafeRawPointer, UnsafeMutableRawPointer, UnsafePointer<CChar>, UnsafeMutableRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32
+    ) -> Int32
+    typealias FFICall = @convention(c) (UnsafeRawPointer, Prep, UnsafeMutableRawPointer?, UnsafeMutableRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Int32
+    typealias Plan = @convention(c) (
+        UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, Prep, UnsafeMutableRawPointer?, UnsafeMutableRawPointer,
+        UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32
+    ) -> Int32
+    typealias LibFFI = @convention(c) (Prep, UnsafeMutableRawPointer?, UnsafeMutableRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Int32
+
+    let call: Call
+    let callVariadic: CallVariadic
+    let ffiCall: FFICall
+    let plan: Plan
+    let libffi: LibFFI
+}
+
+/// A C API call declined with CALLSTUB_ERROR_BACKEND (a backend's known limit).
+struct CampaignCAPIRefusal: Error {
+    var message: String
 }
 
 /// A dynamic callback's result read back from the callee's result bytes.

@@ -37,6 +37,10 @@ struct CampaignReport: Sendable {
     var callbackShapes = 0
     /// Cases whose direct C call was inconsistent where gcc and clang differ (skipped).
     var compilerDisagreements = 0
+    /// Cases where libffi's own ffi_call, on the same cif, disagreed with the C compiler
+    /// (libffi's bugs, reported, not failures), with the first few described.
+    var libffiDisagreements = 0
+    var libffiExamples: [String] = []
     /// Cases whose direct C call crashed (the C compiler's own bug; skipped), described.
     var oracleCrashes: [String] = []
     var pathCalls: [String: Int] = [:]
@@ -51,6 +55,8 @@ struct CampaignReport: Sendable {
         signatures += other.signatures
         callbackShapes += other.callbackShapes
         compilerDisagreements += other.compilerDisagreements
+        libffiDisagreements += other.libffiDisagreements
+        libffiExamples += other.libffiExamples.prefix(max(0, 5 - libffiExamples.count))
         oracleCrashes += other.oracleCrashes
         pathCalls.merge(other.pathCalls, uniquingKeysWith: +)
         for (key, tally) in other.categories {
@@ -66,6 +72,10 @@ struct CampaignReport: Sendable {
     var summary: String {
         var lines = ["\(signatures) signatures, \(callbackShapes) callback shapes, \(failures.count) failures, \(compilerDisagreements) skipped (C compiler inconsistent), \(oracleCrashes.count) skipped (the C compiler's own call crashed), \(String(format: "%.1f", seconds)) s"]
         lines += oracleCrashes.prefix(20).map { "  direct C call crashed: \($0)" }
+        if libffiDisagreements > 0 {
+            lines.append("libffi's own ffi_call disagreed with the C compiler on \(libffiDisagreements) signatures (not CallStub's; for example):")
+            lines += libffiExamples.map { "  " + $0.replacingOccurrences(of: "\n", with: "\n  ") }
+        }
         lines.append("calls per path: " + pathCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append(String(repeating: " ", count: 36) + "executed  failed  refused")
         for (key, tally) in categories.sorted(by: { $0.key < $1.key }) {
@@ -175,6 +185,7 @@ struct Campaign: Sendable {
     var seed: UInt64
     var count: Int
     var batchSize = 250
+    var profile = CampaignProfile.full
     /// Only this case, for reruns.
     var only: CampaignCase?
     /// The command that reruns a case, when it is not `scripts/campaign` (hand-made batches).
@@ -200,7 +211,7 @@ struct Campaign: Sendable {
             while case let batchIndex = next.wrappingAdd(1, ordering: .relaxed).oldValue, batchIndex < batches {
                 if let only = campaign.only, only.batch != batchIndex { continue }
                 let size = min(campaign.batchSize, campaign.count - batchIndex * campaign.batchSize)
-                let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(campaign.seed, batchIndex))
+                let batch = CampaignGenerator.make(count: size, seed: Self.batchSeed(campaign.seed, batchIndex), profile: campaign.profile)
                 let configuration = configurations[batchIndex % configurations.count]
                 do {
                     let runner = try BatchRunner(batch: batch, batchIndex: batchIndex, campaign: campaign, configuration: configuration)

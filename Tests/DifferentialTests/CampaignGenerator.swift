@@ -133,6 +133,16 @@ struct CampaignBatch: Sendable {
     }
 }
 
+/// Which signatures a campaign makes.
+enum CampaignProfile: String, Sendable {
+    /// Everything C has (the default).
+    case full
+    /// Only what a libffi user can describe with ffi_types (no unions, bit-fields, packing,
+    /// alignment attributes or `__int128`): made as `full`, then each other type replaced,
+    /// so that every signature also runs through callstub_ffi_call and the call plans.
+    case libffi
+}
+
 enum CampaignGenerator {
     static let bitFieldTypes: [(String, Int)] = [
         ("char", 8), ("unsigned char", 8), ("short", 16), ("unsigned short", 16), ("int", 32), ("unsigned int", 32),
@@ -153,7 +163,7 @@ enum CampaignGenerator {
         (["float", "float"], "SSE"), (["short", "char"], "INTEGER"), (["int", "float"], "INTEGER"),
     ]
 
-    static func make(count: Int, seed: UInt64) -> CampaignBatch {
+    static func make(count: Int, seed: UInt64, profile: CampaignProfile = .full) -> CampaignBatch {
         var random = SeededGenerator(seed: seed)
         func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &random) < percent }
         func number(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
@@ -331,6 +341,20 @@ enum CampaignGenerator {
             let result: CampaignType? = chance(10) ? nil : (chance(25) ? aggregateOrWide() : anyType())
             signatures.append(CampaignSignature(index: index, result: result, parameters: parameters, variadicTail: tail, template: template))
         }
-        return CampaignBatch(seed: seed, records: records, signatures: signatures)
+        var batch = CampaignBatch(seed: seed, records: records, signatures: signatures)
+        if profile == .libffi {
+            let describable = records.indices.filter { batch.ffiDescribes(.record($0)) }
+            func replacement(_ type: CampaignType) -> CampaignType {
+                if batch.ffiDescribes(type) { return type }
+                if case .record = type, !describable.isEmpty { return .record(pick(describable)) }
+                return scalar(pick(["long", "double", "unsigned long"]))
+            }
+            for index in batch.signatures.indices {
+                batch.signatures[index].parameters = batch.signatures[index].parameters.map(replacement)
+                batch.signatures[index].variadicTail = batch.signatures[index].variadicTail?.map(replacement)
+                batch.signatures[index].result = batch.signatures[index].result.map(replacement)
+            }
+        }
+        return batch
     }
 }

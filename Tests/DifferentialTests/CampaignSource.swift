@@ -96,6 +96,16 @@ extension CampaignBatch {
                 const unsigned char *v = value, *m = mask;
                 for (size_t i = 0; i < n; i++) *h = (*h ^ (v[i] & m[i])) * 0x100000001B3ull;
             }
+            /* How many x87 registers hold a value (the tag word; the psABI wants none
+             * at a call boundary outside a result), and a reset for after a path that left some. */
+            CS_EXPORT int cs_x87_used(void) {
+                unsigned char env[28];
+                __asm__ volatile("fnstenv %0\\n\\tfldenv %0" : "+m"(env));
+                unsigned tags = env[8] | env[9] << 8, used = 0;
+                for (int i = 0; i < 8; i++) used += ((tags >> (2 * i)) & 3) != 3;
+                return (int)used;
+            }
+            CS_EXPORT void cs_x87_reset(void) { __asm__ volatile("fninit"); }
             static void cs_or(void *destination, const void *source, size_t n) {
                 unsigned char *d = destination;
                 const unsigned char *s = source;
@@ -110,7 +120,7 @@ extension CampaignBatch {
         }
         for record in records { text += recordHelpers(record) }
         for signature in signatures { text += functionSource(signature) }
-        return text
+        return text + ffiSource
     }
 
     private func helperSuffix(_ type: CampaignType) -> String {

@@ -17,13 +17,19 @@ struct DifferentialCampaign {
         var runs: [Campaign] = []
         if let seedText = Self.environment["CALLSTUB_CAMPAIGN_SEED"], let seed = UInt64(seedText) {
             let count = Int(Self.environment["CALLSTUB_CAMPAIGN_N"] ?? "") ?? 2000
-            runs.append(Campaign(seed: seed, count: count, only: Self.environment["CALLSTUB_CAMPAIGN_CASE"].flatMap(CampaignCase.init)))
+            var campaign = Campaign(seed: seed, count: count, only: Self.environment["CALLSTUB_CAMPAIGN_CASE"].flatMap(CampaignCase.init))
+            campaign.profile = Self.environment["CALLSTUB_CAMPAIGN_PROFILE"].flatMap(CampaignProfile.init) ?? .full
+            runs.append(campaign)
         } else {
             runs.append(Campaign(seed: Self.fixedSeed, count: 2000))
             runs.append(Campaign(seed: UInt64.random(in: 1...UInt64.max), count: 500))
+            // Signatures libffi can describe, so that ≥ 2,000 also run through callstub_ffi_call.
+            var describable = Campaign(seed: UInt64.random(in: 1...UInt64.max), count: 1250)
+            describable.profile = .libffi
+            runs.append(describable)
         }
         for campaign in runs {
-            print("campaign seed \(campaign.seed), \(campaign.count) signatures, configurations: \(CampaignConfiguration.all.map(\.description).joined(separator: ", "))")
+            print("campaign seed \(campaign.seed), \(campaign.count) signatures, profile \(campaign.profile.rawValue), configurations: \(CampaignConfiguration.all.map(\.description).joined(separator: ", "))")
             let report = try campaign.run { print($0) }
             print(report.summary)
             for failure in report.failures.prefix(20) { print(failure) }

@@ -46,6 +46,10 @@ void _callstub_ffi_call_slow(void *cif, void *fn, void *result, void **args);
 extern const void *const _callstub_call_entry;
 extern const void *const _callstub_ffi_call_entry;
 extern const void *const _callstub_plan_invoke_entry;
+/* callstub_ffi_call_plan_alloc and _free (Swift @_cdecl functions: taking their address
+ * in Swift outside their file would define them twice). */
+extern const void *const _callstub_plan_alloc_entry;
+extern const void *const _callstub_plan_free_entry;
 
 /* How many cifs the address cache holds, and how many lookups missed (for tests). */
 size_t _callstub_cif_cache_entries(void);
