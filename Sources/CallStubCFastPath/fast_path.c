@@ -37,9 +37,9 @@ void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void
  * signatures, and a type may be freed and another made at its address. An entry keeps the
  * cif's address, its ABI and argument count, and its result and argument type pointers;
  * libffi's own types (ffi_type_sint32, ...) never change, so for a cif of those alone
- * equal pointers are equal content. For any other type the entry also keeps the content:
- * for the result and each argument in order, the type's address, then its size,
- * alignment and type code, then the elements of struct and complex types (then 0), and
+ * equal pointers are equal content. For any other type the entry also keeps the content
+ * (match_type says how): the type's address, its size, alignment and type code, and the
+ * elements of struct and complex types in order, and
  * each call compares that too. A changed cif is a miss, looked up by content in Swift
  * (CIFCalls) and recorded again. Entries are immutable once published (release store,
  * acquire load) and never freed: a replaced one may still be read by another thread;
@@ -54,7 +54,10 @@ typedef struct cif_entry {
     uint64_t header; /* abi and nargs, as header_of reads them */
     const ffi_type *rtype;
     const void *stub; /* NULL: ffi_call serves the cif */
-    size_t count; /* codes of the content: 0 when every type is libffi's own */
+    /* Which of the result (bit 0) and arguments (bit 1 + i) are not libffi's own types,
+     * and their content, in that order (0 codes when all are libffi's own). */
+    uint64_t others[2];
+    size_t count;
     const uint64_t *codes;
     ffi_type *types[];
 } cif_entry;
@@ -95,32 +98,51 @@ static int is_libffi_type(const ffi_type *type) {
     return 0;
 }
 
-static const uint64_t *match_elements(const ffi_type *type, const uint64_t *codes, const uint64_t *end, int depth);
+/* The content of a type that is not libffi's own, as record_other writes it: its address
+ * and type_word; for struct and complex types then the element count (bit 63 set when
+ * every element is libffi's own), every element's address (bit 0 set for libffi's own:
+ * ffi_types are aligned, and the content of libffi's own never changes), and the content
+ * of each element that is not libffi's own, in order. Where the codes continue when `type`
+ * is what they describe; NULL when it is not. The codes are read in the order they were
+ * written (a type code that differs fails before its elements are read), so the reading
+ * never runs past them. */
+static const uint64_t *match_nested(ffi_type *const *elements, uint64_t count, const uint64_t *pointers,
+    const uint64_t *codes, int depth);
 
-/* Where the codes of the next type start, when `type` is what `codes` describe; NULL
- * when it is not. */
-static inline const uint64_t *match_type(const ffi_type *type, const uint64_t *codes, const uint64_t *end, int depth) {
-    if (end - codes < 2 || codes[0] != (uintptr_t)type || codes[1] != type_word(type)) return NULL;
-    codes += 2;
-    return has_elements(type) ? match_elements(type, codes, end, depth) : codes;
+static inline const uint64_t *match_other(const ffi_type *type, const uint64_t *codes, int depth) {
+    if (codes[0] != (uintptr_t)type || codes[1] != type_word(type)) return NULL;
+    if (!has_elements(type)) return codes + 2;
+    ffi_type *const *elements = type->elements;
+    if (!elements) return NULL;
+    uint64_t header = codes[2], count = header & ~(1ull << 63);
+    const uint64_t *pointers = codes + 3;
+    /* Each element is compared before the next is read: a shorter array ends at its NULL. */
+    for (uint64_t index = 0; index < count; index++)
+        if (!elements[index] || (uintptr_t)elements[index] != (pointers[index] & ~(uint64_t)1)) return NULL;
+    if (elements[count]) return NULL;
+    codes = pointers + count;
+    return header >> 63 ? codes : match_nested(elements, count, pointers, codes, depth + 1);
 }
 
-/* The elements of a struct or complex type, then the 0 after them. */
-__attribute__((noinline)) static const uint64_t *match_elements(
-    const ffi_type *type, const uint64_t *codes, const uint64_t *end, int depth) {
-    if (depth >= MAXIMUM_DEPTH || !type->elements) return NULL;
-    for (ffi_type **element = type->elements; *element; element++)
-        if (!(codes = match_type(*element, codes, end, depth + 1))) return NULL;
-    return codes != end && *codes == 0 ? codes + 1 : NULL;
+/* The content of the elements that are not libffi's own (structs in structs). */
+__attribute__((noinline)) static const uint64_t *match_nested(ffi_type *const *elements, uint64_t count,
+    const uint64_t *pointers, const uint64_t *codes, int depth) {
+    if (depth > MAXIMUM_DEPTH) return NULL;
+    for (uint64_t index = 0; index < count; index++)
+        if (!(pointers[index] & 1) && !(codes = match_other(elements[index], codes, depth))) return NULL;
+    return codes;
 }
 
-/* The content of a cif whose types passed the pointer comparison (so none is NULL). */
-__attribute__((noinline)) static int content_matches(const cif_entry *entry, const ffi_cif *cif) {
-    const uint64_t *codes = entry->codes, *end = entry->codes + entry->count;
-    if (!(codes = match_type(cif->rtype, codes, end, 0))) return 0;
+static inline int is_other(const cif_entry *entry, unsigned bit) { return (entry->others[bit >> 6] >> (bit & 63)) & 1; }
+
+/* The content of the types that are not libffi's own, for a cif whose type pointers
+ * matched (so none is NULL). */
+static inline int content_matches(const cif_entry *entry, const ffi_cif *cif) {
+    const uint64_t *codes = entry->codes;
+    if (is_other(entry, 0) && !(codes = match_other(cif->rtype, codes, 0))) return 0;
     for (unsigned index = 0; index < cif->nargs; index++)
-        if (!(codes = match_type(cif->arg_types[index], codes, end, 0))) return 0;
-    return codes == end;
+        if (is_other(entry, index + 1) && !(codes = match_other(cif->arg_types[index], codes, 0))) return 0;
+    return 1;
 }
 
 /* The cif's address, ABI, argument count and type pointers: all a cif of libffi's own
@@ -153,18 +175,24 @@ static inline int pointers_match(const cif_entry *entry, const ffi_cif *cif) {
     return 1;
 }
 
-/* Appends the codes of `type`; 0 when it does not fit or cannot be read. */
-static int record_type(const ffi_type *type, uint64_t *codes, size_t *count, int depth) {
-    if (!type || *count + 2 > CODE_CAPACITY || type->size > UINT32_MAX) return 0;
+/* Appends the codes of a type that is not libffi's own (as match_other reads them); 0 when
+ * they do not fit or the type cannot be read. */
+static int record_other(const ffi_type *type, uint64_t *codes, size_t *count, int depth) {
+    if (*count + 3 > CODE_CAPACITY || type->size > UINT32_MAX || ((uintptr_t)type & 1)) return 0;
     codes[(*count)++] = (uintptr_t)type;
     codes[(*count)++] = type_word(type);
-    if (has_elements(type)) {
-        if (depth >= MAXIMUM_DEPTH || !type->elements) return 0;
-        for (ffi_type **element = type->elements; *element; element++)
-            if (!record_type(*element, codes, count, depth + 1)) return 0;
-        if (*count + 1 > CODE_CAPACITY) return 0;
-        codes[(*count)++] = 0;
+    if (!has_elements(type)) return 1;
+    if (depth >= MAXIMUM_DEPTH || !type->elements) return 0;
+    uint64_t elements = 0, own = 1;
+    while (type->elements[elements]) {
+        own = own && is_libffi_type(type->elements[elements]);
+        if (++elements + *count + 1 > CODE_CAPACITY) return 0;
     }
+    codes[(*count)++] = elements | own << 63;
+    for (uint64_t index = 0; index < elements; index++)
+        codes[(*count)++] = (uintptr_t)type->elements[index] | (uint64_t)is_libffi_type(type->elements[index]);
+    for (uint64_t index = 0; index < elements; index++)
+        if (!is_libffi_type(type->elements[index]) && !record_other(type->elements[index], codes, count, depth + 1)) return 0;
     return 1;
 }
 
@@ -172,15 +200,15 @@ static int record_type(const ffi_type *type, uint64_t *codes, size_t *count, int
 static void remember(const ffi_cif *cif, const void *stub) {
     unsigned nargs = cif->nargs;
     if (nargs > MAXIMUM_ARGUMENTS || !cif->rtype || (nargs > 0 && !cif->arg_types)) return;
-    uint64_t codes[CODE_CAPACITY];
+    uint64_t codes[CODE_CAPACITY], others[2] = {0, 0};
     size_t count = 0;
-    int own = is_libffi_type(cif->rtype);
-    if (!record_type(cif->rtype, codes, &count, 0)) return;
-    for (unsigned index = 0; index < nargs; index++) {
-        if (!record_type(cif->arg_types[index], codes, &count, 0)) return;
-        own = own && is_libffi_type(cif->arg_types[index]);
+    for (unsigned bit = 0; bit <= nargs; bit++) {
+        const ffi_type *type = bit == 0 ? cif->rtype : cif->arg_types[bit - 1];
+        if (!type) return;
+        if (is_libffi_type(type)) continue;
+        if (!record_other(type, codes, &count, 0)) return;
+        others[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
-    if (own) count = 0;
     if (atomic_fetch_add_explicit(&entry_count, 1, memory_order_relaxed) >= ENTRY_LIMIT) {
         atomic_fetch_sub_explicit(&entry_count, 1, memory_order_relaxed);
         return;
@@ -196,6 +224,8 @@ static void remember(const ffi_cif *cif, const void *stub) {
     for (size_t index = 0; index < count; index++) stored[index] = codes[index];
     entry->count = count;
     entry->codes = stored;
+    entry->others[0] = others[0];
+    entry->others[1] = others[1];
     atomic_store_explicit(&slots[slot_of(cif)], entry, memory_order_release);
 }
 

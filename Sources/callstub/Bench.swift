@@ -203,6 +203,24 @@ struct BenchContext {
         return { n in loop(n, UnsafeMutableRawPointer(mutating: CEntryPoints.call), bound, result, argv, nil) }
     }
 
+    /// C calling libffi's drop-in: the fixture's `dropin_loop` calls `callstub_ffi_call` n
+    /// times on the cif the `ffi_call` column uses (refilling the argument array each time,
+    /// as that column does: ffi_call writes into it for structs over 16 bytes).
+    func dropIn(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
+        let interface = try FFICallInterface(signature)
+        let (argv, result) = Self.frame(arguments, resultBufferSize: interface.resultBufferSize)
+        typealias Loop = @convention(c) (Int, UnsafeRawPointer, UnsafeRawPointer, UnsafeMutableRawPointer?, UnsafeMutableRawPointer,
+            UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Double
+        let loop = unsafeBitCast(dlsym(handle, "dropin_loop")!, to: Loop.self)
+        let count = UInt32(arguments.count)
+        return { n in
+            withExtendedLifetime(interface) {
+                loop(n, CEntryPoints.ffiCall, interface.preparedCIF, function.address.raw, result, argv, count)
+            }
+        }
+    }
+
     /// An avalue array over buffers holding `arguments` (bytes of each) and a result
     /// buffer, allocated for the whole run (the benchmark never frees them).
     static func frame(
@@ -245,10 +263,13 @@ struct BenchCase: Sendable {
     let name: String
     let declaration: String
     /// The paths, in column order: direct, jit raw, typed, dynamic, ffi raw, ffi typed, and
-    /// dynamic with the values in caller-owned storage, and C calling `callstub_call`.
+    /// dynamic with the values in caller-owned storage, C calling `callstub_call`, and C
+    /// calling `callstub_ffi_call` on the `ffi_call` column's cif.
     let make: @Sendable (BenchContext) throws -> [TimedLoop]
 
-    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API"]
+    static let columns = [
+        "direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API", "C drop-in",
+    ]
 
     static let matrix: [BenchCase] = [
         BenchCase(name: "f0", declaration: "int f0(void)") { c in
@@ -256,7 +277,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(returning: Int32.self), try f.typed(returning: Int32.self))
             return [c.direct("f0"), try c.raw(j, []), { n in timed(n) { _ in Double(jt()) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, []), try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, []), try c.capi(j, [])]
+                try c.ffiCall(f, []), try c.raw(f, []), { n in timed(n) { _ in Double(ft()) } }, c.buffered(j, []), try c.capi(j, []), try c.dropIn(f, [])]
         },
         BenchCase(name: "add2", declaration: "int add2(int, int)") { c in
             let (j, f) = (try c.jit.function("add2"), try c.ffi.function("add2"))
@@ -264,7 +285,7 @@ struct BenchCase: Sendable {
             return [c.direct("add2"), try c.raw(j, [bytes(Int32(1)), bytes(Int32(2))]),
                 { n in timed(n) { _ in Double(jt(1, 2)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i & 0xffff)), .int(2)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, [bytes(Int32(1)), bytes(Int32(2))]), try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)]), try c.capi(j, [bytes(Int32(1)), bytes(Int32(2))])]
+                try c.ffiCall(f, [bytes(Int32(1)), bytes(Int32(2))]), try c.raw(f, [bytes(Int32(1)), bytes(Int32(2))]), { n in timed(n) { _ in Double(ft(1, 2)) } }, c.buffered(j, [.int(1), .int(2)]), try c.capi(j, [bytes(Int32(1)), bytes(Int32(2))]), try c.dropIn(f, [bytes(Int32(1)), bytes(Int32(2))])]
         },
         BenchCase(name: "sum6", declaration: "long sum6(long × 6)") { c in
             let (j, f) = (try c.jit.function("sum6"), try c.ffi.function("sum6"))
@@ -273,7 +294,7 @@ struct BenchCase: Sendable {
             let args = (0..<6).map { bytes(Int($0)) }
             return [c.direct("sum6"), try c.raw(j, args), { n in timed(n) { _ in Double(jt(0, 1, 2, 3, 4, 5)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(Int64(i)), .int(1), .int(2), .int(3), .int(4), .int(5)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)]), try c.capi(j, args)]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(ft(0, 1, 2, 3, 4, 5)) } }, c.buffered(j, [.int(0), .int(1), .int(2), .int(3), .int(4), .int(5)]), try c.capi(j, args), try c.dropIn(f, args)]
         },
         BenchCase(name: "fma3", declaration: "double fma3(double × 3)") { c in
             let (j, f) = (try c.jit.function("fma3"), try c.ffi.function("fma3"))
@@ -282,7 +303,7 @@ struct BenchCase: Sendable {
             let args = [bytes(1.0), bytes(1.5), bytes(2.5)]
             return [c.direct("fma3"), try c.raw(j, args), { n in timed(n) { _ in jt(1, 1.5, 2.5) } },
                 { n in timed(n) { i in if case .double(let v) = try! j.call([.double(Double(i)), .double(1.5), .double(2.5)]) { return v }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)]), try c.capi(j, args)]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2.5) } }, c.buffered(j, [.double(1), .double(1.5), .double(2.5)]), try c.capi(j, args), try c.dropIn(f, args)]
         },
         BenchCase(name: "mixed8", declaration: "double mixed8(int, double, long, float, int, double, short, double)") { c in
             let (j, f) = (try c.jit.function("mixed8"), try c.ffi.function("mixed8"))
@@ -293,7 +314,7 @@ struct BenchCase: Sendable {
                 { n in timed(n) { i in
                     let values: [CValue] = [.int(Int64(i & 0xffff)), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]
                     if case .double(let v) = try! j.call(values) { return v }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]), try c.capi(j, args)]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in ft(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5) } }, c.buffered(j, [.int(1), .double(1.5), .int(2), .float(2.5), .int(3), .double(3.5), .int(4), .double(4.5)]), try c.capi(j, args), try c.dropIn(f, args)]
         },
         BenchCase(name: "ptr3", declaration: "void *ptr3(void *, void *, void *)") { c in
             let (j, f) = (try c.jit.function("ptr3"), try c.ffi.function("ptr3"))
@@ -303,7 +324,7 @@ struct BenchCase: Sendable {
             let (p8, p16) = (UnsafeRawPointer(bitPattern: 8), UnsafeRawPointer(bitPattern: 16))
             return [c.direct("ptr3"), try c.raw(j, args), { n in timed(n) { _ in Double(UInt(bitPattern: jt(p8, p8, p16))) } },
                 { n in timed(n) { i in if case .pointer(let p) = try! j.call([.pointer(CPointer(address: UInt(i | 8))), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]) { return Double(p.address) }; return 0 } },
-                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]), try c.capi(j, args)]
+                try c.ffiCall(f, args), try c.raw(f, args), { n in timed(n) { _ in Double(UInt(bitPattern: ft(p8, p8, p16))) } }, c.buffered(j, [.pointer(CPointer(address: 8)), .pointer(CPointer(address: 8)), .pointer(CPointer(address: 16))]), try c.capi(j, args), try c.dropIn(f, args)]
         },
         BenchCase(name: "ii", declaration: "int ii(struct { int a, b; })") { c in
             let (j, f) = (try c.jit.function("ii"), try c.ffi.function("ii"))
@@ -312,7 +333,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Int32.self), try f.typed(CRecordValue.self, returning: Int32.self))
             return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(value)) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([.record(value)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)]), try c.capi(j, [value.bytes])]
+                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)]), try c.capi(j, [value.bytes]), try c.dropIn(f, [value.bytes])]
         },
         BenchCase(name: "dd2", declaration: "struct DD dd2(struct DD, struct DD), DD = { double a, b; }") { c in
             let (j, f) = (try c.jit.function("dd2"), try c.ffi.function("dd2"))
@@ -321,7 +342,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self), try f.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self))
             return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(jt(x, x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes])]
+                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes]), try c.dropIn(f, [x.bytes, x.bytes])]
         },
         BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
             let (j, f) = (try c.jit.function("l4"), try c.ffi.function("l4"))
@@ -330,7 +351,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: CRecordValue.self), try f.typed(CRecordValue.self, returning: CRecordValue.self))
             return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(x).bytes[0]) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes]), try c.dropIn(f, [x.bytes])]
         },
         BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
             let (j, f) = (try c.jit.function("fid"), try c.ffi.function("fid"))
@@ -339,7 +360,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Double.self), try f.typed(CRecordValue.self, returning: Double.self))
             return [c.direct("fid"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in jt(x) } },
                 { n in timed(n) { _ in if case .double(let v) = try! j.call([.record(x)]) { return v }; return 0 } },
-                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in ft(fx) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes]), try c.dropIn(f, [x.bytes])]
         },
         BenchCase(name: "vsum", declaration: "int vsum(int, ...) with 3 ints") { c in
             let (j, f) = (try c.jit.function("vsum"), try c.ffi.function("vsum"))
@@ -348,7 +369,7 @@ struct BenchCase: Sendable {
             let args = [bytes(Int32(3)), bytes(Int32(1)), bytes(Int32(2)), bytes(Int32(3))]
             return [c.direct("vsum"), try c.raw(j, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(jt(3, 1, 2, 3)) } },
                 { n in timed(n) { i in if case .int(let v) = try! j.call([.int(3), .int(Int64(i & 0xffff)), .int(2), .int(3)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, args, variadicTypes: [int, int, int]), try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)]), try c.capi(j, args, variadicTypes: [int, int, int])]
+                try c.ffiCall(f, args, variadicTypes: [int, int, int]), try c.raw(f, args, variadicTypes: [int, int, int]), { n in timed(n) { _ in Double(ft(3, 1, 2, 3)) } }, c.buffered(j, [.int(3), .int(1), .int(2), .int(3)]), try c.capi(j, args, variadicTypes: [int, int, int]), try c.dropIn(f, args, variadicTypes: [int, int, int])]
         },
     ]
 }
@@ -605,9 +626,9 @@ struct BenchReport: Encodable {
         }
         lines.append("")
         lines.append(String(
-            format: "geometric means over the matrix: ffi_call / jit raw %.1f×, ffi raw / jit raw %.1f×, jit raw / direct %.2f×",
+            format: "geometric means over the matrix: ffi_call / jit raw %.1f×, ffi raw / jit raw %.1f×, jit raw / direct %.2f×, ffi_call / C drop-in %.1f×",
             geometricMean("ffi_call", over: "jit raw"), geometricMean("ffi raw", over: "jit raw"),
-            geometricMean("jit raw", over: "direct")))
+            geometricMean("jit raw", over: "direct"), geometricMean("ffi_call", over: "C drop-in")))
         if !peers.isEmpty {
             lines.append("")
             lines.append("peers (other FFIs, each in its own process after the matrix; ns per call from their language, median ± IQR, and × direct):")

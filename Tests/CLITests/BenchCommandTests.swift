@@ -13,7 +13,9 @@ import Testing
 #endif
 
 @Suite struct BenchCommandTests {
-    static let columns = ["direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API"]
+    static let columns = [
+        "direct", "jit raw", "jit typed", "jit dynamic", "ffi_call", "ffi raw", "ffi typed", "jit dyn buffer", "C API", "C drop-in",
+    ]
 
     /// The JSON object in the command's output (standard error is merged into it).
     func report(_ output: String) throws -> [String: Any] {
