@@ -37,9 +37,10 @@ void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void
  * signatures, and a type may be freed and another made at its address. An entry keeps the
  * cif's address, its ABI and argument count, and its result and argument type pointers;
  * libffi's own types (ffi_type_sint32, ...) never change, so for a cif of those alone
- * equal pointers are equal content. For any other type the entry also keeps the content
- * (match_type says how): the type's address, its size, alignment and type code, and the
- * elements of struct and complex types in order, and
+ * equal pointers are equal content. For any other type the entry also keeps checks of
+ * its content (record_checks): its size, alignment and type code, and for struct and
+ * complex types the elements array and every element pointer (then the NULL after them),
+ * recursively for elements that are not libffi's own, and
  * each call compares that too. A changed cif is a miss, looked up by content in Swift
  * (CIFCalls) and recorded again. Entries are immutable once published (release store,
  * acquire load) and never freed: a replaced one may still be read by another thread;
@@ -47,18 +48,27 @@ void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void
 
 /* The limits of an entry (CIFFingerprint's in Swift are the same or larger): a larger cif
  * is served through Swift on every call. */
-enum { SLOT_COUNT = 4096, MAXIMUM_ARGUMENTS = 64, CODE_CAPACITY = 512, MAXIMUM_DEPTH = 16, ENTRY_LIMIT = 16384 };
+enum { SLOT_COUNT = 4096, MAXIMUM_ARGUMENTS = 64, CHECK_CAPACITY = 512, MAXIMUM_DEPTH = 16, ENTRY_LIMIT = 16384 };
+
+/* One check of a type's content: the 8 bytes at `address`, masked, must equal `expected`.
+ * The checks of an entry are ordered so that a pointer is checked before anything behind
+ * it is read: a changed type fails at its first difference, before a freed or shorter
+ * array behind it is read. */
+typedef uint64_t __attribute__((may_alias)) word;
+typedef struct content_check {
+    const word *address;
+    uint64_t mask, expected;
+} content_check;
 
 typedef struct cif_entry {
     const ffi_cif *cif;
     uint64_t header; /* abi and nargs, as header_of reads them */
     const ffi_type *rtype;
     const void *stub; /* NULL: ffi_call serves the cif */
-    /* Which of the result (bit 0) and arguments (bit 1 + i) are not libffi's own types,
-     * and their content, in that order (0 codes when all are libffi's own). */
-    uint64_t others[2];
-    size_t count;
-    const uint64_t *codes;
+    /* The checks of the content of the result and argument types that are not libffi's
+     * own (none when all are). */
+    size_t check_count;
+    const content_check *checks;
     ffi_type *types[];
 } cif_entry;
 
@@ -98,50 +108,11 @@ static int is_libffi_type(const ffi_type *type) {
     return 0;
 }
 
-/* The content of a type that is not libffi's own, as record_other writes it: its address
- * and type_word; for struct and complex types then the element count (bit 63 set when
- * every element is libffi's own), every element's address (bit 0 set for libffi's own:
- * ffi_types are aligned, and the content of libffi's own never changes), and the content
- * of each element that is not libffi's own, in order. Where the codes continue when `type`
- * is what they describe; NULL when it is not. The codes are read in the order they were
- * written (a type code that differs fails before its elements are read), so the reading
- * never runs past them. */
-static const uint64_t *match_nested(ffi_type *const *elements, uint64_t count, const uint64_t *pointers,
-    const uint64_t *codes, int depth);
-
-static inline const uint64_t *match_other(const ffi_type *type, const uint64_t *codes, int depth) {
-    if (codes[0] != (uintptr_t)type || codes[1] != type_word(type)) return NULL;
-    if (!has_elements(type)) return codes + 2;
-    ffi_type *const *elements = type->elements;
-    if (!elements) return NULL;
-    uint64_t header = codes[2], count = header & ~(1ull << 63);
-    const uint64_t *pointers = codes + 3;
-    /* Each element is compared before the next is read: a shorter array ends at its NULL. */
-    for (uint64_t index = 0; index < count; index++)
-        if (!elements[index] || (uintptr_t)elements[index] != (pointers[index] & ~(uint64_t)1)) return NULL;
-    if (elements[count]) return NULL;
-    codes = pointers + count;
-    return header >> 63 ? codes : match_nested(elements, count, pointers, codes, depth + 1);
-}
-
-/* The content of the elements that are not libffi's own (structs in structs). */
-__attribute__((noinline)) static const uint64_t *match_nested(ffi_type *const *elements, uint64_t count,
-    const uint64_t *pointers, const uint64_t *codes, int depth) {
-    if (depth > MAXIMUM_DEPTH) return NULL;
-    for (uint64_t index = 0; index < count; index++)
-        if (!(pointers[index] & 1) && !(codes = match_other(elements[index], codes, depth))) return NULL;
-    return codes;
-}
-
-static inline int is_other(const cif_entry *entry, unsigned bit) { return (entry->others[bit >> 6] >> (bit & 63)) & 1; }
-
-/* The content of the types that are not libffi's own, for a cif whose type pointers
- * matched (so none is NULL). */
-static inline int content_matches(const cif_entry *entry, const ffi_cif *cif) {
-    const uint64_t *codes = entry->codes;
-    if (is_other(entry, 0) && !(codes = match_other(cif->rtype, codes, 0))) return 0;
-    for (unsigned index = 0; index < cif->nargs; index++)
-        if (is_other(entry, index + 1) && !(codes = match_other(cif->arg_types[index], codes, 0))) return 0;
+/* The content checks of a cif whose type pointers matched. */
+static inline int content_matches(const cif_entry *entry) {
+    const content_check *check = entry->checks, *end = check + entry->check_count;
+    for (; check != end; check++)
+        if ((*check->address & check->mask) != check->expected) return 0;
     return 1;
 }
 
@@ -175,24 +146,30 @@ static inline int pointers_match(const cif_entry *entry, const ffi_cif *cif) {
     return 1;
 }
 
-/* Appends the codes of a type that is not libffi's own (as match_other reads them); 0 when
+/* Appends a check; 0 when the list is full. */
+static int add_check(content_check *checks, size_t *count, const void *address, uint64_t mask) {
+    if (*count >= CHECK_CAPACITY) return 0;
+    const word *at = (const word *)address;
+    checks[(*count)++] = (content_check){at, mask, *at & mask};
+    return 1;
+}
+
+/* Appends the checks of a type that is not libffi's own (its address is checked before,
+ * by the caller): size; alignment and type code (4 bytes: the rest of that word is
+ * padding); for struct and complex types the elements pointer, each element pointer and
+ * the NULL after them, then the checks of the elements that are not libffi's own. 0 when
  * they do not fit or the type cannot be read. */
-static int record_other(const ffi_type *type, uint64_t *codes, size_t *count, int depth) {
-    if (*count + 3 > CODE_CAPACITY || type->size > UINT32_MAX || ((uintptr_t)type & 1)) return 0;
-    codes[(*count)++] = (uintptr_t)type;
-    codes[(*count)++] = type_word(type);
+static int record_checks(const ffi_type *type, content_check *checks, size_t *count, int depth) {
+    if (!add_check(checks, count, &type->size, ~(uint64_t)0) || !add_check(checks, count, &type->alignment, 0xFFFFFFFFu))
+        return 0;
     if (!has_elements(type)) return 1;
-    if (depth >= MAXIMUM_DEPTH || !type->elements) return 0;
-    uint64_t elements = 0, own = 1;
-    while (type->elements[elements]) {
-        own = own && is_libffi_type(type->elements[elements]);
-        if (++elements + *count + 1 > CODE_CAPACITY) return 0;
-    }
-    codes[(*count)++] = elements | own << 63;
-    for (uint64_t index = 0; index < elements; index++)
-        codes[(*count)++] = (uintptr_t)type->elements[index] | (uint64_t)is_libffi_type(type->elements[index]);
-    for (uint64_t index = 0; index < elements; index++)
-        if (!is_libffi_type(type->elements[index]) && !record_other(type->elements[index], codes, count, depth + 1)) return 0;
+    if (depth >= MAXIMUM_DEPTH || !type->elements || !add_check(checks, count, &type->elements, ~(uint64_t)0)) return 0;
+    size_t elements = 0;
+    do {
+        if (!add_check(checks, count, &type->elements[elements], ~(uint64_t)0)) return 0;
+    } while (type->elements[elements++]);
+    for (size_t index = 0; index + 1 < elements; index++)
+        if (!is_libffi_type(type->elements[index]) && !record_checks(type->elements[index], checks, count, depth + 1)) return 0;
     return 1;
 }
 
@@ -200,32 +177,32 @@ static int record_other(const ffi_type *type, uint64_t *codes, size_t *count, in
 static void remember(const ffi_cif *cif, const void *stub) {
     unsigned nargs = cif->nargs;
     if (nargs > MAXIMUM_ARGUMENTS || !cif->rtype || (nargs > 0 && !cif->arg_types)) return;
-    uint64_t codes[CODE_CAPACITY], others[2] = {0, 0};
+    content_check checks[CHECK_CAPACITY];
     size_t count = 0;
-    for (unsigned bit = 0; bit <= nargs; bit++) {
-        const ffi_type *type = bit == 0 ? cif->rtype : cif->arg_types[bit - 1];
+    for (unsigned index = 0; index <= nargs; index++) {
+        const ffi_type *type = index == 0 ? cif->rtype : cif->arg_types[index - 1];
         if (!type) return;
         if (is_libffi_type(type)) continue;
-        if (!record_other(type, codes, &count, 0)) return;
-        others[bit >> 6] |= (uint64_t)1 << (bit & 63);
+        /* A type used again (a struct result and argument, or two arguments) is checked once. */
+        int seen = index > 0 && type == cif->rtype;
+        for (unsigned earlier = 1; earlier < index && !seen; earlier++) seen = type == cif->arg_types[earlier - 1];
+        if (!seen && !record_checks(type, checks, &count, 0)) return;
     }
     if (atomic_fetch_add_explicit(&entry_count, 1, memory_order_relaxed) >= ENTRY_LIMIT) {
         atomic_fetch_sub_explicit(&entry_count, 1, memory_order_relaxed);
         return;
     }
-    cif_entry *entry = malloc(sizeof(cif_entry) + nargs * sizeof(ffi_type *) + count * sizeof(uint64_t));
+    cif_entry *entry = malloc(sizeof(cif_entry) + nargs * sizeof(ffi_type *) + count * sizeof(content_check));
     if (!entry) return;
     entry->cif = cif;
     entry->header = header_of(cif);
     entry->rtype = cif->rtype;
     entry->stub = stub;
     for (unsigned index = 0; index < nargs; index++) entry->types[index] = cif->arg_types[index];
-    uint64_t *stored = (uint64_t *)(entry->types + nargs);
-    for (size_t index = 0; index < count; index++) stored[index] = codes[index];
-    entry->count = count;
-    entry->codes = stored;
-    entry->others[0] = others[0];
-    entry->others[1] = others[1];
+    content_check *stored = (content_check *)(entry->types + nargs);
+    for (size_t index = 0; index < count; index++) stored[index] = checks[index];
+    entry->check_count = count;
+    entry->checks = stored;
     atomic_store_explicit(&slots[slot_of(cif)], entry, memory_order_release);
 }
 
@@ -248,7 +225,7 @@ __attribute__((noinline)) static void call_after_miss(ffi_cif *cif, void (*fn)(v
  * callstub_ffi_call saves no registers. */
 __attribute__((noinline)) static void call_through(
     const cif_entry *entry, ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue) {
-    if (entry->count > 0 && !content_matches(entry, cif)) {
+    if (!content_matches(entry)) {
         call_after_miss(cif, fn, rvalue, avalue);
         return;
     }
@@ -262,7 +239,7 @@ void callstub_ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **aval
     if (LIKELY(cif && fn && rvalue && (avalue || cif->nargs == 0))) {
         const cif_entry *entry = atomic_load_explicit(&slots[slot_of(cif)], memory_order_acquire);
         if (LIKELY(entry && pointers_match(entry, cif))) {
-            if (LIKELY(entry->count == 0 && entry->stub != NULL)) {
+            if (LIKELY(entry->check_count == 0 && entry->stub != NULL)) {
                 ((stub_entry)entry->stub)((const void *)fn, avalue, rvalue);
                 return;
             }
