@@ -172,9 +172,17 @@ struct BenchContext {
         let (argv, result) = Self.frame(arguments, resultBufferSize: interface.resultBufferSize)
         let buffers = (0..<arguments.count).map { argv[$0] }
         let address = UnsafeRawPointer(function.address.raw!)
+        guard interface.writesArgumentArray else {
+            return { n in
+                timed(n) { _ in
+                    interface.call(address, arguments: argv, result: result)
+                    return result.load(as: Double.self)
+                }
+            }
+        }
         return { n in
             timed(n) { _ in
-                // libffi may write into the argument array (structs over 16 bytes): refill it.
+                // libffi writes into the argument array (structs over 16 bytes): refill it.
                 for (index, buffer) in buffers.enumerated() { argv[index] = buffer }
                 interface.call(address, arguments: argv, result: result)
                 return result.load(as: Double.self)
@@ -204,8 +212,8 @@ struct BenchContext {
     }
 
     /// C calling libffi's drop-in: the fixture's `dropin_loop` calls `callstub_ffi_call` n
-    /// times on the cif the `ffi_call` column uses (refilling the argument array each time,
-    /// as that column does: ffi_call writes into it for structs over 16 bytes).
+    /// times on the cif the `ffi_call` column uses (refilling the argument array each time
+    /// where that column does: ffi_call writes into it for structs over 16 bytes).
     func dropIn(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
         let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
         let interface = try FFICallInterface(signature)
@@ -213,10 +221,10 @@ struct BenchContext {
         typealias Loop = @convention(c) (Int, UnsafeRawPointer, UnsafeRawPointer, UnsafeMutableRawPointer?, UnsafeMutableRawPointer,
             UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Double
         let loop = unsafeBitCast(dlsym(handle, "dropin_loop")!, to: Loop.self)
-        let count = UInt32(arguments.count)
+        let refilled = UInt32(interface.writesArgumentArray ? arguments.count : 0)
         return { n in
             withExtendedLifetime(interface) {
-                loop(n, CEntryPoints.ffiCall, interface.preparedCIF, function.address.raw, result, argv, count)
+                loop(n, CEntryPoints.ffiCall, interface.preparedCIF, function.address.raw, result, argv, refilled)
             }
         }
     }
