@@ -14,20 +14,26 @@
 typedef int32_t (*stub_entry)(const void *target, void **args, void *result);
 
 #define LIKELY(condition) __builtin_expect(!!(condition), 1)
+#define UNLIKELY(condition) __builtin_expect(!!(condition), 0)
 
+/* The tag is read between the NULL tests: with the four pointers tested in one condition,
+ * clang combines the tests into vector compares, a dozen instructions more per call. */
 callstub_status callstub_call(callstub_function *function, void *result, void **args) {
     const callstub_handle_record *record = (const callstub_handle_record *)function;
-    if (LIKELY(record && result && args && record->tag == CALLSTUB_TAG_FUNCTION && record->fixed_stub))
-        return (callstub_status)((stub_entry)record->fixed_stub)(record->fixed_target, args, result);
+    if (UNLIKELY(!record) || UNLIKELY(record->tag != CALLSTUB_TAG_FUNCTION)) goto slow;
+    if (UNLIKELY(!result) || UNLIKELY(!args) || UNLIKELY(!record->fixed_stub)) goto slow;
+    return (callstub_status)((stub_entry)record->fixed_stub)(record->fixed_target, args, result);
+slow:
     return (callstub_status)_callstub_call_slow(function, result, args);
 }
 
 void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void), void *rvalue, void **avalue) {
     const callstub_handle_record *record = (const callstub_handle_record *)plan;
-    if (LIKELY(record && fn && rvalue && avalue && record->tag == CALLSTUB_TAG_PLAN && record->fixed_stub)) {
-        ((stub_entry)record->fixed_stub)((const void *)fn, avalue, rvalue);
-        return;
-    }
+    if (UNLIKELY(!record) || UNLIKELY(record->tag != CALLSTUB_TAG_PLAN)) goto slow;
+    if (UNLIKELY(!fn) || UNLIKELY(!rvalue) || UNLIKELY(!avalue) || UNLIKELY(!record->fixed_stub)) goto slow;
+    ((stub_entry)record->fixed_stub)((const void *)fn, avalue, rvalue);
+    return;
+slow:
     _callstub_plan_invoke_slow(plan, (void *)fn, rvalue, avalue);
 }
 
