@@ -108,12 +108,17 @@ public enum CIFCalls {
     }
 
     /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
-    /// read or planned goes to `ffi_call` itself, which is then responsible for it.
+    /// planned goes to `ffi_call` itself, which is then responsible for it, unless
+    /// `ffi_call` would crash on it (a NULL type, say): that throws `invalidArgument` and
+    /// makes no call.
     public static func call(
         cif: UnsafeRawPointer, function: UnsafeRawPointer, result: UnsafeMutableRawPointer?,
         arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-    ) {
+    ) throws(CallStubError) {
         guard case .stub(let stub, let resultBufferSize) = route(cif: cif) else {
+            if let reason = FFICIFReader.unusableReason(ofCIF: cif) {
+                throw .invalidArgument(position: "the cif", type: "ffi_cif", reason: reason)
+            }
             FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
             return
         }

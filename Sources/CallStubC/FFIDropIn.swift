@@ -97,5 +97,9 @@ public func _callstub_ffi_call_slow(
         LastError.set("avalue is NULL, and the cif has \(count) arguments")
         return
     }
-    CIFCalls.call(cif: cif, function: function, result: result, arguments: arguments)
+    do throws(CallStubError) {
+        try CIFCalls.call(cif: cif, function: function, result: result, arguments: arguments)
+    } catch {
+        LastError.set(error.description)
+    }
 }

@@ -104,6 +104,37 @@ public enum FFICIFReader {
 }
 
 extension FFICIFReader {
+    /// Why `ffi_call` would crash on `cif`, if it would: a NULL result type, argument types
+    /// array or argument type, or a struct or complex type with a NULL elements array or
+    /// element (followed 64 deep, up to `FFITypeTree.maximumElementCount` elements each).
+    /// Anything else is left to `ffi_call` (other ABIs included).
+    public static func unusableReason(ofCIF cif: UnsafeRawPointer) -> String? {
+        let interface = cif.assumingMemoryBound(to: ffi_cif.self).pointee
+        func check(_ pointer: UnsafeMutablePointer<ffi_type>?, _ position: String, depth: Int) -> String? {
+            guard let pointer else { return "\(position): the ffi_type pointer is NULL" }
+            guard depth < maximumDepth else { return "\(position): structs nested more than \(maximumDepth) deep" }
+            let code = Int32(pointer.pointee.type)
+            guard code == FFI_TYPE_STRUCT || code == FFI_TYPE_COMPLEX else { return nil }
+            guard let elements = pointer.pointee.elements else { return "\(position): the elements array is NULL" }
+            var index = 0
+            while let element = elements[index] {
+                if let reason = check(element, "\(position), element \(index)", depth: depth + 1) { return reason }
+                index += 1
+                if index > FFITypeTree.maximumElementCount { return "\(position): more than \(FFITypeTree.maximumElementCount) elements" }
+            }
+            return nil
+        }
+        if let reason = check(interface.rtype, "the result", depth: 0) { return reason }
+        let count = Int(interface.nargs)
+        guard count > 0 else { return nil }
+        guard count <= 1 << 16 else { return "nargs \(count): implausibly many arguments" }
+        guard let types = interface.arg_types else { return "\(count) arguments but arg_types is NULL" }
+        for index in 0..<count {
+            if let reason = check(types[index], "argument \(index + 1)", depth: 0) { return reason }
+        }
+        return nil
+    }
+
     /// `ffi_call` on a cif prepared elsewhere (the drop-in's fallback). The corresponding
     /// C function is `ffi_call`.
     public static func call(

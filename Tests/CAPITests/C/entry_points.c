@@ -431,6 +431,28 @@ static void ffi_calls(void) {
         CHECK(round % 2 ? out.d == 1.25 : out.l == 11, "refilled types, round %d", round);
     }
 
+    /* A cif damaged after it was seen (a NULL argument type, a NULL result type, a struct
+     * without elements): an error and no call, where ffi_call itself would crash. */
+    ffi_type *damaged_types[] = {&ffi_type_slong};
+    ffi_cif damaged_cif;
+    ffi_prep_cif(&damaged_cif, FFI_DEFAULT_ABI, 1, &ffi_type_slong, damaged_types);
+    long damaged_in = 5, damaged_out = 0;
+    void *damaged_args[] = {&damaged_in};
+    callstub_ffi_call(&damaged_cif, (void (*)(void))echo_long, &damaged_out, damaged_args);
+    CHECK(damaged_out == 5, "the cif before it is damaged: %ld", damaged_out);
+    damaged_types[0] = NULL;
+    callstub_ffi_call(&damaged_cif, (void (*)(void))echo_long, &damaged_out, damaged_args);
+    CHECK(strstr(callstub_last_error(), "argument 1: the ffi_type pointer is NULL") != NULL, "%s", callstub_last_error());
+    damaged_types[0] = &ffi_type_slong;
+    damaged_cif.rtype = NULL;
+    callstub_ffi_call(&damaged_cif, (void (*)(void))echo_long, &damaged_out, damaged_args);
+    CHECK(strstr(callstub_last_error(), "the result: the ffi_type pointer is NULL") != NULL, "%s", callstub_last_error());
+    ffi_type hollow = {16, 8, FFI_TYPE_STRUCT, NULL};
+    damaged_cif.rtype = &ffi_type_slong;
+    damaged_types[0] = &hollow;
+    callstub_ffi_call(&damaged_cif, (void (*)(void))echo_long, &damaged_out, damaged_args);
+    CHECK(strstr(callstub_last_error(), "elements array is NULL") != NULL, "%s", callstub_last_error());
+
     /* avalue NULL for a cif with arguments: an error and no call, not a crash. */
     double unused;
     callstub_ffi_call(&swapped_cif, (void (*)(void))weigh_DL, &unused, NULL);
