@@ -151,7 +151,9 @@ callstub_status callstub_function_entry(const callstub_function *function, calls
 
 /* Calls a variadic function with a tail of arguments whose (promoted) C types are given as
  * a declaration of type names, e.g. "int, double, const char *". Each distinct tail is
- * prepared once and cached. */
+ * prepared once and cached; when it has a compiled stub (CALLSTUB_BACKEND_JIT, or once
+ * tiered up), the first 8 tails of a handle are then found by their text alone, with no
+ * lock. Thread-safe. */
 callstub_status callstub_call_variadic(
     callstub_function *function, const char *variadic_types, void *result, void **args);
 

@@ -411,6 +411,15 @@ public struct VariadicShape: Sendable {
         target.invokePreservingArguments(arguments, result)
     }
 
+    /// The shape's JIT stub and the function's address, when the stub is compiled (see
+    /// `BoundFunction.currentStub`).
+    @inlinable @inline(__always)
+    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? {
+        let stub = target.stubAddress.load(ordering: .acquiring)
+        guard stub != 0 else { return nil }
+        return (UnsafeRawPointer(bitPattern: stub).unsafelyUnwrapped, target.functionAddress)
+    }
+
     /// Dynamic call with exactly the fixed and variadic arguments of this shape.
     public func call(_ arguments: [CValue]) throws(CallStubError) -> CValue {
         guard arguments.count == target.signature.arguments.count else {

@@ -145,8 +145,10 @@ private func callOffTheFastPath(
     }
 }
 
-@_cdecl("callstub_call_variadic")
-public func callstub_call_variadic(
+/// `callstub_call_variadic` (fast_path.c) for a tail it has not seen (it remembers the
+/// tail's stub here, for the next call), a tail served by libffi, and errors.
+@_cdecl("_callstub_call_variadic_slow")
+public func _callstub_call_variadic_slow(
     _ handle: UnsafeMutableRawPointer?, _ types: UnsafePointer<CChar>?, _ result: UnsafeMutableRawPointer?,
     _ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> Int32 {
@@ -161,7 +163,13 @@ public func callstub_call_variadic(
                 throw Failure(.argument, "\(function.function.name) is not variadic")
             }
             shape = try translating { () throws(CallStubError) in try function.function.variadicShape(typeNames: types) }
-            function.shapes.withLock { $0[types] = shape }
+            function.shapes.withLock { shapes in
+                shapes[types] = shape
+                // The shape stays in `shapes` (and so its stub) as long as the handle.
+                if let handle, let (stub, target) = shape.currentStub {
+                    _callstub_remember_variadic(handle.assumingMemoryBound(to: HandleRecord.self), types, stub, target)
+                }
+            }
         }
         guard let arguments else { throw Failure(.handle, "args is NULL") }
         if let result {
@@ -247,9 +255,5 @@ public enum CEntryPoints {
 
     public static var planFree: UnsafeRawPointer { _callstub_plan_free_entry }
 
-    public static var callVariadic: UnsafeRawPointer {
-        let entry: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?,
-            UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = callstub_call_variadic
-        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
-    }
+    public static var callVariadic: UnsafeRawPointer { _callstub_call_variadic_entry }
 }

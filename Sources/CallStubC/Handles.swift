@@ -172,7 +172,8 @@ enum Handles {
         record.initialize(
             to: HandleRecord(
                 tag: tag.rawValue, object: Unmanaged.passRetained(object).toOpaque(),
-                callee: callee.map { Unmanaged.passUnretained($0).toOpaque() }, fixed_stub: fixedStub, fixed_target: fixedTarget))
+                callee: callee.map { Unmanaged.passUnretained($0).toOpaque() }, fixed_stub: fixedStub, fixed_target: fixedTarget,
+                variadic_shapes: nil))
         return UnsafeMutableRawPointer(record)
     }
 
@@ -208,6 +209,7 @@ enum Handles {
             return
         }
         record.pointee.tag = HandleTag.freed.rawValue
+        _callstub_forget_variadic(record)
         record.pointee.retained.release()
         #if !DEBUG
             record.deallocate()

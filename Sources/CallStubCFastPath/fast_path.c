@@ -1,4 +1,4 @@
-/* The C API's three hot entry points (see callstub_fast_path.h). Each checks what it was
+/* The C API's hot entry points (see callstub_fast_path.h). Each checks what it was
  * given and jumps into a JIT stub; anything unusual goes to the Swift entry points, which
  * report errors and make plans. The only state here is callstub_ffi_call's cache of cifs
  * by address. */
@@ -25,6 +25,67 @@ callstub_status callstub_call(callstub_function *function, void *result, void **
     return (callstub_status)((stub_entry)record->fixed_stub)(record->fixed_target, args, result);
 slow:
     return (callstub_status)_callstub_call_slow(function, result, args);
+}
+
+/* ---- callstub_call_variadic: the tails seen so far, by their text ----------------
+ * A list is immutable once published (release store, acquire load); a new tail publishes
+ * a copy with one more entry, and the lists it replaced are freed with the handle. */
+
+enum { VARIADIC_SHAPES = 8 };
+
+typedef struct variadic_shapes {
+    const struct variadic_shapes *replaced;
+    unsigned count;
+    struct {
+        char *types;
+        const void *stub, *target;
+    } entries[VARIADIC_SHAPES];
+} variadic_shapes;
+
+callstub_status callstub_call_variadic(callstub_function *function, const char *variadic_types, void *result, void **args) {
+    const callstub_handle_record *record = (const callstub_handle_record *)function;
+    if (UNLIKELY(!record) || UNLIKELY(record->tag != CALLSTUB_TAG_FUNCTION)) goto slow;
+    if (UNLIKELY(!variadic_types) || UNLIKELY(!result) || UNLIKELY(!args)) goto slow;
+    const variadic_shapes *shapes = __atomic_load_n((const variadic_shapes *const *)&record->variadic_shapes, __ATOMIC_ACQUIRE);
+    if (shapes)
+        for (unsigned index = 0; index < shapes->count; index++)
+            if (strcmp(shapes->entries[index].types, variadic_types) == 0)
+                return (callstub_status)((stub_entry)shapes->entries[index].stub)(shapes->entries[index].target, args, result);
+slow:
+    return (callstub_status)_callstub_call_variadic_slow(function, variadic_types, result, args);
+}
+
+void _callstub_remember_variadic(callstub_handle_record *record, const char *types, const void *stub, const void *target) {
+    const variadic_shapes *old = __atomic_load_n((const variadic_shapes *const *)&record->variadic_shapes, __ATOMIC_ACQUIRE);
+    if (old && old->count >= VARIADIC_SHAPES) return;
+    for (unsigned index = 0; old && index < old->count; index++)
+        if (strcmp(old->entries[index].types, types) == 0) return;
+    variadic_shapes *made = calloc(1, sizeof *made);
+    char *copy = strdup(types);
+    if (!made || !copy) {
+        free(made);
+        free(copy);
+        return;
+    }
+    if (old) *made = *old;
+    made->replaced = old;
+    made->entries[made->count].types = copy;
+    made->entries[made->count].stub = stub;
+    made->entries[made->count].target = target;
+    made->count++;
+    __atomic_store_n((const variadic_shapes **)&record->variadic_shapes, made, __ATOMIC_RELEASE);
+}
+
+void _callstub_forget_variadic(callstub_handle_record *record) {
+    const variadic_shapes *newest = record->variadic_shapes;
+    if (!newest) return;
+    /* The newest list holds every string; each list is its own allocation. */
+    for (unsigned index = 0; index < newest->count; index++) free(newest->entries[index].types);
+    for (const variadic_shapes *list = newest, *next; list; list = next) {
+        next = list->replaced;
+        free((void *)list);
+    }
+    record->variadic_shapes = NULL;
 }
 
 void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void), void *rvalue, void **avalue) {
@@ -259,6 +320,7 @@ void callstub_ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **aval
 }
 
 const void *const _callstub_call_entry = (const void *)callstub_call;
+const void *const _callstub_call_variadic_entry = (const void *)callstub_call_variadic;
 const void *const _callstub_ffi_call_entry = (const void *)callstub_ffi_call;
 const void *const _callstub_plan_invoke_entry = (const void *)callstub_ffi_call_plan_invoke;
 const void *const _callstub_plan_alloc_entry = (const void *)callstub_ffi_call_plan_alloc;

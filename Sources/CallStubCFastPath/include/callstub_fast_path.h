@@ -23,6 +23,9 @@ typedef struct callstub_handle_record {
     void *callee;
     const void *fixed_stub;
     const void *fixed_target;
+    /* A function handle's variadic shapes seen so far, for callstub_call_variadic: read
+     * and written by fast_path.c only (atomically), NULL until the first. */
+    const void *variadic_shapes;
 } callstub_handle_record;
 
 /* The tags ("CSFUNCTI", "CSFFIPLA"); HandleTag in Handles.swift holds the same values. */
@@ -33,6 +36,8 @@ typedef struct callstub_handle_record {
 
 /* callstub_call for everything but a live function handle with a fixed stub. */
 int32_t _callstub_call_slow(void *handle, void *result, void **args);
+/* callstub_call_variadic for a tail not seen yet (or not served by a stub), and errors. */
+int32_t _callstub_call_variadic_slow(void *handle, const char *types, void *result, void **args);
 /* callstub_ffi_call_plan_invoke for everything but a live JIT plan and non-NULL pointers. */
 void _callstub_plan_invoke_slow(void *plan, void *fn, void *result, void **args);
 /* callstub_ffi_call's plan lookup by content: 1 and the stub (NULL: ffi_call serves)
@@ -41,7 +46,16 @@ int32_t _callstub_ffi_plan(const void *cif, const void **stub);
 /* callstub_ffi_call by content (CIFCalls.call): NULL result or args, uncacheable cifs. */
 void _callstub_ffi_call_slow(void *cif, void *fn, void *result, void **args);
 
-/* ---- For Swift: the C entry points' addresses, and the cif cache's counters ---- */
+/* ---- For Swift: the variadic shapes of a handle, the C entry points' addresses, and
+ * the cif cache's counters ---- */
+
+/* Remembers a variadic tail's stub for callstub_call_variadic (the first 8 tails of a
+ * handle; later ones stay on the slow path). One writer at a time per handle: the caller
+ * holds the handle's lock. */
+void _callstub_remember_variadic(callstub_handle_record *record, const char *types, const void *stub, const void *target);
+/* Frees what _callstub_remember_variadic made, when the handle is freed. */
+void _callstub_forget_variadic(callstub_handle_record *record);
+extern const void *const _callstub_call_variadic_entry;
 
 extern const void *const _callstub_call_entry;
 extern const void *const _callstub_ffi_call_entry;

@@ -141,6 +141,28 @@ static void variadic_and_errno(void) {
         OK(callstub_call_variadic(vsum, "int, int, int", &sum, args));
         CHECK(sum == vsum_int(3, 10, 20, 30), "vsum_int %ld", sum);
     }
+    /* Tails of 1 to 10 ints on a JIT handle, each called three times: the first eight
+     * tails are served by callstub_call_variadic's own list, the others through Swift. */
+    callstub_function *vsum_jit = bind("vsum_int", NULL, CALLSTUB_BACKEND_JIT);
+    int values[11] = {0, 3, -5, 7, 11, -13, 17, 19, -23, 29, 31};
+    for (int round = 0; round < 3; round++)
+        for (int tail = 1; tail <= 10; tail++) {
+            char types[64] = "";
+            void *vargs[11];
+            long expected = 0;
+            vargs[0] = &values[0];
+            values[0] = tail;
+            for (int k = 1; k <= tail; k++) {
+                strcat(types, k == 1 ? "int" : ", int");
+                vargs[k] = &values[k];
+                expected += (long)k * values[k];  /* vsum_int weighs the k-th by k */
+            }
+            long got = 0;
+            OK(callstub_call_variadic(vsum_jit, types, &got, vargs));
+            CHECK(got == expected, "vsum_int with %d ints, round %d: %ld, expected %ld", tail, round, got, expected);
+        }
+    callstub_function_free(vsum_jit);
+
     const char *format = "ids";
     int i = 4; double d = 2.5; const char *s = "hello";
     double mixed = 0;
