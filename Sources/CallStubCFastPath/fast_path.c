@@ -1,7 +1,7 @@
 /* The C API's hot entry points (see callstub_fast_path.h). Each checks what it was
  * given and jumps into a JIT stub; anything unusual goes to the Swift entry points, which
- * report errors and make plans. The only state here is callstub_ffi_call's cache of cifs
- * by address. */
+ * report errors and make plans. The state kept here: each function handle's variadic
+ * tails seen so far, and callstub_ffi_call's cifs by address. */
 #include "callstub_fast_path.h"
 
 #include <callstub.h>
@@ -107,8 +107,8 @@ slow:
  * equal pointers are equal content. For any other type the entry also keeps checks of
  * its content (record_checks): its size, alignment and type code, and for struct and
  * complex types the elements array and every element pointer (then the NULL after them),
- * recursively for elements that are not libffi's own, and
- * each call compares that too. A changed cif is a miss, looked up by content in Swift
+ * recursively for elements that are not libffi's own; each call compares that too. A
+ * changed cif is a miss, looked up by content in Swift
  * (CIFCalls) and recorded again. Entries are immutable once published (release store,
  * acquire load) and never freed: a replaced one may still be read by another thread;
  * ENTRY_LIMIT bounds them. */
@@ -152,11 +152,6 @@ static inline uint64_t header_of(const ffi_cif *cif) {
     uint64_t header;
     memcpy(&header, cif, sizeof header);
     return header;
-}
-
-/* Size (32 bits), alignment (16) and type code (16) of one ffi_type. */
-static inline uint64_t type_word(const ffi_type *type) {
-    return (uint64_t)type->size << 32 | (uint64_t)type->alignment << 16 | type->type;
 }
 
 static inline int has_elements(const ffi_type *type) {
@@ -240,7 +235,7 @@ static int record_checks(const ffi_type *type, content_check *checks, size_t *co
     return 1;
 }
 
-/* Publishes an entry for `cif` served by `stub`, when its codes fit and the limit allows. */
+/* Publishes an entry for `cif` served by `stub`, when its checks fit and the limit allows. */
 static void remember(const ffi_cif *cif, const void *stub) {
     unsigned nargs = cif->nargs;
     if (nargs > MAXIMUM_ARGUMENTS || !cif->rtype || (nargs > 0 && !cif->arg_types)) return;
