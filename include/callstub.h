@@ -141,6 +141,28 @@ callstub_status callstub_bind_address(
  * fixed arguments only; use callstub_call_variadic for others. Thread-safe. */
 callstub_status callstub_call(callstub_function *function, void *result, void **args);
 
+/* callstub_call with its check compiled into the caller: for a C program that calls many
+ * times, it saves the jump into the library (and the PLT's), and in a loop over one
+ * handle the compiler can check once. Same contract and result as callstub_call: a
+ * handle whose stub was fixed at binding (CALLSTUB_BACKEND_JIT or CALLSTUB_TIER_EAGER)
+ * goes straight to the stub; anything else (other handles, NULL pointers, errors) is
+ * handed to callstub_call. It reads the first fields of a function handle, which are
+ * part of libcallstub.so.0's ABI (callstub_function_prefix_, not for other use). */
+struct callstub_function_prefix_ {
+    unsigned long long tag;
+    void *reserved_[2];
+    int (*stub)(void *target, void **args, void *result);
+    void *target;
+};
+#define CALLSTUB_FUNCTION_TAG_ 0x435346554E435449ULL
+
+static inline callstub_status callstub_call_inline(callstub_function *function, void *result, void **args) {
+    const struct callstub_function_prefix_ *prefix = (const struct callstub_function_prefix_ *)(const void *)function;
+    if (prefix && result && args && prefix->tag == CALLSTUB_FUNCTION_TAG_ && prefix->stub)
+        return (callstub_status)prefix->stub(prefix->target, args, result);
+    return callstub_call(function, result, args);
+}
+
 /* The shortest call: the function's compiled stub itself, to be called as
  * `entry(target, args, result)` with callstub_call's args and result (it returns 0). No
  * handle is checked. Only for functions whose stub was compiled when bound

@@ -57,6 +57,10 @@ static void scalars(void) {
         void *args[] = {&x};
         OK(callstub_call(echo, &wide, args));
         CHECK((int)wide == echo_int(x), "echo_int %lld, flags %u", wide, flags);
+        /* The inlined fast path: the stub straight away, or callstub_call for the rest. */
+        wide = 0;
+        OK(callstub_call_inline(echo, &wide, args));
+        CHECK((int)wide == echo_int(x), "echo_int inline %lld, flags %u", wide, flags);
         /* The shortest call, for functions whose stub was compiled when bound. */
         callstub_entry entry = NULL;
         void *target = NULL;
@@ -86,6 +90,9 @@ static void scalars(void) {
         double got = 0;
         OK(callstub_call(mixed, &got, margs));
         CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 %g", got);
+        got = 0;
+        OK(callstub_call_inline(mixed, &got, margs));
+        CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 inline %g", got);
         callstub_function_free(mixed);
 
         callstub_function *ld = bind("echo_ldouble", NULL, flags);
@@ -622,6 +629,15 @@ static void bad_input(void) {
     callstub_function_free(echo);
     /* Debug builds keep freed handles as tombstones. */
     FAILS(callstub_call(echo, &result, args), CALLSTUB_ERROR_HANDLE, "was freed");
+    FAILS(callstub_call_inline(echo, &result, args), CALLSTUB_ERROR_HANDLE, "was freed");
+    callstub_function *echo_jit = bind("echo_int", NULL, CALLSTUB_BACKEND_JIT);
+    OK(callstub_call_inline(echo_jit, &result, args));
+    FAILS(callstub_call_inline(echo_jit, &result, NULL), CALLSTUB_ERROR_ARGUMENT, "args is NULL");
+    callstub_function_free(echo_jit);
+    FAILS(callstub_call_inline(echo_jit, &result, args), CALLSTUB_ERROR_HANDLE, "was freed");
+    FAILS(callstub_call_inline(NULL, &result, args), CALLSTUB_ERROR_HANDLE, "function handle is NULL");
+    FAILS(callstub_call_inline((callstub_function *)fixture, &result, args), CALLSTUB_ERROR_HANDLE,
+          "a library handle was given where a function handle is expected");
     callstub_function_free(NULL);
     callstub_library_close(NULL);
     callstub_callback_free(NULL);
