@@ -146,9 +146,9 @@ callstub_status callstub_call(callstub_function *function, void *result, void **
  * handle the compiler can check once. Same contract and result as callstub_call: a
  * handle whose stub was fixed at binding (CALLSTUB_BACKEND_JIT or CALLSTUB_TIER_EAGER)
  * goes straight to the stub; anything else (other handles, NULL pointers, errors) is
- * handed to callstub_call. It reads the first fields of a function handle, which are
- * part of libcallstub.so.0's ABI (callstub_function_prefix_, not for other use). */
-struct callstub_function_prefix_ {
+ * handed to callstub_call. It reads the first fields of a handle, which are part of
+ * libcallstub.so.0's ABI (callstub_handle_prefix_, not for other use). */
+struct callstub_handle_prefix_ {
     unsigned long long tag;
     void *reserved_[2];
     int (*stub)(void *target, void **args, void *result);
@@ -157,7 +157,7 @@ struct callstub_function_prefix_ {
 #define CALLSTUB_FUNCTION_TAG_ 0x435346554E435449ULL
 
 static inline callstub_status callstub_call_inline(callstub_function *function, void *result, void **args) {
-    const struct callstub_function_prefix_ *prefix = (const struct callstub_function_prefix_ *)(const void *)function;
+    const struct callstub_handle_prefix_ *prefix = (const struct callstub_handle_prefix_ *)(const void *)function;
     if (prefix && result && args && prefix->tag == CALLSTUB_FUNCTION_TAG_ && prefix->stub)
         return (callstub_status)prefix->stub(prefix->target, args, result);
     return callstub_call(function, result, args);

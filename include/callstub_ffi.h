@@ -58,6 +58,28 @@ callstub_ffi_call_plan *callstub_ffi_call_plan_alloc(ffi_cif *cif);
  * sets callstub_last_error(). */
 void callstub_ffi_call_plan_invoke(callstub_ffi_call_plan *plan, void (*fn)(void), void *rvalue, void **avalue);
 
+/* callstub_ffi_call_plan_invoke with its check compiled into the caller (as
+ * callstub_call_inline in callstub.h): a plan served by a stub is called straight away,
+ * anything else (ffi_call's plans, NULL pointers, errors) is handed to
+ * callstub_ffi_call_plan_invoke. Reads the first fields of the plan handle, part of
+ * libcallstub.so.0's ABI. */
+#define CALLSTUB_PLAN_TAG_ 0x4353464649504C41ULL
+struct callstub_plan_prefix_ {
+    unsigned long long tag;
+    void *reserved_[2];
+    int (*stub)(void (*fn)(void), void **avalue, void *rvalue);
+};
+
+static inline void callstub_ffi_call_plan_invoke_inline(
+    callstub_ffi_call_plan *plan, void (*fn)(void), void *rvalue, void **avalue) {
+    const struct callstub_plan_prefix_ *prefix = (const struct callstub_plan_prefix_ *)(const void *)plan;
+    if (prefix && fn && rvalue && avalue && prefix->tag == CALLSTUB_PLAN_TAG_ && prefix->stub) {
+        prefix->stub(fn, avalue, rvalue);
+        return;
+    }
+    callstub_ffi_call_plan_invoke(plan, fn, rvalue, avalue);
+}
+
 /* Frees a plan (NULL: nothing). */
 void callstub_ffi_call_plan_free(callstub_ffi_call_plan *plan);
 

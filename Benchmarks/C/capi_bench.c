@@ -2,8 +2,9 @@
  * directly (through a volatile function pointer: the floor), through callstub_call, through
  * the stub from callstub_function_entry, through a CallStub call plan for a libffi cif
  * (callstub_ffi_call_plan_invoke), through libffi's ffi_call, through its drop-in
- * callstub_ffi_call, through callstub_call_inline (called directly, as a program
- * would: its check is compiled into the loop), and, when LIBFFI38 names a
+ * callstub_ffi_call, through callstub_call_inline and callstub_ffi_call_plan_invoke_inline
+ * (called directly, as a program would: their checks are compiled into the loop), and,
+ * when LIBFFI38 names a
  * libffi 3.8 build (see ../shared/peers), through its ffi_call_plan_invoke (loaded with
  * dlopen RTLD_LOCAL, so the two libffis never mix). Medians of 7 interleaved repetitions.
  * Build and run: scripts/bench-c-api. */
@@ -38,7 +39,7 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-enum { REPETITIONS = 7, COLUMNS = 8 };
+enum { REPETITIONS = 7, COLUMNS = 9 };
 
 /* libffi 3.8's plan entry points, from LIBFFI38 (NULL when absent). Its ffi_prep_cif
  * prepares the cifs it plans: the layouts of ffi_cif and ffi_type are the same. */
@@ -129,6 +130,9 @@ static const long N = 10000000;
             double t7 = now();                                                                           \
             for (long i = 0; i < N; i++) callstub_call_inline(function, result, args);                   \
             double t8 = now();                                                                           \
+            for (long i = 0; i < N; i++)                                                                 \
+                callstub_ffi_call_plan_invoke_inline(plan, (void (*)(void))name, result, args);          \
+            double t9 = now();                                                                           \
             samples[0][r] = (t1 - t0) / N;                                                               \
             samples[1][r] = (t2 - t1) / N;                                                               \
             samples[2][r] = (t3 - t2) / N;                                                               \
@@ -137,17 +141,19 @@ static const long N = 10000000;
             samples[5][r] = plan38 ? (t6 - t5) / N : 0;                                                  \
             samples[6][r] = (t7 - t6) / N;                                                               \
             samples[7][r] = (t8 - t7) / N;                                                               \
+            samples[8][r] = (t9 - t8) / N;                                                               \
         }                                                                                                \
         printf("%-8s", #name);                                                                           \
         for (int c = 0; c < COLUMNS; c++) {                                                              \
             qsort(samples[c], REPETITIONS, sizeof(double), compare);                                     \
             printf(" %12.2f", samples[c][REPETITIONS / 2]);                                              \
         }                                                                                                \
-        printf(" %+12.2f %+12.2f %10.1fx %10.1fx %10.1fx\n", samples[1][REPETITIONS / 2] - samples[0][REPETITIONS / 2], \
+        printf(" %+12.2f %+12.2f %10.1fx %10.1fx %10.1fx %10.1fx\n", samples[1][REPETITIONS / 2] - samples[0][REPETITIONS / 2], \
                samples[7][REPETITIONS / 2] - samples[0][REPETITIONS / 2],                                \
                samples[4][REPETITIONS / 2] / samples[6][REPETITIONS / 2],                                \
                samples[4][REPETITIONS / 2] / samples[3][REPETITIONS / 2],                                \
-               plan38 ? samples[5][REPETITIONS / 2] / samples[3][REPETITIONS / 2] : 0.0);                \
+               plan38 ? samples[5][REPETITIONS / 2] / samples[3][REPETITIONS / 2] : 0.0,                 \
+               plan38 ? samples[5][REPETITIONS / 2] / samples[8][REPETITIONS / 2] : 0.0);                \
         callstub_ffi_call_plan_free(plan);                                                               \
         callstub_function_free(function);                                                                \
     } while (0)
@@ -162,9 +168,9 @@ int main(void) {
     double d[3] = {1, 1.5, 2.5};
     void *p8 = (void *)8, *p16 = (void *)16;
     load38();
-    printf("%-8s %12s %12s %12s %12s %12s %12s %12s %12s %12s %12s %10s %10s %10s\n", "ns/call", "direct", "callstub_call",
-           "entry", "cs plan", "ffi_call", "3.8 plan", "cs ffi_call", "call_inline", "call-direct", "inline-direct",
-           "ffi/cs_ffi", "ffi/csplan", "3.8/csplan");
+    printf("%-8s %12s %12s %12s %12s %12s %12s %12s %12s %12s %12s %12s %10s %10s %10s %10s\n", "ns/call", "direct",
+           "callstub_call", "entry", "cs plan", "ffi_call", "3.8 plan", "cs ffi_call", "call_inline", "plan_inline",
+           "call-direct", "inline-direct", "ffi/cs_ffi", "ffi/csplan", "3.8/csplan", "3.8/inline");
     {
         void *args[] = {NULL};
         ROW(f0, "int f0(void)", F0, fp(), 0, &ffi_type_sint, NULL);

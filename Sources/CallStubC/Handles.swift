@@ -168,7 +168,7 @@ enum Handles {
         fixedTarget: UnsafeRawPointer? = nil
     ) -> UnsafeMutableRawPointer {
         assert(HandleTag.function.rawValue == CALLSTUB_TAG_FUNCTION && HandleTag.plan.rawValue == CALLSTUB_TAG_PLAN)
-        // callstub.h's callstub_function_prefix_ (callstub_call_inline) reads these offsets.
+        // callstub.h's callstub_handle_prefix_ (the inline fast paths) reads these offsets.
         assert(MemoryLayout<HandleRecord>.offset(of: \.fixed_stub) == 24 && MemoryLayout<HandleRecord>.offset(of: \.fixed_target) == 32)
         let record = UnsafeMutablePointer<HandleRecord>.allocate(capacity: 1)
         record.initialize(

@@ -14,8 +14,9 @@ extern "C" {
 #endif
 
 /* The memory a handle points at (Handles.swift makes and frees it; the first five fields
- * of a function handle are also include/callstub.h's callstub_function_prefix_, read by
- * callstub_call_inline in C programs: part of libcallstub.so.0's ABI): a tag saying what
+ * of a function or plan handle are also include/callstub.h's callstub_handle_prefix_, read
+ * by callstub_call_inline and callstub_ffi_call_plan_invoke_inline in C programs: part of
+ * libcallstub.so.0's ABI): a tag saying what
  * it is (or that it was freed), the retained Swift object, for a function handle its
  * BoundFunction (unretained), and, when the stub was fixed at binding, the stub and the
  * address to hand it. A plan handle keeps its stub and no target. */

@@ -537,6 +537,9 @@ static void ffi_plans(void) {
     double got = 0;
     callstub_ffi_call_plan_invoke(mixed, (void (*)(void))mixed16, &got, margs);
     CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 %g", got);
+    got = 0;
+    callstub_ffi_call_plan_invoke_inline(mixed, (void (*)(void))mixed16, &got, margs);
+    CHECK(got == mixed16(a, b, c3, d, e, f, g, h, i9, j, k, l, m, n, o, p), "mixed16 inline %g", got);
     callstub_ffi_call_plan_free(mixed);
 
     /* Records: two SSE eightbytes, and one in memory (sret and a stack copy). */
@@ -553,6 +556,9 @@ static void ffi_plans(void) {
         callstub_ffi_call_plan_invoke(plan, (void (*)(void))echo, &got, argv);                \
         struct record direct = echo(value);                                                   \
         CHECK(memcmp(&got, &direct, sizeof got) == 0, #echo " through a plan");               \
+        memset(&got, 0, sizeof got);                                                          \
+        callstub_ffi_call_plan_invoke_inline(plan, (void (*)(void))echo, &got, argv);         \
+        CHECK(memcmp(&got, &direct, sizeof got) == 0, #echo " through a plan, inline");       \
         callstub_ffi_call_plan_free(plan);                                                    \
     } while (0)
     ECHO_THROUGH_PLAN(DD, echo_DD, make_DD, 5, &ffi_type_double, &ffi_type_double);
@@ -583,6 +589,7 @@ static void ffi_plans(void) {
     CHECK(vsum_got == vsum_double(3, 1.25, 2.5, -8.0), "vsum_double through a plan %g", vsum_got);
     /* A NULL result: allowed, as ffi_call allows it. */
     callstub_ffi_call_plan_invoke(vsum, (void (*)(void))vsum_double, NULL, vsum_argv);
+    callstub_ffi_call_plan_invoke_inline(vsum, (void (*)(void))vsum_double, NULL, vsum_argv);
     callstub_ffi_call_plan_free(vsum);
 
     /* Bad input. */
@@ -594,6 +601,10 @@ static void ffi_plans(void) {
     CHECK(strstr(callstub_last_error(), "plan handle is NULL") != NULL, "%s", callstub_last_error());
     callstub_ffi_call_plan_invoke(vsum, (void (*)(void))vsum_double, &vsum_got, vsum_argv);  /* freed above */
     CHECK(strstr(callstub_last_error(), "plan handle was freed") != NULL, "%s", callstub_last_error());
+    callstub_ffi_call_plan_invoke_inline(vsum, (void (*)(void))vsum_double, &vsum_got, vsum_argv);
+    CHECK(strstr(callstub_last_error(), "plan handle was freed") != NULL, "%s", callstub_last_error());
+    callstub_ffi_call_plan_invoke_inline(NULL, (void (*)(void))vsum_double, &vsum_got, vsum_argv);
+    CHECK(strstr(callstub_last_error(), "plan handle is NULL") != NULL, "%s", callstub_last_error());
     CHECK(callstub_ffi_call_plan_size(NULL) == 0 && callstub_ffi_call_plan_uses_jit(NULL) == -1, "NULL plan queries");
     callstub_ffi_call_plan_free(NULL);
 }
