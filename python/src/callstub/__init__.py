@@ -4,12 +4,13 @@ libcallstub. `check(function)` raises TypeError when a ctypes function's `argtyp
 the call. See docs/python.md in the repository."""
 
 import ctypes
+import difflib
 import threading
 
 from . import _native
 from ._declarations import Declarations
 
-__all__ = ["check", "declaration_of"]
+__all__ = ["check", "declaration_of", "strict"]
 
 _libraries = {}
 _libraries_lock = threading.Lock()
@@ -56,3 +57,74 @@ def check(function, strict=False):
     if status != "CALLSTUB_OK":
         raise TypeError(f"{function.__name__}: the ctypes declaration disagrees with {path}:\n{report}")
     return report
+
+
+# The attributes a ctypes function uses; anything else set on one is ignored by ctypes.
+_CTYPES_ATTRIBUTES = ("argtypes", "restype", "errcheck")
+
+
+def _misspelled(function):
+    """Attributes set on a ctypes function that ctypes does not know (`.argtype = ...`)."""
+    return [name for name in vars(function) if not name.startswith("_") and name not in _CTYPES_ATTRIBUTES]
+
+
+class _CheckedFunction:
+    """A ctypes function checked against the debug info on its first call (and again after
+    its `argtypes` or `restype` change); everything else is the function's own."""
+
+    _own = ("_function", "_strict", "_checked")
+
+    def __init__(self, function, strict):
+        object.__setattr__(self, "_function", function)
+        object.__setattr__(self, "_strict", strict)
+        object.__setattr__(self, "_checked", False)
+
+    def __getattr__(self, name):
+        return getattr(self._function, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._function, name, value)
+        object.__setattr__(self, "_checked", False)
+
+    def __call__(self, *arguments):
+        if not self._checked:
+            for name in _misspelled(self._function):
+                close = difflib.get_close_matches(name, _CTYPES_ATTRIBUTES, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise TypeError(f"{self._function.__name__}: {name} is not a ctypes attribute, ctypes ignores it{hint}")
+            check(self._function, self._strict)
+            object.__setattr__(self, "_checked", True)
+        return self._function(*arguments)
+
+
+class _StrictLibrary:
+    """A ctypes library whose functions are checked on their first call (see `strict`)."""
+
+    def __init__(self, library, strict):
+        self._library = library
+        self._strict = strict
+        self._functions = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name):
+        with self._lock:
+            function = self._functions.get(name)
+            if function is None:
+                function = self._functions[name] = _CheckedFunction(self._library[name], self._strict)
+            return function
+
+    def __repr__(self):
+        return f"callstub.strict({self._library!r})"
+
+
+def strict(library, strict=False):
+    """`library` (a `ctypes.CDLL`) with each function checked against the debug info on its
+    first call: a declaration that disagrees raises TypeError before anything is called, and
+    so do `argtypes` never set and attributes ctypes ignores (`.argtype = ...`). A function
+    is checked again after its `argtypes` or `restype` change. `strict=True`: as for `check`."""
+    return _StrictLibrary(library, strict)
