@@ -23,6 +23,7 @@ int bits_sum(struct Bits b) { return b.a + b.b + b.c; }
 double packed_d(struct Packed *p) { return p->d; }
 double packed_by_value(struct Packed p) { return p.d; }
 long scale(long x, double factor) { return (long)(x * factor); }
+int first_of(int (*rows)[4]) { return rows[0][0]; }
 """
 
 
@@ -76,6 +77,12 @@ def test_records_by_value_and_through_pointers(fixture):
     assert "verified" in callstub.check(declare(fixture.bits_sum, ctypes.c_int, [Bits]))
     assert "verified" in callstub.check(declare(fixture.packed_d, ctypes.c_double, [ctypes.POINTER(Packed)]))
     assert "verified" in callstub.check(declare(fixture.packed_by_value, ctypes.c_double, [Packed]))
+
+
+def test_pointers_to_arrays_keep_their_parentheses(fixture):
+    declare(fixture.first_of, ctypes.c_int, [ctypes.POINTER(ctypes.c_int * 4)])
+    assert "int first_of(int (*)[4]);" in callstub.declaration_of(fixture.first_of)
+    assert "verified" in callstub.check(fixture.first_of)
 
 
 def test_abi_changing_record_mutations_are_refused(fixture):

@@ -28,7 +28,9 @@ class Declarations:
         if ctype is None:
             return "void" + suffix
         if isinstance(ctype, _ARRAY):
-            return self.spell(ctype._type_, f"{name}[{ctype._length_}]")
+            # A pointer to an array needs parentheses: `int (*p)[4]`, not `int *p[4]`.
+            inner = f"({name})" if name.startswith("*") else name
+            return self.spell(ctype._type_, f"{inner}[{ctype._length_}]")
         if isinstance(ctype, _POINTER):
             return self.spell(ctype._type_, f"*{name}")
         if isinstance(ctype, _FUNCTION_POINTER):
