@@ -339,11 +339,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// and returns 0: a C entry point can return its status by jumping to it (the C API's
     /// `callstub_call` does). Read it for each call: adaptive tiering swaps it in later.
     @inlinable @inline(__always)
-    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? {
-        let stub = fixedTarget.stubAddress.load(ordering: .acquiring)
-        guard stub != 0 else { return nil }
-        return (UnsafeRawPointer(bitPattern: stub).unsafelyUnwrapped, fixedTarget.functionAddress)
-    }
+    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? { fixedTarget.currentStub }
 
     /// One variadic call shape prepared for repeated raw or dynamic calls (see `VariadicShape`).
     public func variadicShape(_ variadicTypes: [CQualType]) throws(CallStubError) -> VariadicShape {
@@ -414,11 +410,7 @@ public struct VariadicShape: Sendable {
     /// The shape's JIT stub and the function's address, when the stub is compiled (see
     /// `BoundFunction.currentStub`).
     @inlinable @inline(__always)
-    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? {
-        let stub = target.stubAddress.load(ordering: .acquiring)
-        guard stub != 0 else { return nil }
-        return (UnsafeRawPointer(bitPattern: stub).unsafelyUnwrapped, target.functionAddress)
-    }
+    public var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? { target.currentStub }
 
     /// Dynamic call with exactly the fixed and variadic arguments of this shape.
     public func call(_ arguments: [CValue]) throws(CallStubError) -> CValue {

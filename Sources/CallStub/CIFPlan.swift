@@ -107,6 +107,15 @@ public enum CIFCalls {
         }
     }
 
+    /// Throws `invalidArgument` when `ffi_call` would crash on `cif` (a NULL result or
+    /// argument type, a struct without elements): the check before handing it a cif that
+    /// could not be planned.
+    public static func checkUsable(cif: UnsafeRawPointer) throws(CallStubError) {
+        if let reason = FFICIFReader.unusableReason(ofCIF: cif) {
+            throw .invalidArgument(position: "the cif", type: "ffi_cif", reason: reason)
+        }
+    }
+
     /// Calls as `ffi_call(cif, function, result, arguments)` does. A cif that cannot be
     /// planned goes to `ffi_call` itself, which is then responsible for it, unless
     /// `ffi_call` would crash on it (a NULL type, say): that throws `invalidArgument` and
@@ -116,9 +125,7 @@ public enum CIFCalls {
         arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
     ) throws(CallStubError) {
         guard case .stub(let stub, let resultBufferSize) = route(cif: cif) else {
-            if let reason = FFICIFReader.unusableReason(ofCIF: cif) {
-                throw .invalidArgument(position: "the cif", type: "ffi_cif", reason: reason)
-            }
+            try checkUsable(cif: cif)
             FFICIFReader.call(cif: cif, function: function, result: result, arguments: arguments)
             return
         }

@@ -161,6 +161,15 @@ public final class CallTarget: Sendable {
 
     @inlinable var functionAddress: UnsafeRawPointer { UnsafeRawPointer(bitPattern: function.address).unsafelyUnwrapped }
 
+    /// The JIT stub serving this shape now and the function's address, or `nil` while
+    /// libffi serves (see `BoundFunction.currentStub`).
+    @inlinable @inline(__always)
+    var currentStub: (stub: UnsafeRawPointer, function: UnsafeRawPointer)? {
+        let stub = stubAddress.load(ordering: .acquiring)
+        guard stub != 0 else { return nil }
+        return (UnsafeRawPointer(bitPattern: stub).unsafelyUnwrapped, functionAddress)
+    }
+
     /// A libffi call, counting towards an adaptive tier-up.
     @usableFromInline
     func invokeInterpreted(_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) {

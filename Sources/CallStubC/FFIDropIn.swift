@@ -69,16 +69,28 @@ public func callstub_ffi_call_plan_uses_jit(_ handle: UnsafeRawPointer?) -> Int3
 }
 
 /// `callstub_ffi_call`'s plan of a cif it has not seen at this address (fast_path.c
-/// remembers it there): 1 and the stub (NULL: ffi_call serves), or 0 when the cif cannot
-/// be identified or read (ffi_call serves, through `_callstub_ffi_call_slow`).
+/// remembers it there): 1 and the stub (NULL: ffi_call serves) when the cif was planned,
+/// 0 when it could not be (too large to identify, or refused) and ffi_call serves it, -1
+/// when ffi_call would crash on it (the last error says why).
 @_cdecl("_callstub_ffi_plan")
 public func _callstub_ffi_plan(_ cif: UnsafeRawPointer?, _ stub: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
-    guard let cif, let stub, let route = CIFCalls.route(cif: cif) else { return 0 }
-    switch route {
-    case .stub(let entry, _): stub.pointee = entry
-    case .ffiCall: stub.pointee = nil
+    guard let cif, let stub else { return -1 }
+    stub.pointee = nil
+    switch CIFCalls.route(cif: cif) {
+    case .stub(let entry, _)?:
+        stub.pointee = entry
+        return 1
+    case .ffiCall?:
+        return 1
+    case nil:
+        do throws(CallStubError) {
+            try CIFCalls.checkUsable(cif: cif)
+            return 0
+        } catch {
+            LastError.set(error.description)
+            return -1
+        }
     }
-    return 1
 }
 
 /// `callstub_ffi_call` (fast_path.c) with a NULL pointer, or a cif it does not cache.

@@ -99,9 +99,6 @@ public func callstub_bind_address(
     }
 }
 
-/// A JIT stub as `callstub_call` calls it: returning its 0.
-typealias StatusStub = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Int32
-
 /// `callstub_call` (fast_path.c) for all but a live function handle whose stub was fixed
 /// at binding: a function whose stub is made later (tiering) or never (libffi), and
 /// everything to report.
@@ -112,12 +109,11 @@ public func _callstub_call_slow(
     if let handle, let result, let arguments {
         let record = handle.assumingMemoryBound(to: HandleRecord.self)
         if record.pointee.tag == HandleTag.function.rawValue, let callee = record.pointee.boundFunction {
-            // No retain: the handle keeps the function alive.
-            let function = unsafeBitCast(callee, to: Unmanaged<BoundFunction>.self)
-            var entry: (stub: UnsafeRawPointer, function: UnsafeRawPointer)?
-            function._withUnsafeGuaranteedRef { entry = $0.currentStub }
-            if let (stub, target) = entry { return unsafeBitCast(stub, to: StatusStub.self)(target, arguments, result) }
-            function._withUnsafeGuaranteedRef { $0.invoke(arguments: arguments, result: result) }
+            // No retain: the handle keeps the function alive. `invoke` takes the stub once
+            // tiering has made it, libffi until then.
+            unsafeBitCast(callee, to: Unmanaged<BoundFunction>.self)._withUnsafeGuaranteedRef {
+                $0.invoke(arguments: arguments, result: result)
+            }
             return Status.ok.rawValue
         }
     }

@@ -142,7 +142,6 @@ typedef struct cif_entry {
 static _Atomic(const cif_entry *) slots[SLOT_COUNT];
 static atomic_size_t entry_count, miss_count;
 
-size_t _callstub_cif_cache_entries(void) { return atomic_load_explicit(&entry_count, memory_order_relaxed); }
 size_t _callstub_cif_cache_misses(void) { return atomic_load_explicit(&miss_count, memory_order_relaxed); }
 
 static inline size_t slot_of(const ffi_cif *cif) { return ((uintptr_t)cif >> 3) & (SLOT_COUNT - 1); }
@@ -271,10 +270,8 @@ static void remember(const ffi_cif *cif, const void *stub) {
 __attribute__((noinline)) static void call_after_miss(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue) {
     atomic_fetch_add_explicit(&miss_count, 1, memory_order_relaxed);
     const void *stub = NULL;
-    if (!_callstub_ffi_plan(cif, &stub)) {
-        _callstub_ffi_call_slow(cif, (void *)fn, rvalue, avalue);
-        return;
-    }
+    /* Not planned but sound: ffi_call serves it from now on (remembered with no stub). */
+    if (_callstub_ffi_plan(cif, &stub) < 0) return;
     remember(cif, stub);
     if (stub)
         ((stub_entry)stub)((const void *)fn, avalue, rvalue);

@@ -44,7 +44,8 @@ int32_t _callstub_call_variadic_slow(void *handle, const char *types, void *resu
 /* callstub_ffi_call_plan_invoke for everything but a live JIT plan and non-NULL pointers. */
 void _callstub_plan_invoke_slow(void *plan, void *fn, void *result, void **args);
 /* callstub_ffi_call's plan lookup by content: 1 and the stub (NULL: ffi_call serves)
- * when the cif was read and planned, 0 when it could not be (then ffi_call serves). */
+ * when the cif was read and planned, 0 when it could not be and ffi_call serves it, -1
+ * when ffi_call would crash on it (callstub_last_error says why). */
 int32_t _callstub_ffi_plan(const void *cif, const void **stub);
 /* callstub_ffi_call by content (CIFCalls.call): NULL result or args, uncacheable cifs. */
 void _callstub_ffi_call_slow(void *cif, void *fn, void *result, void **args);
@@ -68,8 +69,7 @@ extern const void *const _callstub_plan_invoke_entry;
 extern const void *const _callstub_plan_alloc_entry;
 extern const void *const _callstub_plan_free_entry;
 
-/* How many cifs the address cache holds, and how many lookups missed (for tests). */
-size_t _callstub_cif_cache_entries(void);
+/* How many callstub_ffi_call lookups missed the address cache (Tests/CAPITests). */
 size_t _callstub_cif_cache_misses(void);
 
 #ifdef __cplusplus

@@ -368,6 +368,10 @@ __attribute__((noinline)) static long long same_stack_cif(int as_double) {
     return as_double ? (result.d == 2.5) : (result.l == -7);
 }
 
+/* fast_path.c's count of callstub_ffi_call lookups that missed its cache of cifs by address
+ * (not in callstub.h: the library built by swift build exports it for this test). */
+size_t _callstub_cif_cache_misses(void);
+
 static void ffi_calls(void) {
     for (int round = 0; round < 6; round++)
         CHECK(same_stack_cif(round % 2) == 1, "stack cif round %d", round);
@@ -425,6 +429,7 @@ static void ffi_calls(void) {
     ffi_type swapped = {0, 0, FFI_TYPE_STRUCT, swapped_elements};
     ffi_type *swapped_args[] = {&swapped};
     ffi_cif swapped_cif;
+    size_t misses_before_swaps = _callstub_cif_cache_misses();
     for (int round = 0; round < 6; round++) {
         int as_dl = round % 2;
         swapped_elements[0] = as_dl ? &ffi_type_double : &ffi_type_slong;
@@ -446,6 +451,22 @@ static void ffi_calls(void) {
         }
         CHECK(out == want, "swapped record, round %d: %g, expected %g", round, out, want);
     }
+    /* Every round changed the content under the same pointers: every round missed. */
+    CHECK(_callstub_cif_cache_misses() - misses_before_swaps == 6, "misses over the swaps: %zu",
+          _callstub_cif_cache_misses() - misses_before_swaps);
+    /* A cif not seen before, called four times: one miss, then found at its address. */
+    ffi_type *repeat_args[] = {&ffi_type_slong, &ffi_type_slong, &ffi_type_slong};
+    ffi_cif repeat_cif;
+    ffi_prep_cif(&repeat_cif, FFI_DEFAULT_ABI, 3, &ffi_type_slong, repeat_args);
+    size_t misses_before_repeats = _callstub_cif_cache_misses();
+    for (long round = 0; round < 4; round++) {
+        long x = round, y = 10, z = -7, out = 0;
+        void *a[] = {&x, &y, &z};
+        callstub_ffi_call(&repeat_cif, (void (*)(void))isum3, &out, a);
+        CHECK(out == isum3(x, y, z), "repeat %ld: %ld", round, out);
+    }
+    CHECK(_callstub_cif_cache_misses() - misses_before_repeats == 1, "misses over four calls of one cif: %zu",
+          _callstub_cif_cache_misses() - misses_before_repeats);
     /* The argument types array refilled in place: same array, other pointers. */
     ffi_type *refilled[2] = {&ffi_type_slong, &ffi_type_slong};
     ffi_cif refilled_cif;
