@@ -164,14 +164,23 @@ struct BenchContext {
         return { n in timed(n) { _ in if case .double(let v) = try! function.call(buffer) { return v }; return 0 } }
     }
 
-    /// Bare `ffi_call` with a cif prepared once: libffi itself, without CallStub's dispatch
-    /// (the floor of the slow path; `ffi raw` is CallStub's raw call on its libffi backend).
-    func ffiCall(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+    /// A libffi call interface prepared for `function` (with its variadic tail), and a frame
+    /// for it: what the `ffi_call` and `C drop-in` columns call with.
+    private func ffiFrame(
+        _ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]?
+    ) throws -> (interface: FFICallInterface, arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, result: UnsafeMutableRawPointer) {
         let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
         let interface = try FFICallInterface(signature)
         let (argv, result) = Self.frame(arguments, resultBufferSize: interface.resultBufferSize)
-        let buffers = (0..<arguments.count).map { argv[$0] }
+        return (interface, argv, result)
+    }
+
+    /// Bare `ffi_call` with a cif prepared once: libffi itself, without CallStub's dispatch
+    /// (the floor of the slow path; `ffi raw` is CallStub's raw call on its libffi backend).
+    func ffiCall(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
+        let (interface, argv, result) = try ffiFrame(function, arguments, variadicTypes: variadicTypes)
         let address = UnsafeRawPointer(function.address.raw!)
+        // Kept out of the loop where libffi does not write into the argument array.
         guard interface.writesArgumentArray else {
             return { n in
                 timed(n) { _ in
@@ -180,6 +189,7 @@ struct BenchContext {
                 }
             }
         }
+        let buffers = (0..<arguments.count).map { argv[$0] }
         return { n in
             timed(n) { _ in
                 // libffi writes into the argument array (structs over 16 bytes): refill it.
@@ -212,12 +222,10 @@ struct BenchContext {
     }
 
     /// C calling libffi's drop-in: the fixture's `dropin_loop` calls `callstub_ffi_call` n
-    /// times on the cif the `ffi_call` column uses (refilling the argument array each time
-    /// where that column does: ffi_call writes into it for structs over 16 bytes).
+    /// times on a cif prepared as the `ffi_call` column's (refilling the argument array each
+    /// time where that column does: ffi_call writes into it for structs over 16 bytes).
     func dropIn(_ function: BoundFunction, _ arguments: [[UInt8]], variadicTypes: [CQualType]? = nil) throws -> TimedLoop {
-        let signature = try ValidatedSignature.validate(function.type, variadicTail: variadicTypes ?? [])
-        let interface = try FFICallInterface(signature)
-        let (argv, result) = Self.frame(arguments, resultBufferSize: interface.resultBufferSize)
+        let (interface, argv, result) = try ffiFrame(function, arguments, variadicTypes: variadicTypes)
         typealias Loop = @convention(c) (Int, UnsafeRawPointer, UnsafeRawPointer, UnsafeMutableRawPointer?, UnsafeMutableRawPointer,
             UnsafeMutablePointer<UnsafeMutableRawPointer?>, UInt32) -> Double
         let loop = unsafeBitCast(dlsym(handle, "dropin_loop")!, to: Loop.self)

@@ -427,6 +427,7 @@ final class BatchRunner {
         let count = UInt32(frame.layouts.count)
         let lastError = { String(cString: callstub_last_error()) }
         let tailText = tailTypes.map { "\($0)" }.joined(separator: ", ")
+        // CALLSTUB_BACKEND_JIT | CALLSTUB_TIER_EAGER, and CALLSTUB_BACKEND_LIBFFI (callstub.h).
         for (label, flags) in [("capi.jit", UInt32(1 << 2 | 1 << 3)), ("capi.ffi", UInt32(1 << 1))] {
             var handle: UnsafeMutableRawPointer?
             guard callstub_bind(capiLibrary, signature.name, nil, flags, &handle) == 0, let handle else {

@@ -72,8 +72,6 @@ class _CheckedFunction:
     """A ctypes function checked against the debug info on its first call (and again after
     its `argtypes` or `restype` change); everything else is the function's own."""
 
-    _own = ("_function", "_strict", "_checked")
-
     def __init__(self, function, strict):
         object.__setattr__(self, "_function", function)
         object.__setattr__(self, "_strict", strict)

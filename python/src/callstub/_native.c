@@ -64,24 +64,6 @@ static PyObject *check(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* signature(library, name) -> the function's declaration read from the debug info. */
-static PyObject *signature(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    const char *name;
-    if (!PyArg_ParseTuple(args, "Os", &capsule, &name)) return NULL;
-    callstub_library *library = library_of(capsule);
-    if (!library) return NULL;
-    char *header = NULL;
-    callstub_status status;
-    Py_BEGIN_ALLOW_THREADS
-    status = callstub_library_signature(library, name, &header);
-    Py_END_ALLOW_THREADS
-    if (status != CALLSTUB_OK) return raise_status(status);
-    PyObject *result = PyUnicode_FromString(header ? header : "");
-    free(header);
-    return result;
-}
-
 /* file_of(address) -> the path of the loaded object that holds `address` (dladdr), or None. */
 static PyObject *file_of(PyObject *self, PyObject *args) {
     unsigned long long address;
@@ -94,7 +76,6 @@ static PyObject *file_of(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"open_library", open_library, METH_VARARGS, "Opens a shared library through libcallstub."},
     {"check", check, METH_VARARGS, "Checks a C declaration against the library's debug info."},
-    {"signature", signature, METH_VARARGS, "The declaration of a function read from the debug info."},
     {"file_of", file_of, METH_VARARGS, "The file of the loaded object holding an address."},
     {NULL, NULL, 0, NULL},
 };
