@@ -206,6 +206,87 @@ callstub_status callstub_describe(const callstub_function *function, callstub_de
 /* Frees the handle. Calls running on other threads must have returned. */
 void callstub_function_free(callstub_function *function);
 
+/* ---- Signatures as data ----------------------------------------------------------- */
+
+/* What a type is (callstub_type.kind). Typedefs are resolved; `name` keeps their spelling. */
+typedef enum callstub_type_kind {
+    CALLSTUB_TYPE_VOID = 0,
+    /* Integers and enums: size 1, 2, 4, 8 or 16 bytes, by the sign of their (underlying) type. */
+    CALLSTUB_TYPE_SIGNED = 1,
+    CALLSTUB_TYPE_UNSIGNED = 2,
+    CALLSTUB_TYPE_BOOL = 3,
+    /* Size 2 (_Float16), 4, 8, or 16: long double (flag CALLSTUB_TYPE_X87) or _Float128. */
+    CALLSTUB_TYPE_FLOAT = 4,
+    /* `element` is the component's floating type. */
+    CALLSTUB_TYPE_COMPLEX = 5,
+    /* `element` is the pointee (a CALLSTUB_TYPE_FUNCTION for a function pointer). */
+    CALLSTUB_TYPE_POINTER = 6,
+    /* `element` is the element type, `count` the elements (0 for an unknown bound). */
+    CALLSTUB_TYPE_ARRAY = 7,
+    /* `count` members from members[first]; size 0 and flag CALLSTUB_TYPE_INCOMPLETE
+     * for a record declared but never defined. */
+    CALLSTUB_TYPE_STRUCT = 8,
+    CALLSTUB_TYPE_UNION = 9,
+    /* `element` is the result, `count` parameters from members[first] (offsets 0);
+     * flag CALLSTUB_TYPE_VARIADIC after the last one. */
+    CALLSTUB_TYPE_FUNCTION = 10
+} callstub_type_kind;
+
+/* callstub_type.flags (or-ed). */
+enum {
+    CALLSTUB_TYPE_CONST = 1u << 0,
+    /* Stored big-endian (scalar_storage_order("big-endian") records). */
+    CALLSTUB_TYPE_BIG_ENDIAN = 1u << 1,
+    /* Plain `char` (text, where signed and unsigned char are small integers). */
+    CALLSTUB_TYPE_CHAR = 1u << 2,
+    CALLSTUB_TYPE_ENUM = 1u << 3,
+    /* long double: the x87 80-bit format in 16 bytes. */
+    CALLSTUB_TYPE_X87 = 1u << 4,
+    CALLSTUB_TYPE_INCOMPLETE = 1u << 5,
+    CALLSTUB_TYPE_VARIADIC = 1u << 6
+};
+
+/* One type of a signature. Indices (`element`, callstub_member.type) are into the
+ * signature's `types`; -1 is none. */
+typedef struct callstub_type {
+    int kind;
+    unsigned flags;
+    size_t size;
+    size_t alignment;
+    int element;
+    size_t count;
+    size_t first;
+    /* The type as C spells it ("const char *", "struct P2d", "size_t"). */
+    const char *name;
+} callstub_type;
+
+/* A record member or a function parameter. */
+typedef struct callstub_member {
+    /* NULL for an unnamed member or parameter. */
+    const char *name;
+    int type;
+    /* From the start of the record; a member that is not a bit-field starts on a byte. */
+    size_t offset_in_bits;
+    /* A bit-field's width (bits numbered from the least significant of little-endian
+     * storage, as gcc and clang place them on x86-64); 0 when it is not a bit-field. */
+    size_t bit_width;
+} callstub_member;
+
+/* A function's type and every type it reaches (records behind pointers included, each
+ * once), as tables a language binding can convert values with: the sizes, alignments
+ * and offsets are CallStub's own layout, checked against the C compilers. */
+typedef struct callstub_signature {
+    /* The index of the CALLSTUB_TYPE_FUNCTION type. */
+    int function;
+    size_t type_count;
+    const callstub_type *types;
+    size_t member_count;
+    const callstub_member *members;
+} callstub_signature;
+
+/* The bound function's signature as tables, valid until the handle is freed. Thread-safe. */
+callstub_status callstub_function_signature(const callstub_function *function, const callstub_signature **signature);
+
 /* ---- Callbacks --------------------------------------------------------------------- */
 
 typedef struct callstub_callback callstub_callback;
@@ -226,6 +307,18 @@ callstub_status callstub_callback_new(
 
 /* The function pointer to hand to C; cast it to the callback's type. NULL for a NULL handle. */
 void (*callstub_callback_pointer(const callstub_callback *callback))(void);
+
+/* callstub_callback_new for the function type `signature->types[type]` (a
+ * CALLSTUB_TYPE_FUNCTION, for instance the pointee of a function pointer parameter): the
+ * callback a language binding makes for a parameter, with no declaration to write. The
+ * signature is only read during the call. */
+callstub_status callstub_callback_new_from_signature(
+    const callstub_signature *signature, int type, callstub_handler handler, void *context, unsigned flags,
+    callstub_callback **callback);
+
+/* The callback's signature as tables (see callstub_function_signature), valid until the
+ * handle is freed. Thread-safe. */
+callstub_status callstub_callback_signature(const callstub_callback *callback, const callstub_signature **signature);
 
 /* Frees the callback's code. The pointer must no longer be called. */
 void callstub_callback_free(callstub_callback *callback);

@@ -24,7 +24,11 @@ setup(
     ext_modules=[
         Extension(
             "callstub._native",
-            sources=["src/callstub/_native.c"],
+            sources=[
+                "src/callstub/_native.c", "src/callstub/_values.c", "src/callstub/_function.c",
+                "src/callstub/_callback.c",
+            ],
+            depends=["src/callstub/_native.h"],
             include_dirs=include_dirs,
             library_dirs=library_dirs,
             runtime_library_dirs=library_dirs,

@@ -245,6 +245,18 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// A raw-frame callback (as `init(_:rawHandler:)`) of a function type already in hand,
+    /// for instance the pointee of a bound function's parameter.
+    public convenience init(
+        type: CFunctionType, name: String? = nil, backend: BindingOptions.Backend = .auto,
+        rawHandler: @escaping @Sendable (_ arguments: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ result: UnsafeMutableRawPointer) -> Void
+    ) throws(CallStubError) {
+        let label = name ?? CQualType(.pointer(CQualType(.function(type)))).description
+        try self.init(signature: Self.signature(of: type, named: label), name: label, backend: backend) {
+            rawHandler($0, $1)
+        }
+    }
+
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
@@ -337,7 +349,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
     static func signature(of declaration: String, scope: CScope) throws(CallStubError) -> ValidatedSignature {
         let type: CQualType
         do { type = try CDeclParser.parseTypeName(declaration, scope: scope) } catch { throw .malformedDeclaration(error) }
-        var function: CFunctionType
+        let function: CFunctionType
         switch type.resolved.type {
         case .function(let direct): function = direct
         case .pointer(let pointee):
@@ -348,9 +360,14 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         default:
             throw .declarationMismatch("\(declaration) is not a function pointer type")
         }
+        return try signature(of: function, named: declaration)
+    }
+
+    static func signature(of function: CFunctionType, named name: String) throws(CallStubError) -> ValidatedSignature {
         if function.isVariadic || !function.isPrototyped {
-            throw .declarationMismatch("\(declaration): variadic (or unprototyped) callbacks are not supported: C code calling one passes arguments a Swift closure cannot find")
+            throw .declarationMismatch("\(name): variadic (or unprototyped) callbacks are not supported: C code calling one passes arguments a Swift closure cannot find")
         }
+        var function = function
         function.isPrototyped = true
         do { return try ValidatedSignature.validate(function) } catch { throw .invalidSignature(error) }
     }

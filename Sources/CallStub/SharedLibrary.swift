@@ -204,7 +204,9 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         if let type {
             return try function(name, type: type, declarations: scope, options: options)
         }
-        // No declaration anywhere: the signature comes from the library's DWARF.
+        // No declaration anywhere: the signature comes from the library's DWARF, if there
+        // is a symbol to call (a missing one is reported as such, not as missing DWARF).
+        _ = try address(of: name)
         let found: DebugSignature
         do {
             found = try signature(name)

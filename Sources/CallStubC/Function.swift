@@ -50,9 +50,11 @@ final class FunctionHandle {
     let parameterCount: Int
     let resultSize: Int
     let shapes = Lock<[String: VariadicShape]>([:])
+    let signature: LazySignatureTables
 
     init(_ function: BoundFunction) {
         self.function = function
+        signature = LazySignatureTables(function.type)
         parameterCount = function.parameterCount
         resultSize = function.resultBufferSize
     }

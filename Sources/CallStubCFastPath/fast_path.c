@@ -10,6 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The Swift mirrors of callstub.h's signature tables (callstub_fast_path.h) have its layout. */
+#define CALLSTUB_SAME_LAYOUT_(a, b, field) \
+    _Static_assert(offsetof(a, field) == offsetof(b, field), #a "." #field " moved")
+_Static_assert(sizeof(callstub_type) == sizeof(callstub_type_record), "callstub_type changed");
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, flags);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, size);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, alignment);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, element);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, count);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, first);
+CALLSTUB_SAME_LAYOUT_(callstub_type, callstub_type_record, name);
+_Static_assert(sizeof(callstub_member) == sizeof(callstub_member_record), "callstub_member changed");
+CALLSTUB_SAME_LAYOUT_(callstub_member, callstub_member_record, type);
+CALLSTUB_SAME_LAYOUT_(callstub_member, callstub_member_record, offset_in_bits);
+CALLSTUB_SAME_LAYOUT_(callstub_member, callstub_member_record, bit_width);
+_Static_assert(sizeof(callstub_signature) == sizeof(callstub_signature_record), "callstub_signature changed");
+CALLSTUB_SAME_LAYOUT_(callstub_signature, callstub_signature_record, type_count);
+CALLSTUB_SAME_LAYOUT_(callstub_signature, callstub_signature_record, types);
+CALLSTUB_SAME_LAYOUT_(callstub_signature, callstub_signature_record, member_count);
+CALLSTUB_SAME_LAYOUT_(callstub_signature, callstub_signature_record, members);
+
 /* A JIT stub: libffi's avalue shape, returning 0 (stubs are made by LLVMBackend). */
 typedef int32_t (*stub_entry)(const void *target, void **args, void *result);
 

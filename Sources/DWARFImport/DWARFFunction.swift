@@ -97,8 +97,10 @@ enum TypeClosure {
             case .array(let element, _):
                 visit(element, complete: complete)
             case .function(let function):
-                visit(function.result, complete: false)
-                for parameter in function.parameters { visit(parameter.type, complete: false) }
+                // Complete: a callback of this type (made for a function pointer parameter)
+                // takes and returns its records by value.
+                visit(function.result, complete: true)
+                for parameter in function.parameters { visit(parameter.type, complete: true) }
             case .record(let record):
                 let id = ObjectIdentifier(record)
                 let tagKey = record.tag.map { "\(record.kind.rawValue) \($0)" }

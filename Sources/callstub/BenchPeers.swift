@@ -28,10 +28,18 @@ enum BenchPeers {
         let callDivisor: Int
     }
 
+    /// The Python peers' interpreter: CALLSTUB_PYTHON (scripts/main --peers sets it to the
+    /// environment python/ is installed in, which also sees Debian's cffi), or python3.
+    static let python = ProcessInfo.processInfo.environment["CALLSTUB_PYTHON"] ?? "python3"
+
     static let peers: [Peer] = [
-        Peer(name: "ctypes", command: ["python3"], probe: ["python3", "-c", "import ctypes"],
+        // The three Python columns run in one interpreter, so that they differ only by the FFI.
+        Peer(name: "ctypes", command: [python], probe: [python, "-c", "import ctypes"],
              script: pythonScript, scriptName: "peer.py", callDivisor: 10),
-        Peer(name: "cffi", command: ["python3"], probe: ["python3", "-c", "import cffi"],
+        Peer(name: "cffi", command: [python], probe: [python, "-c", "import cffi"],
+             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
+        // The Python package of this repository (python/).
+        Peer(name: "callstub (Python)", command: [python], probe: [python, "-c", "import callstub"],
              script: pythonScript, scriptName: "peer.py", callDivisor: 10),
         Peer(name: "LuaJIT", command: ["luajit"], probe: ["luajit", "-v"],
              script: luaScript, scriptName: "peer.lua", callDivisor: 1),
@@ -65,7 +73,7 @@ enum BenchPeers {
                 continue
             }
             var arguments = peer.command + [script.path]
-            if peer.command == ["python3"] { arguments.append(peer.name) }
+            if peer.scriptName == "peer.py" { arguments.append(peer.name == "callstub (Python)" ? "callstub" : peer.name) }
             arguments += [
                 library, headerFile.path, String(max(1, calls / peer.callDivisor)), String(repetitions),
                 cases.joined(separator: ","),
@@ -116,8 +124,9 @@ enum BenchPeers {
     }
 
     static let pythonScript = #"""
-        # callstub bench --peers: the fixture functions called through Python's ctypes or cffi.
-        # argv: peer (ctypes|cffi), library path, header file, calls, repetitions, case names
+        # callstub bench --peers: the fixture functions called through Python's ctypes or cffi,
+        # or this repository's callstub package (stubs compiled when bound: eager=True).
+        # argv: peer (ctypes|cffi|callstub), library path, header file, calls, repetitions, case names
         # (comma-separated). Prints one JSON object: version, and per case the ns per call of
         # every repetition. Each call is a statement in a timeit loop, so the interpreter's own
         # statement and call dispatch are part of every figure, as they are for any user.
@@ -181,6 +190,17 @@ enum BenchPeers {
                 # Variadic arguments must be cdata of their C type.
                 "v1": ffi.cast("int", 1), "v2": ffi.cast("int", 2), "v3": ffi.cast("int", 3),
                 "address": lambda pointer: int(ffi.cast("uintptr_t", pointer)),
+            })
+        elif peer == "callstub":
+            import callstub
+            version = "callstub %s, eager JIT stubs (Python %d.%d.%d)" % ((callstub._native.library_version,) + sys.version_info[:3])
+            lib = callstub.CDLL(path, eager=True)
+            lib.cdef(header)
+            scope = {name: getattr(lib, name) for name in statements}
+            scope.update({
+                "p8": 8, "p16": 16, "v1": 1, "v2": 2, "v3": 3, "address": lambda pointer: pointer,
+                "s_ii": lib.record("struct II")((1, 2)), "s_dd": lib.record("struct DD")((1, 2)),
+                "s_l4": lib.record("struct L4")((1, 2, 3, 4)), "s_fid": lib.record("struct FID")((1.5, 2, 2.5)),
             })
         else:
             sys.exit("unknown peer " + peer)

@@ -69,6 +69,46 @@ extern const void *const _callstub_plan_invoke_entry;
 extern const void *const _callstub_plan_alloc_entry;
 extern const void *const _callstub_plan_free_entry;
 
+/* callstub.h's callstub_type, callstub_member and callstub_signature, for Swift
+ * (Signature.swift fills them); fast_path.c checks that the layouts are the same. */
+typedef struct callstub_type_record {
+    int kind;
+    unsigned flags;
+    size_t size;
+    size_t alignment;
+    int element;
+    size_t count;
+    size_t first;
+    const char *name;
+} callstub_type_record;
+
+typedef struct callstub_member_record {
+    const char *name;
+    int type;
+    size_t offset_in_bits;
+    size_t bit_width;
+} callstub_member_record;
+
+typedef struct callstub_signature_record {
+    int function;
+    size_t type_count;
+    const callstub_type_record *types;
+    size_t member_count;
+    const callstub_member_record *members;
+} callstub_signature_record;
+
+/* The memory behind a `const callstub_signature *`: the tables, then a tag and the
+ * SignatureTables object (unretained), so that callstub_callback_new_from_signature
+ * finds the Swift types again. */
+typedef struct callstub_signature_box {
+    callstub_signature_record signature;
+    uint64_t tag;
+    const void *owner;
+} callstub_signature_box;
+
+/* The tag of a signature box ("CSSIGNAT"). */
+#define CALLSTUB_TAG_SIGNATURE 0x43535349474E4154ULL
+
 /* How many callstub_ffi_call lookups missed the address cache (Tests/CAPITests). */
 size_t _callstub_cif_cache_misses(void);
 

@@ -245,6 +245,158 @@ static void callbacks(void) {
     CHECK(callstub_callback_pointer(NULL) == NULL, "pointer of NULL");
 }
 
+/* The first bit set in `bytes` (a bit-field's offset found by setting it in C). */
+static size_t first_bit(const unsigned char *bytes, size_t size) {
+    for (size_t bit = 0; bit < size * 8; bit++)
+        if (bytes[bit / 8] >> (bit % 8) & 1) return bit;
+    return (size_t)-1;
+}
+
+/* The member of record type `type` named `name`, or NULL. */
+static const callstub_member *member_named(const callstub_signature *signature, int type, const char *name) {
+    const callstub_type *record = &signature->types[type];
+    for (size_t index = 0; index < record->count; index++) {
+        const callstub_member *member = &signature->members[record->first + index];
+        if (member->name && !strcmp(member->name, name)) return member;
+    }
+    return NULL;
+}
+
+/* The type of parameter `index` (0-based) or, for -1, the result. */
+static int parameter_type(const callstub_signature *signature, int index) {
+    const callstub_type *function = &signature->types[signature->function];
+    return index < 0 ? function->element : signature->members[function->first + index].type;
+}
+
+#define MEMBER_AT(signature_, type_, record_, field_)                                                        \
+    do {                                                                                                        \
+        const callstub_member *member_ = member_named(signature_, type_, #field_);                              \
+        CHECK(member_ && member_->offset_in_bits == offsetof(record_, field_) * 8 && member_->bit_width == 0 &&   \
+                  signature_->types[member_->type].size == sizeof(((record_ *)0)->field_),                     \
+              "%s.%s", #record_, #field_);                                                                      \
+    } while (0)
+
+/* callstub_function_signature's tables against the C compiler's sizeof, _Alignof, offsetof
+ * and bit placement; a callback made from a parameter's type. */
+static void signatures(void) {
+    const callstub_signature *signature = NULL;
+    callstub_function *nest = bind("echo_NEST", NULL, 0);
+    OK(callstub_function_signature(nest, &signature));
+    const callstub_type *function = &signature->types[signature->function];
+    CHECK(function->kind == CALLSTUB_TYPE_FUNCTION && function->count == 1 && !(function->flags & CALLSTUB_TYPE_VARIADIC),
+          "echo_NEST's function type");
+    int record = parameter_type(signature, -1);
+    CHECK(record == parameter_type(signature, 0), "one entry per record");
+    CHECK(signature->types[record].kind == CALLSTUB_TYPE_STRUCT && signature->types[record].size == sizeof(struct NEST) &&
+              signature->types[record].alignment == _Alignof(struct NEST) && !strcmp(signature->types[record].name, "struct NEST"),
+          "struct NEST: %s", signature->types[record].name);
+    MEMBER_AT(signature, record, struct NEST, p);
+    MEMBER_AT(signature, record, struct NEST, q);
+    int i2 = member_named(signature, record, "p")->type;
+    MEMBER_AT(signature, i2, struct I2, b);
+    int dd = member_named(signature, record, "q")->type;
+    MEMBER_AT(signature, dd, struct DD, b);
+    CHECK(signature->types[member_named(signature, dd, "b")->type].kind == CALLSTUB_TYPE_FLOAT, "double member");
+    callstub_function_free(nest);
+
+    callstub_function *bits = bind("bits_sum", NULL, 0);
+    OK(callstub_function_signature(bits, &signature));
+    const callstub_type *pointer = &signature->types[parameter_type(signature, 0)];
+    CHECK(pointer->kind == CALLSTUB_TYPE_POINTER && signature->types[pointer->element].size == sizeof(struct BITS),
+          "struct BITS *");
+    struct BITS ones;
+    const char *names[] = {"a", "b", "c"};
+    const size_t widths[] = {3, 5, 20};
+    for (int field = 0; field < 3; field++) {
+        memset(&ones, 0, sizeof ones);
+        if (field == 0) ones.a = 1;
+        if (field == 1) ones.b = 1;
+        if (field == 2) ones.c = 1;
+        const callstub_member *member = member_named(signature, pointer->element, names[field]);
+        CHECK(member && member->bit_width == widths[field] &&
+                  member->offset_in_bits == first_bit((const unsigned char *)&ones, sizeof ones),
+              "bit-field %s", names[field]);
+    }
+    CHECK(signature->types[member_named(signature, pointer->element, "b")->type].kind == CALLSTUB_TYPE_SIGNED, "int b : 5");
+    callstub_function_free(bits);
+
+    callstub_function *packed = bind("echo_PACKED", NULL, 0);
+    OK(callstub_function_signature(packed, &signature));
+    record = parameter_type(signature, 0);
+    CHECK(signature->types[record].size == sizeof(struct PACKED) && signature->types[record].alignment == _Alignof(struct PACKED),
+          "packed size");
+    MEMBER_AT(signature, record, struct PACKED, i);
+    callstub_function_free(packed);
+
+    callstub_function *u = bind("echo_U", NULL, 0);
+    OK(callstub_function_signature(u, &signature));
+    record = parameter_type(signature, 0);
+    CHECK(signature->types[record].kind == CALLSTUB_TYPE_UNION && signature->types[record].size == sizeof(union U) &&
+              member_named(signature, record, "f")->offset_in_bits == 0,
+          "union U");
+    callstub_function_free(u);
+
+    /* Flags: plain char, x87 long double, complex, const pointee, variadic. */
+    struct {
+        const char *name;
+        int parameter;
+        int kind;
+        unsigned flag;
+    } flags[] = {
+        {"echo_char", 0, CALLSTUB_TYPE_SIGNED, CALLSTUB_TYPE_CHAR},
+        {"echo_schar", 0, CALLSTUB_TYPE_SIGNED, 0},
+        {"echo_ldouble", 0, CALLSTUB_TYPE_FLOAT, CALLSTUB_TYPE_X87},
+        {"echo_cdouble", -1, CALLSTUB_TYPE_COMPLEX, 0},
+        {"echo_color", 0, CALLSTUB_TYPE_UNSIGNED, CALLSTUB_TYPE_ENUM},
+        {"widen_bool", 0, CALLSTUB_TYPE_BOOL, 0},
+    };
+    for (size_t index = 0; index < sizeof flags / sizeof flags[0]; index++) {
+        callstub_function *echo = bind(flags[index].name, NULL, 0);
+        OK(callstub_function_signature(echo, &signature));
+        const callstub_type *type = &signature->types[parameter_type(signature, flags[index].parameter)];
+        CHECK(type->kind == flags[index].kind && (type->flags & (CALLSTUB_TYPE_CHAR | CALLSTUB_TYPE_X87 | CALLSTUB_TYPE_ENUM)) == flags[index].flag,
+              "%s: kind %d flags %u", flags[index].name, type->kind, type->flags);
+        callstub_function_free(echo);
+    }
+    callstub_function *length = bind("string_length", NULL, 0);
+    OK(callstub_function_signature(length, &signature));
+    pointer = &signature->types[parameter_type(signature, 0)];
+    CHECK(signature->types[pointer->element].flags & CALLSTUB_TYPE_CONST, "const char *");
+    callstub_function_free(length);
+    callstub_function *vsum = bind("vsum_int", NULL, 0);
+    OK(callstub_function_signature(vsum, &signature));
+    CHECK(signature->types[signature->function].flags & CALLSTUB_TYPE_VARIADIC, "vsum_int is variadic");
+    callstub_function_free(vsum);
+
+    /* A callback of a parameter's function type: drive_DD's, records by value both ways. */
+    callstub_function *drive = bind("drive_DD", NULL, 0);
+    OK(callstub_function_signature(drive, &signature));
+    pointer = &signature->types[parameter_type(signature, 0)];
+    CHECK(signature->types[pointer->element].kind == CALLSTUB_TYPE_FUNCTION, "a function pointer");
+    for (unsigned backend = 0; backend <= CALLSTUB_BACKEND_JIT; backend += CALLSTUB_BACKEND_LIBFFI) {
+        callstub_callback *callback = NULL;
+        OK(callstub_callback_new_from_signature(signature, pointer->element, handler_DD, NULL, backend, &callback));
+        struct DD (*made)(struct DD, int) = (struct DD (*)(struct DD, int))callstub_callback_pointer(callback);
+        CHECK(made && drive_DD(made, 4) == drive_DD(direct_DD, 4), "callback from a signature, flags %u", backend);
+        const callstub_signature *own = NULL;
+        OK(callstub_callback_signature(callback, &own));
+        CHECK(own && own->types[own->function].count == 2, "the callback's own signature");
+        callstub_callback_free(callback);
+    }
+    callstub_callback *bad = NULL;
+    FAILS(callstub_callback_new_from_signature(signature, 999, handler_DD, NULL, 0, &bad), CALLSTUB_ERROR_ARGUMENT, "not an index");
+    FAILS(callstub_callback_new_from_signature(signature, parameter_type(signature, 1), handler_DD, NULL, 0, &bad),
+          CALLSTUB_ERROR_ARGUMENT, "not a function type");
+    struct {
+        callstub_signature copy;
+        char zeros[64];
+    } forged = {*signature, {0}};
+    FAILS(callstub_callback_new_from_signature(&forged.copy, 0, handler_DD, NULL, 0, &bad), CALLSTUB_ERROR_HANDLE, "not a signature");
+    FAILS(callstub_function_signature(NULL, &signature), CALLSTUB_ERROR_HANDLE, "NULL");
+    FAILS(callstub_function_signature(drive, NULL), CALLSTUB_ERROR_HANDLE, "NULL");
+    callstub_function_free(drive);
+}
+
 static void introspection_and_checks(void) {
     callstub_function *echo = bind("echo_DD", NULL, 0);
     static const char *const expected[] = {"struct DD echo_DD(struct DD", "xmm0", "requested: auto", "verified"};
@@ -729,6 +881,7 @@ int main(int argc, char **argv) {
     records();
     variadic_and_errno();
     callbacks();
+    signatures();
     introspection_and_checks();
     ffi_checks();
     ffi_plans();

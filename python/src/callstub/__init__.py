@@ -1,7 +1,13 @@
-"""callstub: ctypes declarations checked against the library's debug info (DWARF), over
-libcallstub. `check(function)` raises TypeError when a ctypes function's `argtypes` and
-`restype` (and the records they reach) disagree with the library in a way that changes
-the call. See docs/python.md in the repository."""
+"""callstub: C functions called from Python through JIT-compiled stubs, with signatures
+read from the library's debug info (DWARF) or given as C declarations, and ctypes
+declarations checked against that debug info, over libcallstub.
+
+- `CDLL(path)`: a library whose attributes are its functions, bound from the debug info
+  (or from declarations given to `cdef`) and called with Python values.
+- `Callback(declaration, function)`: a C function pointer calling a Python callable.
+- `check(function)` / `strict(ctypes.CDLL(...))`: ctypes declarations checked.
+
+See docs/python.md in the repository."""
 
 import ctypes
 import difflib
@@ -10,7 +16,14 @@ import threading
 from . import _native
 from ._declarations import Declarations
 
-__all__ = ["check", "declaration_of", "strict"]
+__all__ = ["CDLL", "Callback", "Function", "Record", "RecordType", "check", "declaration_of", "function", "get_errno",
+           "strict"]
+
+Callback = _native.Callback
+Function = _native.Function
+Record = _native.Record
+RecordType = _native.RecordType
+get_errno = _native.get_errno
 
 _libraries = {}
 _libraries_lock = threading.Lock()
@@ -126,3 +139,115 @@ def strict(library, strict=False):
     so do `argtypes` never set and attributes ctypes ignores (`.argtype = ...`). A function
     is checked again after its `argtypes` or `restype` change. `strict=True`: as for `check`."""
     return _StrictLibrary(library, strict)
+
+
+# ---- Fast calls ----------------------------------------------------------------------
+
+_BACKENDS = {"auto": 0, "jit": _native.BACKEND_JIT, "libffi": _native.BACKEND_LIBFFI}
+
+
+def _flags(backend, eager, use_errno, verify):
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+    if verify not in ("abi", "strict", "off"):
+        raise ValueError(f"verify must be 'abi', 'strict' or 'off', not {verify!r}")
+    flags = _BACKENDS[backend]
+    if eager:
+        flags |= _native.TIER_EAGER
+    if use_errno:
+        flags |= _native.CAPTURE_ERRNO
+    if verify == "strict":
+        flags |= _native.VERIFY_STRICT
+    elif verify == "off":
+        flags |= _native.VERIFY_OFF
+    return flags
+
+
+def _ctypes_address(value):
+    """The address a ctypes object stands for as a pointer argument, or None when `value`
+    is not one: a pointer's value, byref()'s object, any other instance's own memory."""
+    if isinstance(value, (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._CFuncPtr)):
+        return ctypes.cast(value, ctypes.c_void_p).value or 0
+    if type(value).__name__ == "CArgObject":  # ctypes.byref(x)
+        return ctypes.addressof(value._obj)
+    if isinstance(value, ctypes._SimpleCData) or isinstance(value, (ctypes.Structure, ctypes.Union, ctypes.Array)):
+        return ctypes.addressof(value)
+    return None
+
+
+_native.set_pointer_adapter(_ctypes_address)
+
+
+class CDLL:
+    """A shared library whose attributes are its functions, called through CallStub.
+
+    `CDLL("libm.so.6").cos(0.5)`: the signature of each function comes from the
+    declarations given to `cdef` (checked against the debug info where there is some), or
+    else from the library's debug info (DWARF). Functions are bound on first use.
+
+    - backend: "auto" (libffi first, the JIT stub after 1,000 calls, or at once with
+      eager=True), "jit" or "libffi".
+    - use_errno: each call sets errno to 0 first and keeps what the function left;
+      `callstub.get_errno()` reads it.
+    - verify: "abi" (declarations that change the call are refused), "strict" (any
+      difference from the debug info), or "off".
+    - release_gil: let other Python threads run during calls (for functions that block);
+      settable per function (`lib.f.release_gil = True`).
+    """
+
+    def __init__(self, name, *, backend="auto", eager=False, use_errno=False, verify="abi", release_gil=False):
+        self._name = name
+        self._flags = _flags(backend, eager, use_errno, verify)
+        self._release_gil = release_gil
+        self._handle = _native.open_library(name)
+        self._records = {}
+        self._lock = threading.Lock()
+
+    def cdef(self, declarations):
+        """Adds C declarations (typedefs, structs, unions, enums, prototypes; no
+        preprocessor lines) that functions are then bound with."""
+        with self._lock:
+            _native.declare(self._handle, declarations)
+
+    def function(self, name, declaration=None):
+        """The function `name`, bound with `declaration` (a prototype, after any types it
+        uses) or else as `cdef` and the debug info say. Not cached: attributes are."""
+        return _native.bind(self._handle, name, declaration, self._flags, self._records, self._release_gil)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        with self._lock:
+            bound = self.__dict__.get(name)
+            if bound is None:
+                try:
+                    bound = self.function(name)
+                except LookupError as error:
+                    raise AttributeError(f"{self._name}: {error}") from error
+                self.__dict__[name] = bound
+            return bound
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+    def record(self, name):
+        """The record type `name` ("struct P2d", or a typedef name such as "div_t") of a
+        function bound so far; calling it makes a record: `lib.record("div_t")(quot=1)`."""
+        record = self._records.get(name)
+        if record is None:
+            for known in self._records.values():
+                if known.name.split()[-1] == name:
+                    return known
+            raise KeyError(f"{name}: no function bound from {self._name} so far uses this record "
+                           f"(known: {', '.join(sorted(self._records)) or 'none'})")
+        return record
+
+    def __repr__(self):
+        return f"callstub.CDLL({self._name!r})"
+
+
+def function(address, declaration, *, backend="auto", eager=False, use_errno=False, release_gil=False):
+    """A C function pointer (an int address) bound with its declaration (a prototype, or a
+    type name such as "int (*)(int)"): nothing checks it, and nothing keeps the code loaded."""
+    return _native.bind_address(address, declaration, _flags(backend, eager, use_errno, "off") & ~_native.VERIFY_OFF,
+                                {}, release_gil)

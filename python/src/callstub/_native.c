@@ -1,11 +1,13 @@
 /* callstub._native: the C API (include/callstub.h) for the Python package. A library
- * handle is a capsule that closes it; errors carry callstub_last_error(). Nothing here
- * decides anything: the Python layer (callstub/__init__.py) builds the declarations. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <callstub.h>
+ * handle is a capsule that closes it; errors carry callstub_last_error(). The module's
+ * functions open, declare, check and bind; values, records, functions and callbacks live
+ * in _values.c, _function.c and _callback.c. */
+#include "_native.h"
+
+#include <ctype.h>
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char library_capsule_name[] = "callstub.library";
 
@@ -20,10 +22,11 @@ static callstub_library *library_of(PyObject *capsule) {
 
 /* The exception of a failed status: OSError for a library that cannot be opened,
  * LookupError for missing symbols or debug info, ValueError for the rest. */
-static PyObject *raise_status(callstub_status status) {
+PyObject *cs_raise_status(callstub_status status) {
     PyObject *type = PyExc_ValueError;
     if (status == CALLSTUB_ERROR_LIBRARY) type = PyExc_OSError;
     if (status == CALLSTUB_ERROR_SYMBOL || status == CALLSTUB_ERROR_DEBUG_INFO) type = PyExc_LookupError;
+    if (status == CALLSTUB_ERROR_MISMATCH) type = PyExc_TypeError;
     PyErr_Format(type, "%s: %s", callstub_status_name(status), callstub_last_error());
     return NULL;
 }
@@ -37,7 +40,7 @@ static PyObject *open_library(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     status = callstub_library_open(path, &library);
     Py_END_ALLOW_THREADS
-    if (status != CALLSTUB_OK) return raise_status(status);
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
     return PyCapsule_New(library, library_capsule_name, close_library);
 }
 
@@ -57,7 +60,7 @@ static PyObject *check(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     if (status != CALLSTUB_OK && status != CALLSTUB_ERROR_MISMATCH) {
         free(report);
-        return raise_status(status);
+        return cs_raise_status(status);
     }
     PyObject *result = Py_BuildValue("(ss)", callstub_status_name(status), report ? report : "");
     free(report);
@@ -73,7 +76,94 @@ static PyObject *file_of(PyObject *self, PyObject *args) {
     return PyUnicode_FromString(info.dli_fname);
 }
 
+/* declare(library, declarations): callstub_library_declare. */
+static PyObject *declare(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *declarations;
+    if (!PyArg_ParseTuple(args, "Os", &capsule, &declarations)) return NULL;
+    callstub_library *library = library_of(capsule);
+    if (!library) return NULL;
+    callstub_status status = callstub_library_declare(library, declarations);
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* bind(library, name, declaration or None, flags, registry, release_gil) -> Function */
+static PyObject *bind(PyObject *self, PyObject *args) {
+    PyObject *capsule, *name, *registry;
+    const char *declaration;
+    unsigned flags;
+    int release_gil;
+    if (!PyArg_ParseTuple(args, "OUzIO!p", &capsule, &name, &declaration, &flags, &PyDict_Type, &registry, &release_gil))
+        return NULL;
+    callstub_library *library = library_of(capsule);
+    const char *text = PyUnicode_AsUTF8(name);
+    if (!library || !text) return NULL;
+    callstub_function *function = NULL;
+    callstub_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = callstub_bind(library, text, declaration, flags, &function);
+    Py_END_ALLOW_THREADS
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
+    return cs_function_new(function, name, registry, release_gil);
+}
+
+/* bind_address(address, declaration, flags, registry, release_gil) -> Function */
+static PyObject *bind_address(PyObject *self, PyObject *args) {
+    PyObject *address, *registry;
+    const char *declaration;
+    unsigned flags;
+    int release_gil;
+    if (!PyArg_ParseTuple(args, "OsIO!p", &address, &declaration, &flags, &PyDict_Type, &registry, &release_gil))
+        return NULL;
+    void *pointer = PyLong_AsVoidPtr(address);
+    if (!pointer) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "the function's address is NULL");
+        return NULL;
+    }
+    callstub_function *function = NULL;
+    callstub_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = callstub_bind_address((void (*)(void))pointer, declaration, flags, &function);
+    Py_END_ALLOW_THREADS
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
+    char *described = NULL;
+    PyObject *name = NULL;
+    /* The name: the declarator's, from the prototype libcallstub prints. */
+    if (callstub_describe(function, CALLSTUB_DESCRIBE_DECLARATION, &described) == CALLSTUB_OK) {
+        const char *line = strrchr(described, '\n');
+        line = line ? line + 1 : described;
+        const char *open = strchr(line, '(');
+        const char *start = open;
+        while (start && start > line && (start[-1] == '_' || isalnum((unsigned char)start[-1]))) start--;
+        name = open ? PyUnicode_FromStringAndSize(start, open - start) : NULL;
+    }
+    free(described);
+    if (!name) name = PyUnicode_FromString("function");
+    if (!name) {
+        callstub_function_free(function);
+        return NULL;
+    }
+    PyObject *result = cs_function_new(function, name, registry, release_gil);
+    Py_DECREF(name);
+    return result;
+}
+
+/* get_errno() -> the errno the thread's last call of a use_errno function left. */
+static PyObject *get_errno(PyObject *self, PyObject *unused) { return PyLong_FromLong(callstub_errno()); }
+
+/* set_pointer_adapter(callable): how ctypes objects become addresses (callstub/__init__.py). */
+static PyObject *set_pointer_adapter(PyObject *self, PyObject *adapter) {
+    Py_XSETREF(cs_pointer_adapter, Py_NewRef(adapter));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"declare", declare, METH_VARARGS, "Adds C declarations to a library's declaration set."},
+    {"bind", bind, METH_VARARGS, "Binds a function of a library."},
+    {"bind_address", bind_address, METH_VARARGS, "Binds a function pointer with its declaration."},
+    {"get_errno", get_errno, METH_NOARGS, "The errno captured by the thread's last use_errno call."},
+    {"set_pointer_adapter", set_pointer_adapter, METH_O, "Sets the ctypes-to-address adapter."},
     {"open_library", open_library, METH_VARARGS, "Opens a shared library through libcallstub."},
     {"check", check, METH_VARARGS, "Checks a C declaration against the library's debug info."},
     {"file_of", file_of, METH_VARARGS, "The file of the loaded object holding an address."},
@@ -83,8 +173,22 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "callstub._native", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
+    PyTypeObject *types[] = {&TablesType, &RecordTypeType, &RecordType, &FunctionType, &CallbackType};
+    for (size_t index = 0; index < sizeof types / sizeof types[0]; index++)
+        if (PyType_Ready(types[index]) < 0) return NULL;
     PyObject *created = PyModule_Create(&module);
-    if (created && PyModule_AddStringConstant(created, "library_version", callstub_version()) < 0) {
+    if (!created) return NULL;
+    if (PyModule_AddStringConstant(created, "library_version", callstub_version()) < 0 ||
+        PyModule_AddObjectRef(created, "Function", (PyObject *)&FunctionType) < 0 ||
+        PyModule_AddObjectRef(created, "Callback", (PyObject *)&CallbackType) < 0 ||
+        PyModule_AddObjectRef(created, "Record", (PyObject *)&RecordType) < 0 ||
+        PyModule_AddObjectRef(created, "RecordType", (PyObject *)&RecordTypeType) < 0 ||
+        PyModule_AddIntConstant(created, "CAPTURE_ERRNO", CALLSTUB_CAPTURE_ERRNO) < 0 ||
+        PyModule_AddIntConstant(created, "BACKEND_LIBFFI", CALLSTUB_BACKEND_LIBFFI) < 0 ||
+        PyModule_AddIntConstant(created, "BACKEND_JIT", CALLSTUB_BACKEND_JIT) < 0 ||
+        PyModule_AddIntConstant(created, "TIER_EAGER", CALLSTUB_TIER_EAGER) < 0 ||
+        PyModule_AddIntConstant(created, "VERIFY_STRICT", CALLSTUB_VERIFY_STRICT) < 0 ||
+        PyModule_AddIntConstant(created, "VERIFY_OFF", CALLSTUB_VERIFY_OFF) < 0) {
         Py_DECREF(created);
         return NULL;
     }

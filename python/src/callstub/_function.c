@@ -1,0 +1,446 @@
+/* callstub._native.Function: a function bound through libcallstub, called with Python
+ * values. Each parameter's conversion is chosen once when it is bound (plain ints and
+ * floats take a short path, everything else the signature tables'); a call converts into
+ * a frame on the C stack and enters the JIT stub through callstub_call_inline. */
+#include "_native.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* The short paths, by parameter and result type. */
+enum {
+    SHORT_NONE = 0, /* the signature tables' conversion (cs_to_c, cs_from_c) */
+    SHORT_S8, SHORT_S16, SHORT_S32, SHORT_S64, SHORT_U8, SHORT_U16, SHORT_U32, SHORT_U64,
+    SHORT_FLOAT, SHORT_DOUBLE, SHORT_VOID, SHORT_RECORD
+};
+
+typedef struct {
+    int type;
+    int path;
+    size_t offset; /* in the frame */
+} Parameter;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *tables;
+    callstub_function *function;
+    const callstub_signature *signature;
+    PyObject *name;
+    const char *c_name;
+    RecordTypeObject *result_record;
+    PyObject *registry;
+    int result_type;
+    int result_path;
+    int variadic;
+    int release_gil;
+    Py_ssize_t parameter_count;
+    size_t frame_size;
+    size_t result_size;
+    Parameter *parameters;
+} FunctionObject;
+
+/* A callback's exception waits here, per thread, for the call that entered C to raise it. */
+_Thread_local int cs_calls_in_progress = 0;
+_Thread_local PyObject *cs_pending_type, *cs_pending_value, *cs_pending_traceback;
+
+static int short_path(const callstub_type *type) {
+    if (type->flags & CALLSTUB_TYPE_BIG_ENDIAN) return SHORT_NONE;
+    switch (type->kind) {
+    case CALLSTUB_TYPE_VOID: return SHORT_VOID;
+    case CALLSTUB_TYPE_SIGNED:
+        switch (type->size) {
+        case 1: return SHORT_S8;
+        case 2: return SHORT_S16;
+        case 4: return SHORT_S32;
+        case 8: return SHORT_S64;
+        }
+        return SHORT_NONE;
+    case CALLSTUB_TYPE_UNSIGNED:
+        switch (type->size) {
+        case 1: return SHORT_U8;
+        case 2: return SHORT_U16;
+        case 4: return SHORT_U32;
+        case 8: return SHORT_U64;
+        }
+        return SHORT_NONE;
+    case CALLSTUB_TYPE_FLOAT:
+        return type->size == 4 ? SHORT_FLOAT : type->size == 8 ? SHORT_DOUBLE : SHORT_NONE;
+    case CALLSTUB_TYPE_STRUCT:
+    case CALLSTUB_TYPE_UNION:
+        return (type->flags & CALLSTUB_TYPE_INCOMPLETE) ? SHORT_NONE : SHORT_RECORD;
+    default: return SHORT_NONE;
+    }
+}
+
+/* A plain int in range, written at `slot`: 1; anything else: 0 (the general path decides). */
+static inline int short_integer(int path, PyObject *value, char *slot) {
+    if (!PyLong_CheckExact(value)) return 0;
+    int overflow;
+    long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow) return 0;
+    switch (path) {
+    case SHORT_S8: if (number < -128 || number > 127) return 0; *(int8_t *)slot = (int8_t)number; return 1;
+    case SHORT_S16: if (number < SHRT_MIN || number > SHRT_MAX) return 0; *(int16_t *)slot = (int16_t)number; return 1;
+    case SHORT_S32: if (number < INT_MIN || number > INT_MAX) return 0; *(int32_t *)slot = (int32_t)number; return 1;
+    case SHORT_S64: if (number == -1 && PyErr_Occurred()) { PyErr_Clear(); return 0; } *(int64_t *)slot = number; return 1;
+    case SHORT_U8: if (number < 0 || number > UCHAR_MAX) return 0; *(uint8_t *)slot = (uint8_t)number; return 1;
+    case SHORT_U16: if (number < 0 || number > USHRT_MAX) return 0; *(uint16_t *)slot = (uint16_t)number; return 1;
+    case SHORT_U32: if (number < 0 || number > UINT_MAX) return 0; *(uint32_t *)slot = (uint32_t)number; return 1;
+    case SHORT_U64: if (number < 0) return 0; *(uint64_t *)slot = (uint64_t)number; return 1;
+    }
+    return 0;
+}
+
+static PyObject *short_result(int path, const char *result) {
+    switch (path) {
+    case SHORT_S8: return PyLong_FromLong(*(const int8_t *)result);
+    case SHORT_S16: return PyLong_FromLong(*(const int16_t *)result);
+    case SHORT_S32: return PyLong_FromLong(*(const int32_t *)result);
+    case SHORT_S64: return PyLong_FromLongLong(*(const int64_t *)result);
+    case SHORT_U8: return PyLong_FromLong(*(const uint8_t *)result);
+    case SHORT_U16: return PyLong_FromLong(*(const uint16_t *)result);
+    case SHORT_U32: return PyLong_FromUnsignedLong(*(const uint32_t *)result);
+    case SHORT_U64: return PyLong_FromUnsignedLongLong(*(const uint64_t *)result);
+    case SHORT_FLOAT: return PyFloat_FromDouble(*(const float *)result);
+    case SHORT_DOUBLE: return PyFloat_FromDouble(*(const double *)result);
+    case SHORT_VOID: Py_RETURN_NONE;
+    }
+    return NULL;
+}
+
+/* The C type text and value of a variadic argument, chosen from its Python type as
+ * ctypes does: int (long when it does not fit), double, const char * for bytes and str,
+ * void * for None and buffers. */
+static const char *variadic_argument(FunctionObject *self, Py_ssize_t index, PyObject *value, char *slot,
+                                     PyObject **keep) {
+    if (PyLong_Check(value)) {
+        int overflow;
+        long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (!overflow && number >= INT_MIN && number <= INT_MAX) {
+            *(int32_t *)slot = (int32_t)number;
+            return "int";
+        }
+        if (!overflow) {
+            *(int64_t *)slot = number;
+            return "long";
+        }
+        unsigned long long unsigned_number = PyLong_AsUnsignedLongLong(value);
+        if (unsigned_number == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+        *(uint64_t *)slot = unsigned_number;
+        return "unsigned long";
+    }
+    if (PyFloat_Check(value)) {
+        *(double *)slot = PyFloat_AS_DOUBLE(value);
+        return "double";
+    }
+    if (value == Py_None) {
+        *(void **)slot = NULL;
+        return "void *";
+    }
+    if (PyBytes_Check(value)) {
+        *(const char **)slot = PyBytes_AS_STRING(value);
+        return "const char *";
+    }
+    if (PyUnicode_Check(value)) {
+        const char *utf8 = PyUnicode_AsUTF8(value);
+        if (!utf8) return NULL;
+        *(const char **)slot = utf8;
+        return "const char *";
+    }
+    if (PyObject_CheckBuffer(value)) {
+        PyObject *view = PyMemoryView_FromObject(value);
+        if (!view) return NULL;
+        *(void **)slot = PyMemoryView_GET_BUFFER(view)->buf;
+        int kept = cs_keep_add(keep, view);
+        Py_DECREF(view);
+        return kept < 0 ? NULL : "void *";
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "%U() argument %zd (variadic): pass an int, float, bytes, str, None or a buffer, not %s "
+                 "(bind a declaration with the exact types for others)",
+                 self->name, index + 1, Py_TYPE(value)->tp_name);
+    return NULL;
+}
+
+static PyObject *wrong_count(FunctionObject *self, Py_ssize_t count) {
+    char *declaration = NULL;
+    callstub_describe(self->function, CALLSTUB_DESCRIBE_DECLARATION, &declaration);
+    const char *last = declaration ? strrchr(declaration, '\n') : NULL;
+    PyErr_Format(PyExc_TypeError, "%U() takes %s%zd argument%s (%s), %zd given", self->name,
+                 self->variadic ? "at least " : "", self->parameter_count, self->parameter_count == 1 ? "" : "s",
+                 last ? last + 1 : declaration ? declaration : "?", count);
+    free(declaration);
+    return NULL;
+}
+
+enum { SMALL_FRAME = 512, SMALL_ARGUMENTS = 16 };
+
+static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *values, size_t flags, PyObject *keywords) {
+    Py_ssize_t count = PyVectorcall_NARGS(flags);
+    if (keywords && PyTuple_GET_SIZE(keywords)) {
+        PyErr_Format(PyExc_TypeError, "%U() takes no keyword arguments", self->name);
+        return NULL;
+    }
+    if (count != self->parameter_count && !(self->variadic && count > self->parameter_count))
+        return wrong_count(self, count);
+    _Alignas(16) char small_frame[SMALL_FRAME];
+    void *small_arguments[SMALL_ARGUMENTS];
+    size_t frame_size = self->frame_size + (size_t)(count - self->parameter_count) * 16;
+    char *frame = frame_size <= SMALL_FRAME ? small_frame : PyMem_Malloc(frame_size);
+    void **arguments = count <= SMALL_ARGUMENTS ? small_arguments : PyMem_Malloc(sizeof(void *) * count);
+    PyObject *keep = NULL, *result = NULL, *variadic_types = NULL;
+    char *result_bytes = NULL;
+    if (!frame || !arguments) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t index = 0; index < self->parameter_count; index++) {
+        const Parameter *parameter = &self->parameters[index];
+        char *slot = frame + parameter->offset;
+        PyObject *value = values[index];
+        arguments[index] = slot;
+        switch (parameter->path) {
+        case SHORT_DOUBLE:
+            if (PyFloat_CheckExact(value)) {
+                *(double *)slot = PyFloat_AS_DOUBLE(value);
+                continue;
+            }
+            break;
+        case SHORT_FLOAT:
+            if (PyFloat_CheckExact(value)) {
+                *(float *)slot = (float)PyFloat_AS_DOUBLE(value);
+                continue;
+            }
+            break;
+        case SHORT_NONE:
+        case SHORT_RECORD:
+            break;
+        default:
+            if (short_integer(parameter->path, value, slot)) continue;
+        }
+        cs_place place = {self->c_name, (int)index + 1, NULL};
+        if (cs_to_c(self->signature, parameter->type, value, slot, &keep, &place) < 0) goto done;
+    }
+    if (count > self->parameter_count) {
+        /* The tail's C types, as "int, double, const char *". */
+        char *slot = frame + self->frame_size;
+        PyObject *names = PyList_New(0);
+        if (!names) goto done;
+        for (Py_ssize_t index = self->parameter_count; index < count; index++, slot += 16) {
+            arguments[index] = slot;
+            const char *name = variadic_argument(self, index, values[index], slot, &keep);
+            PyObject *text = name ? PyUnicode_FromString(name) : NULL;
+            if (!text || PyList_Append(names, text) < 0) {
+                Py_XDECREF(text);
+                Py_DECREF(names);
+                goto done;
+            }
+            Py_DECREF(text);
+        }
+        PyObject *separator = PyUnicode_FromString(", ");
+        variadic_types = separator ? PyUnicode_Join(separator, names) : NULL;
+        Py_XDECREF(separator);
+        Py_DECREF(names);
+        if (!variadic_types) goto done;
+    }
+    _Alignas(16) char small_result[64];
+    result_bytes = self->result_size <= sizeof small_result ? small_result : PyMem_Malloc(self->result_size);
+    if (!result_bytes) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    callstub_status status;
+    const char *types = variadic_types ? PyUnicode_AsUTF8(variadic_types) : NULL;
+    cs_calls_in_progress++;
+    if (self->release_gil) {
+        Py_BEGIN_ALLOW_THREADS
+        status = types ? callstub_call_variadic(self->function, types, result_bytes, arguments)
+                       : callstub_call_inline(self->function, result_bytes, arguments);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = types ? callstub_call_variadic(self->function, types, result_bytes, arguments)
+                       : callstub_call_inline(self->function, result_bytes, arguments);
+    }
+    cs_calls_in_progress--;
+    if (cs_pending_type && cs_calls_in_progress == 0) {
+        /* A callback raised during the call: the call raises it now. */
+        PyErr_Restore(cs_pending_type, cs_pending_value, cs_pending_traceback);
+        cs_pending_type = cs_pending_value = cs_pending_traceback = NULL;
+        goto done;
+    }
+    if (status != CALLSTUB_OK) {
+        cs_raise_status(status);
+        goto done;
+    }
+    if (self->result_path == SHORT_RECORD) result = cs_record_new(self->result_record, result_bytes);
+    else if (self->result_path != SHORT_NONE) result = short_result(self->result_path, result_bytes);
+    else result = cs_from_c(self->tables, self->signature, self->result_type, result_bytes, NULL);
+done:
+    Py_XDECREF(keep);
+    Py_XDECREF(variadic_types);
+    if (frame != small_frame) PyMem_Free(frame);
+    if (arguments != small_arguments) PyMem_Free(arguments);
+    if (result_bytes && result_bytes != small_result) PyMem_Free(result_bytes);
+    return result;
+}
+
+PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject *registry, int release_gil) {
+    const callstub_signature *signature;
+    callstub_status status = callstub_function_signature(function, &signature);
+    if (status != CALLSTUB_OK) {
+        callstub_function_free(function);
+        return cs_raise_status(status);
+    }
+    PyObject *tables = cs_tables_new(function, signature);
+    if (!tables) return NULL;
+    FunctionObject *self = PyObject_GC_New(FunctionObject, &FunctionType);
+    if (!self) {
+        Py_DECREF(tables);
+        return NULL;
+    }
+    const callstub_type *type = &signature->types[signature->function];
+    self->vectorcall = (vectorcallfunc)function_vectorcall;
+    self->tables = tables;
+    self->function = function;
+    self->signature = signature;
+    self->name = name;
+    Py_INCREF(name);
+    self->c_name = PyUnicode_AsUTF8(name);
+    self->registry = registry;
+    Py_XINCREF(registry);
+    self->result_type = type->element;
+    self->result_path = short_path(&signature->types[type->element]);
+    self->result_record = NULL;
+    self->variadic = (type->flags & CALLSTUB_TYPE_VARIADIC) != 0;
+    self->release_gil = release_gil;
+    self->parameter_count = (Py_ssize_t)type->count;
+    self->result_size = callstub_result_size(function);
+    self->parameters = PyMem_Calloc(type->count ? type->count : 1, sizeof(Parameter));
+    PyObject_GC_Track(self);
+    if (!self->parameters || !self->c_name) {
+        Py_DECREF(self);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    size_t offset = 0;
+    for (size_t index = 0; index < type->count; index++) {
+        Parameter *parameter = &self->parameters[index];
+        parameter->type = signature->members[type->first + index].type;
+        const callstub_type *described = &signature->types[parameter->type];
+        parameter->path = short_path(described);
+        parameter->offset = offset;
+        size_t size = described->size > 16 ? described->size : 16;
+        offset += (size + 15) & ~(size_t)15;
+    }
+    self->frame_size = offset;
+    if (self->result_path == SHORT_RECORD &&
+        !(self->result_record = cs_record_type(tables, signature, self->result_type, registry))) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    /* Records the function reaches by value or through pointers, for CDLL.record_types. */
+    for (size_t index = 0; registry && index < signature->type_count; index++) {
+        const callstub_type *described = &signature->types[index];
+        if ((described->kind == CALLSTUB_TYPE_STRUCT || described->kind == CALLSTUB_TYPE_UNION) &&
+            !(described->flags & CALLSTUB_TYPE_INCOMPLETE)) {
+            RecordTypeObject *record = cs_record_type(tables, signature, (int)index, registry);
+            if (!record) {
+                Py_DECREF(self);
+                return NULL;
+            }
+            Py_DECREF(record);
+        }
+    }
+    return (PyObject *)self;
+}
+
+static int function_traverse(FunctionObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->registry);
+    Py_VISIT(self->result_record);
+    return 0;
+}
+
+static int function_clear(FunctionObject *self) {
+    Py_CLEAR(self->registry);
+    Py_CLEAR(self->result_record);
+    return 0;
+}
+
+static void function_dealloc(FunctionObject *self) {
+    PyObject_GC_UnTrack(self);
+    function_clear(self);
+    Py_XDECREF(self->name);
+    PyMem_Free(self->parameters);
+    Py_XDECREF(self->tables);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *describe(FunctionObject *self, callstub_description what) {
+    char *text = NULL;
+    callstub_status status = callstub_describe(self->function, what, &text);
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
+    PyObject *result = PyUnicode_FromString(text);
+    free(text);
+    return result;
+}
+
+static PyObject *function_get_declaration(FunctionObject *self, void *closure) {
+    return describe(self, CALLSTUB_DESCRIBE_DECLARATION);
+}
+
+static PyObject *function_get_backend(FunctionObject *self, void *closure) {
+    return describe(self, CALLSTUB_DESCRIBE_BACKEND);
+}
+
+static PyObject *function_get_verification(FunctionObject *self, void *closure) {
+    return describe(self, CALLSTUB_DESCRIBE_VERIFICATION);
+}
+
+static PyObject *function_get_plan(FunctionObject *self, void *closure) { return describe(self, CALLSTUB_DESCRIBE_PLAN); }
+
+static PyObject *function_get_name(FunctionObject *self, void *closure) {
+    Py_INCREF(self->name);
+    return self->name;
+}
+
+static PyObject *function_get_release_gil(FunctionObject *self, void *closure) { return PyBool_FromLong(self->release_gil); }
+
+static int function_set_release_gil(FunctionObject *self, PyObject *value, void *closure) {
+    int truth = value ? PyObject_IsTrue(value) : 0;
+    if (truth < 0) return -1;
+    self->release_gil = truth;
+    return 0;
+}
+
+static PyGetSetDef function_getset[] = {
+    {"__name__", (getter)function_get_name, NULL, "The C function's name.", NULL},
+    {"declaration", (getter)function_get_declaration, NULL, "The signature as C declares it (records first).", NULL},
+    {"backend", (getter)function_get_backend, NULL, "Which backend serves calls, and why.", NULL},
+    {"verification", (getter)function_get_verification, NULL, "How the signature was checked against debug info.", NULL},
+    {"plan", (getter)function_get_plan, NULL, "The x86-64 System V call plan.", NULL},
+    {"release_gil", (getter)function_get_release_gil, (setter)function_set_release_gil,
+     "Whether calls let other Python threads run (for functions that block).", NULL},
+    {NULL},
+};
+
+static PyObject *function_repr(FunctionObject *self) {
+    PyObject *declaration = describe(self, CALLSTUB_DESCRIBE_DECLARATION);
+    if (!declaration) return NULL;
+    PyObject *result = PyUnicode_FromFormat("<callstub function %U>", declaration);
+    Py_DECREF(declaration);
+    return result;
+}
+
+PyTypeObject FunctionType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "callstub.Function",
+    .tp_basicsize = sizeof(FunctionObject),
+    .tp_dealloc = (destructor)function_dealloc,
+    .tp_vectorcall_offset = offsetof(FunctionObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = (reprfunc)function_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)function_traverse,
+    .tp_clear = (inquiry)function_clear,
+    .tp_getset = function_getset,
+    .tp_doc = "A C function bound through libcallstub, called with Python values.",
+};

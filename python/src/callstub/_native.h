@@ -1,0 +1,124 @@
+/* callstub._native's shared declarations: Python values to and from C bytes by the
+ * signature tables of include/callstub.h (callstub_function_signature), records, bound
+ * functions and callbacks. Every layout comes from libcallstub; this extension only reads
+ * and writes values at the offsets the tables give. */
+#ifndef CALLSTUB_PYTHON_NATIVE_H
+#define CALLSTUB_PYTHON_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <callstub.h>
+#include <stdint.h>
+
+/* The exception for a failed libcallstub status (sets it, returns NULL). */
+PyObject *cs_raise_status(callstub_status status);
+
+/* ---- Tables: keeps a handle (and so its signature tables) alive ---- */
+
+/* What a callback's handler reads (its context, inside the callback's TablesObject): it
+ * lives as long as the callback's code, and a callback whose Python object is gone (or
+ * that C calls at interpreter shutdown) finds `function` NULL and returns zeros. */
+typedef struct {
+    const callstub_signature *signature;
+    PyObject *function; /* the Python callable, owned by the Callback object */
+    PyObject *tables;   /* the TablesObject holding this state (borrowed) */
+} CallbackState;
+
+typedef struct {
+    PyObject_HEAD
+    callstub_function *function; /* freed with the object */
+    callstub_callback *callback; /* freed with the object */
+    const callstub_signature *signature;
+    CallbackState callback_state;
+} TablesObject;
+
+extern PyTypeObject TablesType;
+PyObject *cs_tables_new(callstub_function *function, const callstub_signature *signature);
+
+/* ---- Record types and records ---- */
+
+/* A record type of some signature: its name, size and members by name (members of
+ * unnamed struct and union members included, as C lets them be named). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *tables; /* a TablesObject or a CallbackObject keeping `signature` alive */
+    const callstub_signature *signature;
+    int type;
+    PyObject *name;
+    PyObject *fields; /* name -> (member index, bit offset of its record) */
+    PyObject *field_names; /* tuple, in declaration order */
+} RecordTypeObject;
+
+extern PyTypeObject RecordTypeType;
+
+/* A record value: bytes laid out as `type` says, its own or a view into `base`'s. */
+typedef struct {
+    PyObject_VAR_HEAD
+    RecordTypeObject *type;
+    PyObject *base;     /* the object whose memory `data` points into; NULL: inline */
+    PyObject *keep;     /* objects stored pointers point into (a list, or NULL) */
+    char *data;
+    _Alignas(16) char inline_data[];
+} RecordObject;
+
+extern PyTypeObject RecordType;
+
+/* The record type of `signature->types[type]`, shared by name through `registry` (a dict,
+ * or NULL) when the registered one has the same layout. New reference. */
+RecordTypeObject *cs_record_type(PyObject *tables, const callstub_signature *signature, int type, PyObject *registry);
+/* A record owning a copy of `bytes` (NULL: zeros). New reference. */
+PyObject *cs_record_new(RecordTypeObject *type, const void *bytes);
+
+/* ---- Conversions ---- */
+
+/* What a conversion is for, to name it in messages: "add2() argument 2 (int)",
+ * "field b of struct P (double)". */
+typedef struct {
+    const char *function; /* NULL: not a call */
+    int argument;         /* 1-based; 0: the result; -1: a field */
+    const char *field;
+} cs_place;
+
+/* Objects that must live while C uses what they were converted to (a list made on first
+ * use). cs_keep_add steals nothing; returns -1 on failure. */
+int cs_keep_add(PyObject **keep, PyObject *object);
+
+/* Writes `value` as `signature->types[type]` at `destination` (size bytes of the type).
+ * `registry` finds record types for records given by value. Returns 0, or -1 with a
+ * TypeError / OverflowError / ValueError naming `place`. */
+int cs_to_c(const callstub_signature *signature, int type, PyObject *value, char *destination, PyObject **keep,
+            const cs_place *place);
+/* The Python value of the bytes at `source` as `signature->types[type]`. `owner`: records
+ * read from it are views into it (NULL: copies); `tables` keeps the signature alive. */
+PyObject *cs_from_c(PyObject *tables, const callstub_signature *signature, int type, const char *source,
+                    PyObject *owner);
+
+/* Whether two types of two signatures are the same for a call (records by name and layout). */
+int cs_same_type(const callstub_signature *a, int a_type, const callstub_signature *b, int b_type);
+
+/* A description for messages: "argument 2 (struct P2d)". Writes into `buffer`. */
+const char *cs_describe(const cs_place *place, const callstub_signature *signature, int type, char *buffer,
+                        size_t size);
+
+/* ---- Callbacks ---- */
+
+typedef struct {
+    PyObject_HEAD
+    TablesObject *tables; /* the callstub_callback handle and the handler's state */
+    const callstub_signature *signature;
+    PyObject *name;
+} CallbackObject;
+
+extern PyTypeObject CallbackType;
+/* A callback of the function type `signature->types[type]` calling `function`. */
+PyObject *cs_callback_for(const callstub_signature *signature, int type, PyObject *function, unsigned flags);
+
+/* ---- Functions ---- */
+
+extern PyTypeObject FunctionType;
+PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject *registry, int release_gil);
+
+/* The ctypes adapter (set by callstub/__init__.py): adapter(object) -> address or None. */
+extern PyObject *cs_pointer_adapter;
+
+#endif
