@@ -17,7 +17,9 @@ enum {
 typedef struct {
     int type;
     int path;
-    size_t offset; /* in the frame */
+    size_t offset;          /* in the frame */
+    size_t size;            /* of the type */
+    RecordTypeObject *record; /* a record by value: its type (the library's, shared by name) */
 } Parameter;
 
 typedef struct {
@@ -213,8 +215,15 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
                 continue;
             }
             break;
-        case SHORT_NONE:
         case SHORT_RECORD:
+            /* A record of the very type: its bytes (the registry shares types by name). */
+            if (Py_TYPE(value) == &RecordType && ((RecordObject *)value)->type == parameter->record &&
+                !((RecordObject *)value)->keep) {
+                memcpy(slot, ((RecordObject *)value)->data, parameter->size);
+                continue;
+            }
+            break;
+        case SHORT_NONE:
             break;
         default:
             if (short_integer(parameter->path, value, slot)) continue;
@@ -329,6 +338,12 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         const callstub_type *described = &signature->types[parameter->type];
         parameter->path = short_path(described);
         parameter->offset = offset;
+        parameter->size = described->size;
+        if (parameter->path == SHORT_RECORD &&
+            !(parameter->record = cs_record_type(tables, signature, parameter->type, registry))) {
+            Py_DECREF(self);
+            return NULL;
+        }
         size_t size = described->size > 16 ? described->size : 16;
         offset += (size + 15) & ~(size_t)15;
     }
@@ -357,12 +372,16 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
 static int function_traverse(FunctionObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->registry);
     Py_VISIT(self->result_record);
+    for (Py_ssize_t index = 0; self->parameters && index < self->parameter_count; index++)
+        Py_VISIT(self->parameters[index].record);
     return 0;
 }
 
 static int function_clear(FunctionObject *self) {
     Py_CLEAR(self->registry);
     Py_CLEAR(self->result_record);
+    for (Py_ssize_t index = 0; self->parameters && index < self->parameter_count; index++)
+        Py_CLEAR(self->parameters[index].record);
     return 0;
 }
 
