@@ -20,6 +20,8 @@ enum BenchPeers {
     struct Peer {
         let name: String
         let command: [String]
+        /// What the script is told to run, before the common arguments (peer.py's FFI).
+        let scriptArguments: [String]
         /// A command that succeeds when the peer is installed.
         let probe: [String]
         let script: String
@@ -34,14 +36,14 @@ enum BenchPeers {
 
     static let peers: [Peer] = [
         // The three Python columns run in one interpreter, so that they differ only by the FFI.
-        Peer(name: "ctypes", command: [python], probe: [python, "-c", "import ctypes"],
+        Peer(name: "ctypes", command: [python], scriptArguments: ["ctypes"], probe: [python, "-c", "import ctypes"],
              script: pythonScript, scriptName: "peer.py", callDivisor: 10),
-        Peer(name: "cffi", command: [python], probe: [python, "-c", "import cffi"],
+        Peer(name: "cffi", command: [python], scriptArguments: ["cffi"], probe: [python, "-c", "import cffi"],
              script: pythonScript, scriptName: "peer.py", callDivisor: 10),
         // The Python package of this repository (python/).
-        Peer(name: "callstub (Python)", command: [python], probe: [python, "-c", "import callstub"],
+        Peer(name: "callstub (Python)", command: [python], scriptArguments: ["callstub"], probe: [python, "-c", "import callstub"],
              script: pythonScript, scriptName: "peer.py", callDivisor: 10),
-        Peer(name: "LuaJIT", command: ["luajit"], probe: ["luajit", "-v"],
+        Peer(name: "LuaJIT", command: ["luajit"], scriptArguments: [], probe: ["luajit", "-v"],
              script: luaScript, scriptName: "peer.lua", callDivisor: 1),
     ]
 
@@ -72,9 +74,7 @@ enum BenchPeers {
                 notes.append("peer \(peer.name): cannot write \(script.path)")
                 continue
             }
-            var arguments = peer.command + [script.path]
-            if peer.scriptName == "peer.py" { arguments.append(peer.name == "callstub (Python)" ? "callstub" : peer.name) }
-            arguments += [
+            let arguments = peer.command + [script.path] + peer.scriptArguments + [
                 library, headerFile.path, String(max(1, calls / peer.callDivisor)), String(repetitions),
                 cases.joined(separator: ","),
             ]

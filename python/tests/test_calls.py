@@ -8,13 +8,12 @@ import ctypes
 import math
 import os
 import subprocess
-import tempfile
 
 import pytest
 
 import callstub
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Fixtures")
+from conftest import FIXTURES
 
 # (C expression printed as a double, the same call written in Python). Records come from
 # make_X (field k = seed + k, set in C) and are weighed in C (weigh_X), so a field written
@@ -57,11 +56,9 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def built():
-    directory = tempfile.mkdtemp(prefix="callstub-python-calls-")
-    library = os.path.join(directory, "libfixture.so")
-    subprocess.run(["cc", "-g", "-O1", "-shared", "-fPIC", os.path.join(FIXTURES, "callstub_fixture.c"), "-o", library],
-                   check=True)
+def built(fixture_library):
+    library = fixture_library
+    directory = os.path.dirname(library)
     program = os.path.join(directory, "oracle.c")
     with open(program, "w") as handle:
         handle.write('#include <stdio.h>\n#include "callstub_fixture.h"\nint main(void) {\n')

@@ -3,26 +3,18 @@ through gc.collect(), and interpreter shutdown with live callbacks and records (
 double-free-at-exit failure of C bindings): each run must end without a crash."""
 
 import gc
-import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 
 import pytest
 
 import callstub
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Fixtures")
-
 
 @pytest.fixture(scope="module")
-def library():
-    directory = tempfile.mkdtemp(prefix="callstub-python-lifetimes-")
-    path = os.path.join(directory, "libfixture.so")
-    subprocess.run(["cc", "-g", "-O1", "-shared", "-fPIC", os.path.join(FIXTURES, "callstub_fixture.c"), "-o", path],
-                   check=True)
-    return path
+def library(fixture_library):
+    return fixture_library
 
 
 def test_a_nested_view_keeps_its_parent_alive(library):
@@ -40,11 +32,26 @@ def test_pointers_stored_in_a_record_keep_their_objects(library):
     lib = callstub.CDLL(library)
     lib.echo_NP  # binding it makes struct NP known to lib.record
     record = lib.record("struct NP")()
-    text = bytes(b"kept alive by the record")
+    # Made at run time (a literal would live in the code object whatever the record does).
+    text = ("kept alive by the record " + str(id(record))).encode()
+    expected = bytes(text)
+    references = sys.getrefcount(text)
     record.name = text
+    assert sys.getrefcount(text) == references + 1  # the record holds it
     del text
     gc.collect()
-    assert lib.echo_NP(record).name == b"kept alive by the record"
+    assert lib.echo_NP(record).name == expected
+
+
+def test_pointers_into_python_objects_are_refused_where_nothing_can_hold_them():
+    # A callback's result outlives the callback: a pointer into its bytes would dangle. The
+    # callback returns NULL instead, and the call that led into C raises.
+    text = callstub.Callback("const char *(*)(int)", lambda n: b"gone after the return")
+    call = callstub.function(text.address, "const char *(*)(int)")
+    with pytest.raises(TypeError, match="a pointer into a Python bytes would outlive it here"):
+        call(1)
+    address = callstub.Callback("void *(*)(int)", lambda n: 4096)
+    assert callstub.function(address.address, "void *(*)(int)")(1) == 4096
 
 
 def test_many_records_callbacks_and_functions_through_gc(library):

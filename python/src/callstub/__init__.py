@@ -163,19 +163,23 @@ def _flags(backend, eager, use_errno, verify):
     return flags
 
 
+_CTYPES_POINTERS = (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._CFuncPtr)
+_BYREF = type(ctypes.byref(ctypes.c_int()))
+_CTYPES_CLASSES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._Pointer, ctypes._CFuncPtr,
+                   _BYREF)
+
+
 def _ctypes_address(value):
-    """The address a ctypes object stands for as a pointer argument, or None when `value`
-    is not one: a pointer's value, byref()'s object, any other instance's own memory."""
-    if isinstance(value, (ctypes._Pointer, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_wchar_p, ctypes._CFuncPtr)):
+    """The address a ctypes object stands for as a pointer argument: a pointer's value,
+    byref()'s object, any other instance's own memory."""
+    if isinstance(value, _CTYPES_POINTERS):
         return ctypes.cast(value, ctypes.c_void_p).value or 0
-    if type(value).__name__ == "CArgObject":  # ctypes.byref(x)
+    if isinstance(value, _BYREF):
         return ctypes.addressof(value._obj)
-    if isinstance(value, ctypes._SimpleCData) or isinstance(value, (ctypes.Structure, ctypes.Union, ctypes.Array)):
-        return ctypes.addressof(value)
-    return None
+    return ctypes.addressof(value)
 
 
-_native.set_pointer_adapter(_ctypes_address)
+_native.set_pointer_adapter(_ctypes_address, _CTYPES_CLASSES)
 
 
 class CDLL:
@@ -249,5 +253,4 @@ class CDLL:
 def function(address, declaration, *, backend="auto", eager=False, use_errno=False, release_gil=False):
     """A C function pointer (an int address) bound with its declaration (a prototype, or a
     type name such as "int (*)(int)"): nothing checks it, and nothing keeps the code loaded."""
-    return _native.bind_address(address, declaration, _flags(backend, eager, use_errno, "off") & ~_native.VERIFY_OFF,
-                                {}, release_gil)
+    return _native.bind_address(address, declaration, _flags(backend, eager, use_errno, "abi"), {}, release_gil)

@@ -9,9 +9,6 @@
 
 #include <string.h>
 
-extern _Thread_local int cs_calls_in_progress;
-extern _Thread_local PyObject *cs_pending_type, *cs_pending_value, *cs_pending_traceback;
-
 /* Whether the interpreter is shutting down or gone (C's exit handlers run after it). */
 static int finalizing(void) {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -22,7 +19,9 @@ static int finalizing(void) {
 }
 
 static void failed(CallbackState *self) {
-    if (cs_calls_in_progress > 0 && !cs_pending_type) PyErr_Fetch(&cs_pending_type, &cs_pending_value, &cs_pending_traceback);
+    cs_call_state *state = &cs_calls;
+    if (state->depth > 0 && !state->pending_type)
+        PyErr_Fetch(&state->pending_type, &state->pending_value, &state->pending_traceback);
     else PyErr_WriteUnraisable(self->function);
 }
 
@@ -33,7 +32,7 @@ static void handler(void *context, void *result, void **arguments) {
     size_t result_size = signature->types[type->element].size;
     if (result_size) memset(result, 0, result_size < 8 ? 8 : result_size);
     /* After an exception waiting to be raised, the callback does nothing until that call returns. */
-    if (finalizing() || !self->function || cs_pending_type) return;
+    if (finalizing() || !self->function || cs_calls.pending_type) return;
     PyGILState_STATE state = PyGILState_Ensure();
     PyObject *small[8];
     PyObject **values = type->count <= 8 ? small : PyMem_Calloc(type->count, sizeof(PyObject *));
@@ -46,7 +45,7 @@ static void handler(void *context, void *result, void **arguments) {
     for (; converted < (Py_ssize_t)type->count; converted++) {
         int parameter = signature->members[type->first + converted].type;
         /* Records come as copies: the frame is gone once the callback returns. */
-        values[converted] = cs_from_c(self->tables, signature, parameter, arguments[converted], NULL);
+        values[converted] = cs_from_c(self->tables, parameter, arguments[converted], NULL);
         if (!values[converted]) {
             failed(self);
             goto done;
@@ -55,8 +54,8 @@ static void handler(void *context, void *result, void **arguments) {
     PyObject *value = PyObject_Vectorcall(self->function, values, converted, NULL);
     if (!value) failed(self);
     else if (signature->types[type->element].kind != CALLSTUB_TYPE_VOID) {
-        cs_place place = {"callback", 0, NULL};
-        /* No keep list: a pointer into a Python object cannot outlive the callback. */
+        /* Nothing can hold what a pointer in the result points into once the callback returns. */
+        cs_place place = {"callback", 0, NULL, CS_NOWHERE};
         if (cs_to_c(signature, type->element, value, result, NULL, &place) < 0) {
             memset(result, 0, result_size);
             failed(self);

@@ -25,7 +25,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject *tables;
+    TablesObject *tables;
     callstub_function *function;
     const callstub_signature *signature;
     PyObject *name;
@@ -42,9 +42,7 @@ typedef struct {
     Parameter *parameters;
 } FunctionObject;
 
-/* A callback's exception waits here, per thread, for the call that entered C to raise it. */
-_Thread_local int cs_calls_in_progress = 0;
-_Thread_local PyObject *cs_pending_type, *cs_pending_value, *cs_pending_traceback;
+_Thread_local cs_call_state cs_calls;
 
 static int short_path(const callstub_type *type) {
     if (type->flags & CALLSTUB_TYPE_BIG_ENDIAN) return SHORT_NONE;
@@ -85,7 +83,7 @@ static inline int short_integer(int path, PyObject *value, char *slot) {
     case SHORT_S8: if (number < -128 || number > 127) return 0; *(int8_t *)slot = (int8_t)number; return 1;
     case SHORT_S16: if (number < SHRT_MIN || number > SHRT_MAX) return 0; *(int16_t *)slot = (int16_t)number; return 1;
     case SHORT_S32: if (number < INT_MIN || number > INT_MAX) return 0; *(int32_t *)slot = (int32_t)number; return 1;
-    case SHORT_S64: if (number == -1 && PyErr_Occurred()) { PyErr_Clear(); return 0; } *(int64_t *)slot = number; return 1;
+    case SHORT_S64: *(int64_t *)slot = number; return 1;
     case SHORT_U8: if (number < 0 || number > UCHAR_MAX) return 0; *(uint8_t *)slot = (uint8_t)number; return 1;
     case SHORT_U16: if (number < 0 || number > USHRT_MAX) return 0; *(uint16_t *)slot = (uint16_t)number; return 1;
     case SHORT_U32: if (number < 0 || number > UINT_MAX) return 0; *(uint32_t *)slot = (uint32_t)number; return 1;
@@ -191,8 +189,8 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
     size_t frame_size = self->frame_size + (size_t)(count - self->parameter_count) * 16;
     char *frame = frame_size <= SMALL_FRAME ? small_frame : PyMem_Malloc(frame_size);
     void **arguments = count <= SMALL_ARGUMENTS ? small_arguments : PyMem_Malloc(sizeof(void *) * count);
-    PyObject *keep = NULL, *result = NULL, *variadic_types = NULL;
-    char *result_bytes = NULL;
+    PyObject *keep = NULL, *result = NULL;
+    char small_types[256], *variadic_types = NULL, *result_bytes = NULL;
     if (!frame || !arguments) {
         PyErr_NoMemory();
         goto done;
@@ -217,8 +215,7 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
             break;
         case SHORT_RECORD:
             /* A record of the very type: its bytes (the registry shares types by name). */
-            if (Py_TYPE(value) == &RecordType && ((RecordObject *)value)->type == parameter->record &&
-                !((RecordObject *)value)->keep) {
+            if (Py_TYPE(value) == &RecordType && ((RecordObject *)value)->type == parameter->record) {
                 memcpy(slot, ((RecordObject *)value)->data, parameter->size);
                 continue;
             }
@@ -228,30 +225,25 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
         default:
             if (short_integer(parameter->path, value, slot)) continue;
         }
-        cs_place place = {self->c_name, (int)index + 1, NULL};
+        cs_place place = {self->c_name, (int)index + 1, NULL, CS_FOR_THE_CALL};
         if (cs_to_c(self->signature, parameter->type, value, slot, &keep, &place) < 0) goto done;
     }
     if (count > self->parameter_count) {
-        /* The tail's C types, as "int, double, const char *". */
+        /* The tail's C types, as "int, double, const char *" (each name is under 16 bytes). */
         char *slot = frame + self->frame_size;
-        PyObject *names = PyList_New(0);
-        if (!names) goto done;
+        size_t capacity = (size_t)(count - self->parameter_count) * 16;
+        variadic_types = capacity <= sizeof small_types ? small_types : PyMem_Malloc(capacity);
+        if (!variadic_types) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        char *end = variadic_types;
         for (Py_ssize_t index = self->parameter_count; index < count; index++, slot += 16) {
             arguments[index] = slot;
             const char *name = variadic_argument(self, index, values[index], slot, &keep);
-            PyObject *text = name ? PyUnicode_FromString(name) : NULL;
-            if (!text || PyList_Append(names, text) < 0) {
-                Py_XDECREF(text);
-                Py_DECREF(names);
-                goto done;
-            }
-            Py_DECREF(text);
+            if (!name) goto done;
+            end += sprintf(end, "%s%s", index > self->parameter_count ? ", " : "", name);
         }
-        PyObject *separator = PyUnicode_FromString(", ");
-        variadic_types = separator ? PyUnicode_Join(separator, names) : NULL;
-        Py_XDECREF(separator);
-        Py_DECREF(names);
-        if (!variadic_types) goto done;
     }
     _Alignas(16) char small_result[64];
     result_bytes = self->result_size <= sizeof small_result ? small_result : PyMem_Malloc(self->result_size);
@@ -260,8 +252,9 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
         goto done;
     }
     callstub_status status;
-    const char *types = variadic_types ? PyUnicode_AsUTF8(variadic_types) : NULL;
-    cs_calls_in_progress++;
+    const char *types = variadic_types;
+    cs_call_state *state = &cs_calls;  /* one thread-local lookup per call */
+    state->depth++;
     if (self->release_gil) {
         Py_BEGIN_ALLOW_THREADS
         status = types ? callstub_call_variadic(self->function, types, result_bytes, arguments)
@@ -271,11 +264,11 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
         status = types ? callstub_call_variadic(self->function, types, result_bytes, arguments)
                        : callstub_call_inline(self->function, result_bytes, arguments);
     }
-    cs_calls_in_progress--;
-    if (cs_pending_type && cs_calls_in_progress == 0) {
+    state->depth--;
+    if (state->pending_type && state->depth == 0) {
         /* A callback raised during the call: the call raises it now. */
-        PyErr_Restore(cs_pending_type, cs_pending_value, cs_pending_traceback);
-        cs_pending_type = cs_pending_value = cs_pending_traceback = NULL;
+        PyErr_Restore(state->pending_type, state->pending_value, state->pending_traceback);
+        state->pending_type = state->pending_value = state->pending_traceback = NULL;
         goto done;
     }
     if (status != CALLSTUB_OK) {
@@ -284,10 +277,10 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
     }
     if (self->result_path == SHORT_RECORD) result = cs_record_new(self->result_record, result_bytes);
     else if (self->result_path != SHORT_NONE) result = short_result(self->result_path, result_bytes);
-    else result = cs_from_c(self->tables, self->signature, self->result_type, result_bytes, NULL);
+    else result = cs_from_c(self->tables, self->result_type, result_bytes, NULL);
 done:
     Py_XDECREF(keep);
-    Py_XDECREF(variadic_types);
+    if (variadic_types != small_types) PyMem_Free(variadic_types);
     if (frame != small_frame) PyMem_Free(frame);
     if (arguments != small_arguments) PyMem_Free(arguments);
     if (result_bytes && result_bytes != small_result) PyMem_Free(result_bytes);
@@ -301,7 +294,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         callstub_function_free(function);
         return cs_raise_status(status);
     }
-    PyObject *tables = cs_tables_new(function, signature);
+    TablesObject *tables = (TablesObject *)cs_tables_new(function, signature);
     if (!tables) return NULL;
     FunctionObject *self = PyObject_GC_New(FunctionObject, &FunctionType);
     if (!self) {
@@ -340,7 +333,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         parameter->offset = offset;
         parameter->size = described->size;
         if (parameter->path == SHORT_RECORD &&
-            !(parameter->record = cs_record_type(tables, signature, parameter->type, registry))) {
+            !(parameter->record = cs_record_type(tables, parameter->type, registry))) {
             Py_DECREF(self);
             return NULL;
         }
@@ -349,7 +342,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
     }
     self->frame_size = offset;
     if (self->result_path == SHORT_RECORD &&
-        !(self->result_record = cs_record_type(tables, signature, self->result_type, registry))) {
+        !(self->result_record = cs_record_type(tables, self->result_type, registry))) {
         Py_DECREF(self);
         return NULL;
     }
@@ -358,7 +351,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         const callstub_type *described = &signature->types[index];
         if ((described->kind == CALLSTUB_TYPE_STRUCT || described->kind == CALLSTUB_TYPE_UNION) &&
             !(described->flags & CALLSTUB_TYPE_INCOMPLETE)) {
-            RecordTypeObject *record = cs_record_type(tables, signature, (int)index, registry);
+            RecordTypeObject *record = cs_record_type(tables, (int)index, registry);
             if (!record) {
                 Py_DECREF(self);
                 return NULL;

@@ -152,9 +152,13 @@ static PyObject *bind_address(PyObject *self, PyObject *args) {
 /* get_errno() -> the errno the thread's last call of a use_errno function left. */
 static PyObject *get_errno(PyObject *self, PyObject *unused) { return PyLong_FromLong(callstub_errno()); }
 
-/* set_pointer_adapter(callable): how ctypes objects become addresses (callstub/__init__.py). */
-static PyObject *set_pointer_adapter(PyObject *self, PyObject *adapter) {
+/* set_pointer_adapter(adapter, classes): how instances of the ctypes classes (a tuple)
+ * become addresses (callstub/__init__.py). */
+static PyObject *set_pointer_adapter(PyObject *self, PyObject *args) {
+    PyObject *adapter, *classes;
+    if (!PyArg_ParseTuple(args, "OO!", &adapter, &PyTuple_Type, &classes)) return NULL;
     Py_XSETREF(cs_pointer_adapter, Py_NewRef(adapter));
+    Py_XSETREF(cs_ctypes_classes, Py_NewRef(classes));
     Py_RETURN_NONE;
 }
 
@@ -163,7 +167,7 @@ static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS, "Binds a function of a library."},
     {"bind_address", bind_address, METH_VARARGS, "Binds a function pointer with its declaration."},
     {"get_errno", get_errno, METH_NOARGS, "The errno captured by the thread's last use_errno call."},
-    {"set_pointer_adapter", set_pointer_adapter, METH_O, "Sets the ctypes-to-address adapter."},
+    {"set_pointer_adapter", set_pointer_adapter, METH_VARARGS, "Sets the ctypes-to-address adapter."},
     {"open_library", open_library, METH_VARARGS, "Opens a shared library through libcallstub."},
     {"check", check, METH_VARARGS, "Checks a C declaration against the library's debug info."},
     {"file_of", file_of, METH_VARARGS, "The file of the loaded object holding an address."},

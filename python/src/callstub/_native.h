@@ -21,15 +21,16 @@ PyObject *cs_raise_status(callstub_status status);
 typedef struct {
     const callstub_signature *signature;
     PyObject *function; /* the Python callable, owned by the Callback object */
-    PyObject *tables;   /* the TablesObject holding this state (borrowed) */
+    struct TablesObject *tables; /* the TablesObject holding this state (borrowed) */
 } CallbackState;
 
-typedef struct {
+typedef struct TablesObject {
     PyObject_HEAD
     callstub_function *function; /* freed with the object */
     callstub_callback *callback; /* freed with the object */
     const callstub_signature *signature;
     CallbackState callback_state;
+    PyObject *records; /* the record types of this signature made so far, by type index */
 } TablesObject;
 
 extern PyTypeObject TablesType;
@@ -41,7 +42,7 @@ PyObject *cs_tables_new(callstub_function *function, const callstub_signature *s
  * unnamed struct and union members included, as C lets them be named). */
 typedef struct {
     PyObject_HEAD
-    PyObject *tables; /* a TablesObject or a CallbackObject keeping `signature` alive */
+    TablesObject *tables; /* keeps `signature` alive */
     const callstub_signature *signature;
     int type;
     PyObject *name;
@@ -63,35 +64,47 @@ typedef struct {
 
 extern PyTypeObject RecordType;
 
-/* The record type of `signature->types[type]`, shared by name through `registry` (a dict,
- * or NULL) when the registered one has the same layout. New reference. */
-RecordTypeObject *cs_record_type(PyObject *tables, const callstub_signature *signature, int type, PyObject *registry);
+/* The record type of `tables->signature->types[type]`: made once per tables, and shared
+ * by name through `registry` (a dict, or NULL) when the registered one has the same
+ * layout. New reference. */
+RecordTypeObject *cs_record_type(TablesObject *tables, int type, PyObject *registry);
 /* A record owning a copy of `bytes` (NULL: zeros). New reference. */
 PyObject *cs_record_new(RecordTypeObject *type, const void *bytes);
 
 /* ---- Conversions ---- */
 
+/* How long a pointer written by a conversion lives, so that what it points into lives as long. */
+typedef enum {
+    /* A call's argument: the caller holds the arguments for the call; only objects the
+     * conversion makes (buffer views, callbacks) go to the keep list. */
+    CS_FOR_THE_CALL = 0,
+    /* Stored in a record: everything pointed into goes to the record's keep list. */
+    CS_IN_A_RECORD,
+    /* Handed to C with nothing to hold it (a callback's result): refused. */
+    CS_NOWHERE
+} cs_lifetime;
+
 /* What a conversion is for, to name it in messages: "add2() argument 2 (int)",
- * "field b of struct P (double)". */
+ * "field b (double)", "struct DD" (a record made from a value). */
 typedef struct {
     const char *function; /* NULL: not a call */
-    int argument;         /* 1-based; 0: the result; -1: a field */
+    int argument;         /* 1-based; 0: the result; -1: a field, or the record when `field` is NULL */
     const char *field;
+    cs_lifetime lifetime;
 } cs_place;
 
-/* Objects that must live while C uses what they were converted to (a list made on first
- * use). cs_keep_add steals nothing; returns -1 on failure. */
+/* Adds `object` to a keep list made on first use; -1 on failure. */
 int cs_keep_add(PyObject **keep, PyObject *object);
 
-/* Writes `value` as `signature->types[type]` at `destination` (size bytes of the type).
- * `registry` finds record types for records given by value. Returns 0, or -1 with a
- * TypeError / OverflowError / ValueError naming `place`. */
+/* Writes `value` as `signature->types[type]` at `destination` (size bytes of the type);
+ * what pointers written point into is kept in `*keep` as `place->lifetime` says (`keep`
+ * may be NULL for CS_NOWHERE). Returns 0, or -1 with a TypeError / OverflowError /
+ * ValueError naming `place`. */
 int cs_to_c(const callstub_signature *signature, int type, PyObject *value, char *destination, PyObject **keep,
             const cs_place *place);
-/* The Python value of the bytes at `source` as `signature->types[type]`. `owner`: records
- * read from it are views into it (NULL: copies); `tables` keeps the signature alive. */
-PyObject *cs_from_c(PyObject *tables, const callstub_signature *signature, int type, const char *source,
-                    PyObject *owner);
+/* The Python value of the bytes at `source` as `tables->signature->types[type]`.
+ * `owner`: records read from it are views into it (NULL: copies). */
+PyObject *cs_from_c(TablesObject *tables, int type, const char *source, PyObject *owner);
 
 /* Whether two types of two signatures are the same for a call (records by name and layout). */
 int cs_same_type(const callstub_signature *a, int a_type, const callstub_signature *b, int b_type);
@@ -115,10 +128,20 @@ PyObject *cs_callback_for(const callstub_signature *signature, int type, PyObjec
 
 /* ---- Functions ---- */
 
+/* Per thread: how deep callstub calls are nested, and a callback's exception waiting for
+ * the outermost of them to raise it (one struct: one thread-local lookup per call). */
+typedef struct {
+    int depth;
+    PyObject *pending_type, *pending_value, *pending_traceback;
+} cs_call_state;
+
+extern _Thread_local cs_call_state cs_calls;
+
 extern PyTypeObject FunctionType;
 PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject *registry, int release_gil);
 
-/* The ctypes adapter (set by callstub/__init__.py): adapter(object) -> address or None. */
-extern PyObject *cs_pointer_adapter;
+/* The ctypes adapter (set by callstub/__init__.py): adapter(object) -> the address a
+ * ctypes object stands for as a pointer, called for instances of cs_ctypes_classes only. */
+extern PyObject *cs_pointer_adapter, *cs_ctypes_classes;
 
 #endif

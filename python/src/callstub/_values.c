@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-PyObject *cs_pointer_adapter = NULL;
+PyObject *cs_pointer_adapter = NULL, *cs_ctypes_classes = NULL;
 
 static const callstub_type *type_at(const callstub_signature *signature, int type) { return &signature->types[type]; }
 
@@ -24,8 +24,10 @@ const char *cs_describe(const cs_place *place, const callstub_signature *signatu
     else if (place->argument == 0)
         snprintf(buffer, size, "%s%sresult (%s)", place->function ? place->function : "", place->function ? "() " : "",
                  name);
+    else if (place->field)
+        snprintf(buffer, size, "field %s (%s)", place->field, name);
     else
-        snprintf(buffer, size, "field %s (%s)", place->field ? place->field : "?", name);
+        snprintf(buffer, size, "%s", name);
     return buffer;
 }
 
@@ -98,18 +100,19 @@ static int integer_value(PyObject *value, size_t size, bool is_signed, unsigned 
     return result;
 }
 
+/* A float, or anything float() takes without parsing text (ints, __float__, __index__). */
 static int float_value(PyObject *value, double *number, const cs_place *place, const callstub_signature *signature,
                        int type) {
     if (PyFloat_Check(value)) {
         *number = PyFloat_AS_DOUBLE(value);
         return 0;
     }
-    if (!PyLong_Check(value) && !PyIndex_Check(value) && !Py_TYPE(value)->tp_as_number)
-        return fail(PyExc_TypeError, place, signature, type, "expected a float, got %s", Py_TYPE(value)->tp_name);
     *number = PyFloat_AsDouble(value);
     if (*number == -1.0 && PyErr_Occurred()) {
+        int too_large = PyErr_ExceptionMatches(PyExc_OverflowError);
         PyErr_Clear();
-        return fail(PyExc_TypeError, place, signature, type, "expected a float, got %s", Py_TYPE(value)->tp_name);
+        return too_large ? fail(PyExc_OverflowError, place, signature, type, "%R does not fit", value)
+                         : fail(PyExc_TypeError, place, signature, type, "expected a float, got %s", Py_TYPE(value)->tp_name);
     }
     return 0;
 }
@@ -189,6 +192,30 @@ static int store_pointer(const callstub_type *described, const void *address, ch
     return 0;
 }
 
+/* Makes `object`, which a pointer being written points into, live as long as the pointer
+ * (see cs_lifetime); `made`: the conversion made it, so no caller holds it. */
+static int hold(PyObject *object, bool made, PyObject **keep, const cs_place *place, const callstub_signature *signature,
+                int type) {
+    switch (place->lifetime) {
+    case CS_NOWHERE:
+        return fail(PyExc_TypeError, place, signature, type,
+                    "a pointer into a Python %s would outlive it here; give an int address", Py_TYPE(object)->tp_name);
+    case CS_FOR_THE_CALL:
+        return made ? cs_keep_add(keep, object) : 0;
+    case CS_IN_A_RECORD:
+        return cs_keep_add(keep, object);
+    }
+    return 0;
+}
+
+static int store_pointer_into(const callstub_type *described, const void *address, char *destination, PyObject *object,
+                              bool made, PyObject **keep, const cs_place *place, const callstub_signature *signature,
+                              int type) {
+    if (hold(object, made, keep, place, signature, type) < 0) return -1;
+    return store_pointer(described, address, destination);
+}
+
+
 static int pointer_to_c(const callstub_signature *signature, int type, PyObject *value, char *destination,
                         PyObject **keep, const cs_place *place) {
     const callstub_type *described = type_at(signature, type);
@@ -202,8 +229,8 @@ static int pointer_to_c(const callstub_signature *signature, int type, PyObject 
         }
         return store_pointer(described, address, destination);
     }
-    bool text = is_char_pointee(signature, described) || is_void_pointee(signature, described);
-    if (PyBytes_Check(value) && text) return store_pointer(described, PyBytes_AS_STRING(value), destination);
+    if (PyBytes_Check(value))
+        return store_pointer_into(described, PyBytes_AS_STRING(value), destination, value, false, keep, place, signature, type);
     if (PyUnicode_Check(value)) {
         if (!is_char_pointee(signature, described))
             return fail(PyExc_TypeError, place, signature, type, "a str goes only to char pointers");
@@ -212,7 +239,7 @@ static int pointer_to_c(const callstub_signature *signature, int type, PyObject 
         if (!utf8) return -1;
         if ((Py_ssize_t)strlen(utf8) != length)
             return fail(PyExc_ValueError, place, signature, type, "the str holds a NUL character");
-        return store_pointer(described, utf8, destination);
+        return store_pointer_into(described, utf8, destination, value, false, keep, place, signature, type);
     }
     if (PyObject_TypeCheck(value, &RecordType)) {
         RecordObject *record = (RecordObject *)value;
@@ -220,59 +247,54 @@ static int pointer_to_c(const callstub_signature *signature, int type, PyObject 
             !cs_same_type(record->type->signature, record->type->type, signature, described->element))
             return fail(PyExc_TypeError, place, signature, type, "a %U record does not go to a pointer to %s",
                         record->type->name, pointee->name);
-        if (keep && cs_keep_add(keep, value) < 0) return -1;
-        return store_pointer(described, record->data, destination);
+        return store_pointer_into(described, record->data, destination, value, false, keep, place, signature, type);
     }
     if (PyObject_TypeCheck(value, &CallbackType)) {
         CallbackObject *callback = (CallbackObject *)value;
         if (pointee->kind != CALLSTUB_TYPE_VOID &&
             !cs_same_type(callback->signature, callback->signature->function, signature, described->element))
-            return fail(PyExc_TypeError, place, signature, type, "callback %U has another type",
-                        callback->name);
-        if (keep && cs_keep_add(keep, value) < 0) return -1;
-        return store_pointer(described, (const void *)callstub_callback_pointer(callback->tables->callback), destination);
+            return fail(PyExc_TypeError, place, signature, type, "callback %U has another type", callback->name);
+        return store_pointer_into(described, (const void *)callstub_callback_pointer(callback->tables->callback),
+                                  destination, value, false, keep, place, signature, type);
     }
-    if (pointee->kind == CALLSTUB_TYPE_FUNCTION && PyCallable_Check(value) && keep) {
-        /* A Python callable for a function pointer: a callback living for the call. */
+    if (pointee->kind == CALLSTUB_TYPE_FUNCTION && PyCallable_Check(value) && place->lifetime != CS_NOWHERE) {
+        /* A Python callable for a function pointer: a callback living as long as the pointer. */
         PyObject *callback = cs_callback_for(signature, described->element, value, CALLSTUB_BACKEND_LIBFFI);
         if (!callback) return -1;
-        int kept = cs_keep_add(keep, callback);
+        int stored = store_pointer_into(
+            described, (const void *)callstub_callback_pointer(((CallbackObject *)callback)->tables->callback), destination,
+            callback, true, keep, place, signature, type);
         Py_DECREF(callback);
-        if (kept < 0) return -1;
-        return store_pointer(described, (const void *)callstub_callback_pointer(((CallbackObject *)callback)->tables->callback),
-                             destination);
+        return stored;
     }
-    if (cs_pointer_adapter) {
-        /* ctypes pointers, byref() and instances (callstub/__init__.py). */
-        PyObject *address = PyObject_CallOneArg(cs_pointer_adapter, value);
-        if (!address) return -1;
-        if (address != Py_None) {
+    if (cs_pointer_adapter && cs_ctypes_classes) {
+        /* ctypes pointers, byref() and instances: their address as callstub/__init__.py reads it. */
+        int is_ctypes = PyObject_IsInstance(value, cs_ctypes_classes);
+        if (is_ctypes < 0) return -1;
+        if (is_ctypes) {
+            PyObject *address = PyObject_CallOneArg(cs_pointer_adapter, value);
+            if (!address) return -1;
             void *pointer = PyLong_AsVoidPtr(address);
             Py_DECREF(address);
             if (!pointer && PyErr_Occurred()) return -1;
-            if (keep && cs_keep_add(keep, value) < 0) return -1;
-            return store_pointer(described, pointer, destination);
+            return store_pointer_into(described, pointer, destination, value, false, keep, place, signature, type);
         }
-        Py_DECREF(address);
     }
     if (PyObject_CheckBuffer(value)) {
-        if (!keep) return fail(PyExc_TypeError, place, signature, type, "a buffer cannot be stored in a record");
-        /* Shared, not copied: the memoryview holds the buffer for the call. */
+        /* Shared, not copied: the memoryview holds the buffer while the pointer lives. */
         PyObject *view = PyMemoryView_FromObject(value);
         if (!view) return -1;
         Py_buffer *buffer = PyMemoryView_GET_BUFFER(view);
-        if (!PyBuffer_IsContiguous(buffer, 'A')) {
-            Py_DECREF(view);
-            return fail(PyExc_TypeError, place, signature, type, "the %s buffer is not contiguous", Py_TYPE(value)->tp_name);
-        }
-        int kept = cs_keep_add(keep, view);
+        int stored = PyBuffer_IsContiguous(buffer, 'A')
+                         ? store_pointer_into(described, buffer->buf, destination, view, true, keep, place, signature, type)
+                         : fail(PyExc_TypeError, place, signature, type, "the %s buffer is not contiguous",
+                                Py_TYPE(value)->tp_name);
         Py_DECREF(view);
-        if (kept < 0) return -1;
-        return store_pointer(described, buffer->buf, destination);
+        return stored;
     }
     return fail(PyExc_TypeError, place, signature, type,
-                "expected None, an int address, %sa buffer, a record or a ctypes object, got %s",
-                text ? "bytes, " : "", Py_TYPE(value)->tp_name);
+                "expected None, an int address, bytes, a buffer, a record or a ctypes object, got %s",
+                Py_TYPE(value)->tp_name);
 }
 
 static PyObject *pointer_from_c(const callstub_signature *signature, const callstub_type *described, const char *source) {
@@ -347,8 +369,8 @@ static void write_bits(char *record, size_t offset, size_t width, unsigned __int
 }
 
 static int member_to_c(const callstub_signature *signature, const callstub_member *member, size_t base_bits,
-                       PyObject *value, char *record, PyObject **keep) {
-    cs_place place = {NULL, -1, member->name};
+                       PyObject *value, char *record, PyObject **keep, cs_lifetime lifetime) {
+    cs_place place = {NULL, -1, member->name ? member->name : "?", lifetime};
     size_t offset = base_bits + member->offset_in_bits;
     if (!member->bit_width) return cs_to_c(signature, member->type, value, record + offset / 8, keep, &place);
     const callstub_type *described = type_at(signature, member->type);
@@ -397,8 +419,9 @@ static int record_to_c(const callstub_signature *signature, int type, PyObject *
         RecordObject *record = (RecordObject *)value;
         if (!cs_same_type(record->type->signature, record->type->type, signature, type))
             return fail(PyExc_TypeError, place, signature, type, "got a %U record", record->type->name);
+        /* Its pointers into Python objects: held by the record (and so by the caller during a call). */
+        if (record->keep && hold(record->keep, false, keep, place, signature, type) < 0) return -1;
         memcpy(destination, record->data, described->size);
-        if (record->keep && keep && cs_keep_add(keep, record->keep) < 0) return -1;
         return 0;
     }
     memset(destination, 0, described->size);
@@ -410,7 +433,7 @@ static int record_to_c(const callstub_signature *signature, int type, PyObject *
             size_t base = 0;
             const callstub_member *member = name ? find_member(signature, type, name, &base) : NULL;
             if (!member) return fail(PyExc_TypeError, place, signature, type, "it has no field %R", key);
-            if (member_to_c(signature, member, base, item, destination, keep) < 0) return -1;
+            if (member_to_c(signature, member, base, item, destination, keep, place->lifetime) < 0) return -1;
         }
         return 0;
     }
@@ -421,7 +444,8 @@ static int record_to_c(const callstub_signature *signature, int type, PyObject *
             return fail(PyExc_TypeError, place, signature, type, "%zd values for %zu fields", count, fields);
         for (Py_ssize_t index = 0; index < count; index++) {
             const callstub_member *member = &signature->members[described->first + index];
-            if (member_to_c(signature, member, 0, PySequence_Fast_GET_ITEM(value, index), destination, keep) < 0)
+            if (member_to_c(signature, member, 0, PySequence_Fast_GET_ITEM(value, index), destination, keep,
+                            place->lifetime) < 0)
                 return -1;
         }
         return 0;
@@ -488,8 +512,8 @@ int cs_to_c(const callstub_signature *signature, int type, PyObject *value, char
     }
 }
 
-PyObject *cs_from_c(PyObject *tables, const callstub_signature *signature, int type, const char *source,
-                    PyObject *owner) {
+PyObject *cs_from_c(TablesObject *tables, int type, const char *source, PyObject *owner) {
+    const callstub_signature *signature = tables->signature;
     const callstub_type *described = type_at(signature, type);
     bool big = described->flags & CALLSTUB_TYPE_BIG_ENDIAN;
     switch (described->kind) {
@@ -528,7 +552,7 @@ PyObject *cs_from_c(PyObject *tables, const callstub_signature *signature, int t
             return PyBytes_FromStringAndSize(source, strnlen(source, described->size));
         PyObject *list = PyList_New(described->count);
         for (size_t index = 0; list && index < described->count; index++) {
-            PyObject *item = cs_from_c(tables, signature, described->element, source + index * element->size, owner);
+            PyObject *item = cs_from_c(tables, described->element, source + index * element->size, owner);
             if (!item) Py_CLEAR(list);
             else PyList_SET_ITEM(list, index, item);
         }
@@ -536,7 +560,7 @@ PyObject *cs_from_c(PyObject *tables, const callstub_signature *signature, int t
     }
     case CALLSTUB_TYPE_STRUCT:
     case CALLSTUB_TYPE_UNION: {
-        RecordTypeObject *record_type = cs_record_type(tables, signature, type, NULL);
+        RecordTypeObject *record_type = cs_record_type(tables, type, NULL);
         if (!record_type) return NULL;
         PyObject *record;
         if (owner) {
@@ -605,22 +629,37 @@ int cs_same_type(const callstub_signature *a, int a_type, const callstub_signatu
 
 /* ---- Tables ---- */
 
+static int tables_traverse(TablesObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->records);
+    return 0;
+}
+
+static int tables_clear(TablesObject *self) {
+    Py_CLEAR(self->records);
+    return 0;
+}
+
 static void tables_dealloc(TablesObject *self) {
+    PyObject_GC_UnTrack(self);
+    tables_clear(self);
     callstub_function_free(self->function);
     callstub_callback_free(self->callback);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* GC: record types refer to their tables, and the tables cache them. */
 PyTypeObject TablesType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "callstub._native.Tables",
     .tp_basicsize = sizeof(TablesObject),
     .tp_dealloc = (destructor)tables_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Keeps a bound function's handle, and so its signature tables, alive.",
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)tables_traverse,
+    .tp_clear = (inquiry)tables_clear,
+    .tp_doc = "Keeps a bound function's or a callback's handle, and so its signature tables, alive.",
 };
 
 PyObject *cs_tables_new(callstub_function *function, const callstub_signature *signature) {
-    TablesObject *tables = PyObject_New(TablesObject, &TablesType);
+    TablesObject *tables = PyObject_GC_New(TablesObject, &TablesType);
     if (!tables) {
         callstub_function_free(function);
         return NULL;
@@ -628,7 +667,9 @@ PyObject *cs_tables_new(callstub_function *function, const callstub_signature *s
     tables->function = function;
     tables->callback = NULL;
     tables->signature = signature;
-    tables->callback_state = (CallbackState){NULL, NULL, (PyObject *)tables};
+    tables->callback_state = (CallbackState){NULL, NULL, tables};
+    tables->records = NULL;
+    PyObject_GC_Track(tables);
     return (PyObject *)tables;
 }
 
@@ -656,47 +697,61 @@ static int add_fields(RecordTypeObject *self, PyObject *names, int type, size_t 
     return 0;
 }
 
-RecordTypeObject *cs_record_type(PyObject *tables, const callstub_signature *signature, int type, PyObject *registry) {
-    const callstub_type *described = type_at(signature, type);
-    PyObject *name = PyUnicode_FromString(described->name);
-    if (!name) return NULL;
-    if (registry) {
-        RecordTypeObject *known = (RecordTypeObject *)PyDict_GetItemWithError(registry, name);
-        if (known && cs_same_type(known->signature, known->type, signature, type)) {
-            Py_DECREF(name);
-            Py_INCREF(known);
-            return known;
-        }
-        if (PyErr_Occurred()) {
-            Py_DECREF(name);
-            return NULL;
-        }
-    }
-    RecordTypeObject *self = PyObject_New(RecordTypeObject, &RecordTypeType);
-    if (!self) {
-        Py_DECREF(name);
-        return NULL;
-    }
+/* A new record type of `tables->signature->types[type]`, registered by name in `registry`
+ * (when not anonymous and not taken). */
+static RecordTypeObject *record_type_new(TablesObject *tables, int type, PyObject *name, PyObject *registry) {
+    RecordTypeObject *self = PyObject_GC_New(RecordTypeObject, &RecordTypeType);
+    if (!self) return NULL;
     self->tables = tables;
     Py_INCREF(tables);
-    self->signature = signature;
+    self->signature = tables->signature;
     self->type = type;
     self->name = name;
+    Py_INCREF(name);
     self->fields = PyDict_New();
     self->field_names = NULL;
+    PyObject_GC_Track(self);
     PyObject *names = PyList_New(0);
-    if (!self->fields || !names || add_fields(self, names, type, 0) < 0 || !(self->field_names = PyList_AsTuple(names)) ||
-        (registry && strstr(described->name, "<anonymous>") == NULL && !PyDict_Contains(registry, name) &&
-         PyDict_SetItem(registry, name, (PyObject *)self) < 0)) {
-        Py_XDECREF(names);
-        Py_DECREF(self);
-        return NULL;
+    int failed = !self->fields || !names || add_fields(self, names, type, 0) < 0 ||
+                 !(self->field_names = PyList_AsTuple(names));
+    Py_XDECREF(names);
+    if (!failed && registry && !strstr(type_at(tables->signature, type)->name, "<anonymous>")) {
+        int known = PyDict_Contains(registry, name);
+        failed = known < 0 || (!known && PyDict_SetItem(registry, name, (PyObject *)self) < 0);
     }
-    Py_DECREF(names);
+    if (failed) Py_CLEAR(self);
     return self;
 }
 
+RecordTypeObject *cs_record_type(TablesObject *tables, int type, PyObject *registry) {
+    if (!tables->records && !(tables->records = PyDict_New())) return NULL;
+    PyObject *key = PyLong_FromLong(type);
+    if (!key) return NULL;
+    RecordTypeObject *result = (RecordTypeObject *)PyDict_GetItemWithError(tables->records, key);
+    if (result || PyErr_Occurred()) {
+        Py_XINCREF(result);
+        Py_DECREF(key);
+        return result;
+    }
+    PyObject *name = PyUnicode_FromString(type_at(tables->signature, type)->name);
+    RecordTypeObject *known = name && registry ? (RecordTypeObject *)PyDict_GetItemWithError(registry, name) : NULL;
+    if (known && cs_same_type(known->signature, known->type, tables->signature, type)) {
+        result = known;
+        Py_INCREF(result);
+    } else if (name && !PyErr_Occurred()) result = record_type_new(tables, type, name, registry);
+    Py_XDECREF(name);
+    if (result && PyDict_SetItem(tables->records, key, (PyObject *)result) < 0) Py_CLEAR(result);
+    Py_DECREF(key);
+    return result;
+}
+
+static int record_type_traverse(RecordTypeObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->tables);
+    return 0;
+}
+
 static void record_type_dealloc(RecordTypeObject *self) {
+    PyObject_GC_UnTrack(self);
     Py_XDECREF(self->tables);
     Py_XDECREF(self->name);
     Py_XDECREF(self->fields);
@@ -717,9 +772,7 @@ static PyObject *record_type_call(RecordTypeObject *self, PyObject *arguments, P
     }
     RecordObject *record = (RecordObject *)cs_record_new(self, NULL);
     if (!record || !value) return (PyObject *)record;
-    cs_place place = {NULL, -1, NULL};
-    const callstub_type *described = type_at(self->signature, self->type);
-    place.field = described->name;
+    cs_place place = {NULL, -1, NULL, CS_IN_A_RECORD};
     if (record_to_c(self->signature, self->type, value, record->data, &record->keep, &place) < 0) {
         Py_DECREF(record);
         return NULL;
@@ -756,7 +809,9 @@ PyTypeObject RecordTypeType = {
     .tp_dealloc = (destructor)record_type_dealloc,
     .tp_call = (ternaryfunc)record_type_call,
     .tp_repr = (reprfunc)record_type_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    /* No tp_clear: the tables' cache is cleared instead, and the signature stays valid. */
+    .tp_traverse = (traverseproc)record_type_traverse,
     .tp_getset = record_type_getset,
     .tp_doc = "A C struct or union type; calling it makes a record (zeroed, or from a dict, tuple or keywords).",
 };
@@ -808,7 +863,7 @@ static PyObject *record_getattro(RecordObject *self, PyObject *name) {
         memcpy(bytes, &bits, 16);
         return _PyLong_FromByteArray(bytes, 16, 1, described->kind == CALLSTUB_TYPE_SIGNED);
     }
-    return cs_from_c(self->type->tables, signature, member->type, self->data + offset / 8, (PyObject *)self);
+    return cs_from_c(self->type->tables, member->type, self->data + offset / 8, (PyObject *)self);
 }
 
 static int record_setattro(RecordObject *self, PyObject *name, PyObject *value) {
@@ -826,7 +881,7 @@ static int record_setattro(RecordObject *self, PyObject *name, PyObject *value) 
     /* Pointers stored in the record point into objects it must keep: the outermost record's list. */
     RecordObject *root = self;
     while (root->base && PyObject_TypeCheck(root->base, &RecordType)) root = (RecordObject *)root->base;
-    return member_to_c(self->type->signature, member, base, value, self->data, &root->keep);
+    return member_to_c(self->type->signature, member, base, value, self->data, &root->keep, CS_IN_A_RECORD);
 }
 
 static PyObject *record_repr(RecordObject *self) {
