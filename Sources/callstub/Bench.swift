@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Count instructions per call per path under valgrind's callgrind instead of timing.")
     var instructions = false
 
-    @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python ctypes and cffi, LuaJIT), each in its own process.")
+    @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python's ctypes, cffi and callstub package in one interpreter, taking turns; LuaJIT).")
     var peers = false
 
     func run() throws {
@@ -647,7 +647,7 @@ struct BenchReport: Encodable {
             geometricMean("jit raw", over: "direct"), geometricMean("ffi_call", over: "C drop-in")))
         if !peers.isEmpty {
             lines.append("")
-            lines.append("peers (other FFIs, each in its own process after the matrix; ns per call from their language, median ± IQR, and × direct):")
+            lines.append("peers (other FFIs after the matrix, the Python ones in one interpreter taking turns; ns per call from their language, median ± IQR, and × direct):")
             for peer in peers { lines.append("  \(peer.column): \(peer.version)") }
             lines.append(([padded("signature", 10), padded("direct", 8), padded("jit typed", 10)]
                 + peers.map { padded($0.column, 24) }).joined(separator: " "))

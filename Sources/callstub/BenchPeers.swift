@@ -1,8 +1,10 @@
 // `callstub bench --peers`: the matrix's fixture functions called through other FFIs
-// installed on the machine (Python's ctypes and cffi, LuaJIT's FFI), each in its own
-// process after the matrix, so their columns are marked as peers. The driver scripts
-// are written out next to the fixture library; each checks that every call computes
-// what C computes before timing it, and prints every repetition's ns per call as JSON.
+// installed on the machine (Python's ctypes and cffi, this repository's Python package,
+// LuaJIT's FFI), after the matrix, so their columns are marked as peers. The driver
+// scripts are written out next to the fixture library; each checks that every call
+// computes what C computes before timing it, and prints every repetition's ns per call as
+// JSON. The Python columns share one interpreter and take turns call by call, so that a
+// slow phase of the machine slows all of them alike and their ratios hold.
 
 import Foundation
 
@@ -35,14 +37,10 @@ enum BenchPeers {
     static let python = ProcessInfo.processInfo.environment["CALLSTUB_PYTHON"] ?? "python3"
 
     static let peers: [Peer] = [
-        // The three Python columns run in one interpreter, so that they differ only by the FFI.
-        Peer(name: "ctypes", command: [python], scriptArguments: ["ctypes"], probe: [python, "-c", "import ctypes"],
-             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
-        Peer(name: "cffi", command: [python], scriptArguments: ["cffi"], probe: [python, "-c", "import cffi"],
-             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
-        // The Python package of this repository (python/).
-        Peer(name: "callstub (Python)", command: [python], scriptArguments: ["callstub"], probe: [python, "-c", "import callstub"],
-             script: pythonScript, scriptName: "peer.py", callDivisor: 10),
+        // ctypes, cffi and the Python package of this repository (python/): one process,
+        // one column each; the ones that do not import are noted.
+        Peer(name: "Python", command: [python], scriptArguments: ["ctypes,cffi,callstub"],
+             probe: [python, "-c", "import ctypes"], script: pythonScript, scriptName: "peer.py", callDivisor: 10),
         Peer(name: "LuaJIT", command: ["luajit"], scriptArguments: [], probe: ["luajit", "-v"],
              script: luaScript, scriptName: "peer.lua", callDivisor: 1),
     ]
@@ -85,19 +83,33 @@ enum BenchPeers {
                 notes.append("peer \(peer.name): failed (\(reason.isEmpty ? "status \(outcome.status)" : reason))")
                 continue
             }
-            var median: [String: Double] = [:]
-            var spread: [String: Double] = [:]
-            for (name, samples) in report.samples where !samples.isEmpty {
-                let sorted = samples.sorted()
-                median[name] = sorted[sorted.count / 2]
-                spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
+            notes += (report.missing ?? []).map { "peer \($0)" }
+            let columns = report.columns ?? [Column(name: peer.name, version: report.version ?? "", samples: report.samples ?? [:])]
+            for column in columns {
+                var median: [String: Double] = [:]
+                var spread: [String: Double] = [:]
+                for (name, samples) in column.samples where !samples.isEmpty {
+                    let sorted = samples.sorted()
+                    median[name] = sorted[sorted.count / 2]
+                    spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
+                }
+                figures.append(PeerFigures(column: "peer: \(column.name)", version: column.version, median: median, spread: spread))
             }
-            figures.append(PeerFigures(column: "peer: \(peer.name)", version: report.version, median: median, spread: spread))
         }
         return (figures, notes)
     }
 
+    /// A script's output: one column (`version`, `samples`), or several (`columns`) with
+    /// the FFIs that were not there (`missing`, "name: reason").
     private struct Report: Decodable {
+        let version: String?
+        let samples: [String: [Double]]?
+        let columns: [Column]?
+        let missing: [String]?
+    }
+
+    private struct Column: Decodable {
+        let name: String
         let version: String
         let samples: [String: [Double]]
     }
@@ -124,19 +136,23 @@ enum BenchPeers {
     }
 
     static let pythonScript = #"""
-        # callstub bench --peers: the fixture functions called through Python's ctypes or cffi,
-        # or this repository's callstub package (stubs compiled when bound: eager=True).
-        # argv: peer (ctypes|cffi|callstub), library path, header file, calls, repetitions, case names
-        # (comma-separated). Prints one JSON object: version, and per case the ns per call of
-        # every repetition. Each call is a statement in a timeit loop, so the interpreter's own
-        # statement and call dispatch are part of every figure, as they are for any user.
+        # callstub bench --peers: the fixture functions called through Python's ctypes and cffi
+        # and this repository's callstub package (stubs compiled when bound: eager=True).
+        # argv: FFIs (comma-separated, of ctypes, cffi, callstub), library path, header file,
+        # calls, repetitions, case names (comma-separated). Prints one JSON object: per FFI
+        # (a column) its version and per case the ns per call of every repetition, and the FFIs
+        # that did not import. Each call is a statement in a timeit loop, so the interpreter's
+        # own statement and call dispatch are part of every figure, as they are for any user.
+        # The FFIs take turns within each repetition and case, so that they share the
+        # machine's slow and fast phases alike.
         import json, sys, timeit
 
-        peer, path, header_file, calls, repetitions, wanted = sys.argv[1:7]
+        ffis, path, header_file, calls, repetitions, wanted = sys.argv[1:7]
         calls, repetitions, wanted = int(calls), int(repetitions), wanted.split(",")
         header = open(header_file).read()
+        python = "Python %d.%d.%d" % sys.version_info[:3]
 
-        # The statement per case, and the values it uses, named in `scope`.
+        # The statement per case, and the values it uses, named in each FFI's scope.
         statements = {
             "f0": "f0()", "add2": "add2(1, 2)", "sum6": "sum6(0, 1, 2, 3, 4, 5)",
             "fma3": "fma3(1.0, 1.5, 2.5)", "mixed8": "mixed8(1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5)",
@@ -144,9 +160,8 @@ enum BenchPeers {
             "fid": "fid(s_fid)", "vsum": "vsum(3, v1, v2, v3)",
         }
 
-        if peer == "ctypes":
+        def with_ctypes():
             import ctypes as C
-            version = "ctypes (Python %d.%d.%d)" % sys.version_info[:3]
             lib = C.CDLL(path)
             class II(C.Structure): _fields_ = [("a", C.c_int), ("b", C.c_int)]
             class DD(C.Structure): _fields_ = [("a", C.c_double), ("b", C.c_double)]
@@ -176,9 +191,10 @@ enum BenchPeers {
             vsum.argtypes = [C.c_int]
             scope["vsum"] = vsum
             scope["address"] = lambda pointer: pointer
-        elif peer == "cffi":
+            return "ctypes", "ctypes (%s)" % python, scope
+
+        def with_cffi():
             import cffi
-            version = "cffi %s ABI mode (Python %d.%d.%d)" % ((cffi.__version__,) + sys.version_info[:3])
             ffi = cffi.FFI()
             ffi.cdef(header)
             lib = ffi.dlopen(path)
@@ -191,9 +207,10 @@ enum BenchPeers {
                 "v1": ffi.cast("int", 1), "v2": ffi.cast("int", 2), "v3": ffi.cast("int", 3),
                 "address": lambda pointer: int(ffi.cast("uintptr_t", pointer)),
             })
-        elif peer == "callstub":
+            return "cffi", "cffi %s ABI mode (%s)" % (cffi.__version__, python), scope
+
+        def with_callstub():
             import callstub
-            version = "callstub %s, eager JIT stubs (Python %d.%d.%d)" % ((callstub._native.library_version,) + sys.version_info[:3])
             lib = callstub.CDLL(path, eager=True)
             lib.cdef(header)
             scope = {name: getattr(lib, name) for name in statements}
@@ -202,8 +219,8 @@ enum BenchPeers {
                 "s_ii": lib.record("struct II")((1, 2)), "s_dd": lib.record("struct DD")((1, 2)),
                 "s_l4": lib.record("struct L4")((1, 2, 3, 4)), "s_fid": lib.record("struct FID")((1.5, 2, 2.5)),
             })
-        else:
-            sys.exit("unknown peer " + peer)
+            version = "callstub %s, eager JIT stubs (%s)" % (callstub._native.library_version, python)
+            return "callstub (Python)", version, scope
 
         # Each function must compute what C computes before it is timed.
         checks = {
@@ -212,20 +229,32 @@ enum BenchPeers {
             "ptr3": ("address(ptr3(p8, p8, p16))", 16), "ii": ("ii(s_ii)", 3), "dd2": ("dd2(s_dd, s_dd).b", 4.0),
             "l4": ("l4(s_l4).a", 2), "fid": ("fid(s_fid)", 6.0), "vsum": ("vsum(3, v1, v2, v3)", 6),
         }
-        for name in wanted:
-            if name in checks:
-                got = eval(checks[name][0], scope)
-                if got != checks[name][1]:
-                    sys.exit("%s: %s gave %r, expected %r" % (peer, checks[name][0], got, checks[name][1]))
+        setups = {"ctypes": with_ctypes, "cffi": with_cffi, "callstub": with_callstub}
+        columns, missing = [], []
+        for ffi_name in ffis.split(","):
+            try:
+                name, version, scope = setups[ffi_name]()
+            except ImportError as error:
+                missing.append("%s: not installed (%s)" % (ffi_name, error))
+                continue
+            for case in wanted:
+                if case in checks:
+                    got = eval(checks[case][0], scope)
+                    if got != checks[case][1]:
+                        sys.exit("%s: %s gave %r, expected %r" % (name, checks[case][0], got, checks[case][1]))
+            timers = {case: timeit.Timer(statements[case], globals=scope) for case in wanted if case in statements}
+            for timer in timers.values():
+                timer.timeit(number=max(1, calls // 10))  # warm up
+            columns.append({"name": name, "version": version, "timers": timers, "samples": {case: [] for case in timers}})
 
-        timers = {name: timeit.Timer(statements[name], globals=scope) for name in wanted if name in statements}
-        for timer in timers.values():
-            timer.timeit(number=max(1, calls // 10))  # warm up
-        samples = {name: [] for name in timers}
         for _ in range(repetitions):
-            for name, timer in timers.items():
-                samples[name].append(timer.timeit(number=calls) * 1e9 / calls)
-        print(json.dumps({"version": version, "samples": samples}))
+            for case in wanted:
+                for column in columns:
+                    if case in column["timers"]:
+                        column["samples"][case].append(column["timers"][case].timeit(number=calls) * 1e9 / calls)
+        for column in columns:
+            del column["timers"]
+        print(json.dumps({"columns": columns, "missing": missing}))
         """#
 
     static let luaScript = #"""

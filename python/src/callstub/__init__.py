@@ -196,7 +196,11 @@ class CDLL:
     - verify: "abi" (declarations that change the call are refused), "strict" (any
       difference from the debug info), or "off".
     - release_gil: let other Python threads run during calls (for functions that block);
-      settable per function (`lib.f.release_gil = True`).
+      settable per function (`lib.f.__self__.release_gil = True`).
+
+    Each function is a builtin function (its __doc__ is the C prototype); its __self__
+    is the callstub.Function with `declaration`, `backend`, `verification`, `plan` and
+    `release_gil`.
     """
 
     def __init__(self, name, *, backend="auto", eager=False, use_errno=False, verify="abi", release_gil=False):

@@ -48,12 +48,17 @@ typedef struct {
     PyObject *name;
     PyObject *fields; /* name -> (member index, bit offset of its record) */
     PyObject *field_names; /* tuple, in declaration order */
+    size_t size;
+    /* Records of this type freed with their bytes inline, kept for the next (a call
+     * returning a record then allocates nothing); they hold no references. */
+    int spare_count;
+    struct RecordObject *spare[4];
 } RecordTypeObject;
 
 extern PyTypeObject RecordTypeType;
 
 /* A record value: bytes laid out as `type` says, its own or a view into `base`'s. */
-typedef struct {
+typedef struct RecordObject {
     PyObject_VAR_HEAD
     RecordTypeObject *type;
     PyObject *base;     /* the object whose memory `data` points into; NULL: inline */
@@ -138,6 +143,8 @@ typedef struct {
 extern _Thread_local cs_call_state cs_calls;
 
 extern PyTypeObject FunctionType;
+/* `function` bound for Python: the builtin function to call, whose __self__ is the
+ * callstub.Function (declaration, backend, plan, release_gil). Takes `function`. */
 PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject *registry, int release_gil);
 
 /* The ctypes adapter (set by callstub/__init__.py): adapter(object) -> the address a

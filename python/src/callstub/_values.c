@@ -710,6 +710,8 @@ static RecordTypeObject *record_type_new(TablesObject *tables, int type, PyObjec
     Py_INCREF(name);
     self->fields = PyDict_New();
     self->field_names = NULL;
+    self->size = type_at(tables->signature, type)->size;
+    self->spare_count = 0;
     PyObject_GC_Track(self);
     PyObject *names = PyList_New(0);
     int failed = !self->fields || !names || add_fields(self, names, type, 0) < 0 ||
@@ -756,6 +758,7 @@ static void record_type_dealloc(RecordTypeObject *self) {
     Py_XDECREF(self->name);
     Py_XDECREF(self->fields);
     Py_XDECREF(self->field_names);
+    while (self->spare_count) PyObject_Free(self->spare[--self->spare_count]);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -819,9 +822,13 @@ PyTypeObject RecordTypeType = {
 /* ---- Records ---- */
 
 PyObject *cs_record_new(RecordTypeObject *type, const void *bytes) {
-    size_t size = type_at(type->signature, type->type)->size;
-    RecordObject *self = PyObject_NewVar(RecordObject, &RecordType, (Py_ssize_t)size);
-    if (!self) return NULL;
+    size_t size = type->size;
+    RecordObject *self;
+    if (type->spare_count)
+        self = (RecordObject *)PyObject_InitVar((PyVarObject *)type->spare[--type->spare_count], &RecordType,
+                                                (Py_ssize_t)size);
+    else if (!(self = PyObject_NewVar(RecordObject, &RecordType, (Py_ssize_t)size)))
+        return NULL;
     self->type = type;
     Py_INCREF(type);
     self->base = NULL;
@@ -833,9 +840,18 @@ PyObject *cs_record_new(RecordTypeObject *type, const void *bytes) {
 }
 
 static void record_dealloc(RecordObject *self) {
-    Py_XDECREF(self->type);
+    RecordTypeObject *type = self->type;
     Py_XDECREF(self->base);
     Py_XDECREF(self->keep);
+    /* Kept for the next record of its type when its bytes are inline and the type lives on
+     * (this is not its last reference, so dropping it frees nothing). */
+    if (type && !self->base && Py_SIZE(self) == (Py_ssize_t)type->size && Py_REFCNT(type) > 1 &&
+        type->spare_count < (int)(sizeof type->spare / sizeof type->spare[0])) {
+        type->spare[type->spare_count++] = self;
+        Py_DECREF(type);
+        return;
+    }
+    Py_XDECREF(type);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
