@@ -145,8 +145,11 @@ final class DWARFTypeImporter {
         for var child in DIE.children(&die) where Int(dwarf_tag(&child)) == DW_TAG_subrange_type {
             if let count = DIE.unsigned(&child, DW_AT_count) {
                 counts.append(try bounded(count, &child, "DW_AT_count"))
-            } else if let upper = DIE.signed(&child, DW_AT_upper_bound) {
-                counts.append(upper < 0 ? 0 : try bounded(upper, &child, "DW_AT_upper_bound") + 1)  // gcc gives -1 for `[0]`
+            } else if let upper = DIE.integer(&child, DW_AT_upper_bound) {
+                // DW_FORM_data1..8 are the bound's bits, unsigned as the subrange's type
+                // (gcc writes `char[256]` as data1 0xff: 255, not -1); -1 (sdata, or data8
+                // all ones) is `[0]`.
+                counts.append(upper < 0 ? 0 : try bounded(upper, &child, "DW_AT_upper_bound") + 1)
             } else {
                 counts.append(nil)  // a flexible array member
             }

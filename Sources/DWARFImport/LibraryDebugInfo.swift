@@ -298,20 +298,16 @@ enum DIE {
         return dwarf_formudata(&attribute, &value) == 0 ? value : nil
     }
 
-    static func signed(_ die: inout Dwarf_Die, _ name: Int) -> Int64? {
-        var attribute = Dwarf_Attribute()
-        guard dwarf_attr_integrate(&die, UInt32(name), &attribute) != nil else { return nil }
-        var value: Dwarf_Sword = 0
-        return dwarf_formsdata(&attribute, &value) == 0 ? value : nil
-    }
-
-    /// A constant attribute as a signed integer: `DW_FORM_sdata` read signed, the other
-    /// forms as their two's-complement bits (gcc writes a negative DW_AT_bit_offset for a
-    /// bit-field that crosses its storage unit in a packed record).
+    /// A constant attribute as a signed integer: `DW_FORM_sdata` and `DW_FORM_implicit_const`
+    /// read signed, the other forms as their bits into an Int, so that 8 bytes of ones are
+    /// -1 (gcc writes a negative DW_AT_bit_offset for a bit-field that crosses its storage
+    /// unit in a packed record) while `DW_FORM_data1` 0xff is 255 (libdw's dwarf_formsdata
+    /// would sign-extend it to -1; gcc writes the upper bound of `char[256]` so).
     static func integer(_ die: inout Dwarf_Die, _ name: Int) -> Int? {
         var attribute = Dwarf_Attribute()
         guard dwarf_attr_integrate(&die, UInt32(name), &attribute) != nil else { return nil }
-        if Int(dwarf_whatform(&attribute)) == DW_FORM_sdata {
+        let form = Int(dwarf_whatform(&attribute))
+        if form == DW_FORM_sdata || form == DW_FORM_implicit_const {
             var value: Dwarf_Sword = 0
             return dwarf_formsdata(&attribute, &value) == 0 ? Int(value) : nil
         }
