@@ -1,8 +1,9 @@
 // A declaration compared with what the library's debug info says: ABI-relevant
 // differences (parameter count, variadic or not, each value's class and size, record
-// size, alignment, member offsets and types, bit-field positions, enum size) and those
-// that do not change how the call is made (signedness, typedef names, qualifiers,
-// pointee types, tags), each with where it is and both sides.
+// size, alignment, member offsets and types, bit-field positions, enum size, and the
+// layout of a record a pointer points to) and those that do not change how the call is
+// made or what memory means (signedness, typedef names, qualifiers, other pointee
+// types, tags), each with where it is and both sides.
 
 import CTypeModel
 
@@ -84,7 +85,12 @@ public enum SignatureComparison {
             if mine != theirs { note(.abi, "\(mine.spelling) _Complex against \(theirs.spelling) _Complex") }
         case (.pointer(let mine), .pointer(let theirs)):
             if !pointeesAgree(mine, theirs) {
-                note(.nonABI, "pointee types differ")
+                let layout = pointeeLayoutDifferences(mine, theirs, at: position)
+                if layout.isEmpty {
+                    note(.nonABI, "pointee types differ")
+                } else {
+                    differences += layout
+                }
             }
         case (.pointer, .record(let union)) where isPointerUnion(union) && position != "result",
             (.record(let union), .pointer) where isPointerUnion(union) && position != "result":
@@ -178,6 +184,69 @@ public enum SignatureComparison {
         }
         if mine.tag != theirs.tag && differences.allSatisfy({ $0.severity == .nonABI }) {
             note(.nonABI, "", "tags differ")
+        }
+    }
+
+    /// A pointer passes the same whatever it points to, but the callee reads and writes the
+    /// memory as its own record: where both sides point to a defined record, what would
+    /// make that memory mean something else is an ABI difference, at
+    /// `argument 1, pointee, member x` (see `layoutDifferences`).
+    static func pointeeLayoutDifferences(_ mine: CQualType, _ theirs: CQualType, at position: String) -> [SignatureDifference] {
+        guard case .record(let left) = mine.resolved.type, case .record(let right) = theirs.resolved.type else { return [] }
+        var found: [SignatureDifference] = []
+        layoutDifferences(left, right, at: position + ", pointee", declared: mine, actual: theirs, into: &found, depth: 0)
+        return found
+    }
+
+    /// What makes a record's memory mean something else: its size, and per member in order,
+    /// its offset and size (bits for bit-fields), a floating type against an integer or a
+    /// pointer, and
+    /// a nested record (of the same kind on both sides) compared the same way.
+    /// Types of one size and class otherwise lay memory out alike (an array against an
+    /// integer, a struct against a union): glibc's own definitions differ from its headers
+    /// in just those ways (`struct __res_state`, `struct __jmp_buf_tag`), and the memory is
+    /// the same. Nothing when a side is not defined (an opaque pointer).
+    static func layoutDifferences(
+        _ mine: CRecord, _ theirs: CRecord, at position: String, declared: CQualType, actual: CQualType,
+        into differences: inout [SignatureDifference], depth: Int
+    ) {
+        guard depth < 16, let left = mine.definition, let right = theirs.definition else { return }
+        func note(_ where_: String, _ detail: String) {
+            differences.append(SignatureDifference(
+                severity: .abi, position: position + where_, declared: declared.description, actual: actual.description,
+                detail: detail))
+        }
+        if left.layout.size != right.layout.size { note("", "size \(left.layout.size) against \(right.layout.size)") }
+        let members = { (definition: CRecordDefinition) in
+            zip(definition.fields, definition.layout.members).filter { $0.0.name != nil || !$0.0.isBitField }
+        }
+        let (leftMembers, rightMembers) = (members(left), members(right))
+        if leftMembers.count != rightMembers.count {
+            note("", "\(leftMembers.count) members against \(rightMembers.count)")
+        }
+        for (index, ((field, place), (other, otherPlace))) in zip(leftMembers, rightMembers).enumerated() {
+            let name = field.name ?? other.name ?? "#\(index + 1)"
+            if place.offsetInBits != otherPlace.offsetInBits || place.sizeInBits != otherPlace.sizeInBits {
+                let text = { (member: CMemberLayout) -> String in
+                    member.offsetInBits % 8 == 0 && member.sizeInBits % 8 == 0
+                        ? "offset \(member.offsetInBytes), size \(member.sizeInBits / 8)"
+                        : "bits \(member.offsetInBits)+\(member.sizeInBits)"
+                }
+                note(", member \(name)", "\(text(place)) against \(text(otherPlace))")
+                continue
+            }
+            let (kind, otherKind) = (field.type.resolved.type, other.type.resolved.type)
+            switch (kind, otherKind) {
+            case (.floating, .integer), (.floating, .enumeration), (.floating, .pointer),
+                (.integer, .floating), (.enumeration, .floating), (.pointer, .floating):
+                note(", member \(name)", "\(field.type) against \(other.type): a \(kindName(kind)) against a \(kindName(otherKind))")
+            case (.record(let inner), .record(let otherInner)) where inner.kind == otherInner.kind:
+                layoutDifferences(
+                    inner, otherInner, at: position + ", member \(name)", declared: declared, actual: actual,
+                    into: &differences, depth: depth + 1)
+            default:
+                break
+            }
         }
     }
 

@@ -181,9 +181,15 @@ extension SharedLibrary {
         }
         lines.append("declared: " + CPrinter().print(.function(name: name, type: declared)))
         lines.append("actual:   " + CPrinter().print(.function(name: name, type: actual.type)))
-        // Records side by side, in the pahole style of `callstub parse`.
+        // Records side by side, in the pahole style of `callstub parse`: those passed by
+        // value and those pointed to.
         var shown: Set<ObjectIdentifier> = []
-        for (mine, theirs) in zip([declared.result] + declared.parameters.map(\.type), [actual.type.result] + actual.type.parameters.map(\.type)) {
+        func pointee(_ type: CQualType) -> CQualType {
+            if case .pointer(let pointee) = type.resolved.type { pointee } else { type }
+        }
+        for (mine, theirs) in zip([declared.result] + declared.parameters.map(\.type), [actual.type.result] + actual.type.parameters.map(\.type))
+            .map({ (pointee($0), pointee($1)) })
+        {
             if case .record(let left) = mine.resolved.type, case .record(let right) = theirs.resolved.type,
                 shown.insert(ObjectIdentifier(left)).inserted,
                 differences.contains(where: { $0.declared == mine.description && $0.severity == .abi })

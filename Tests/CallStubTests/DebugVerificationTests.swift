@@ -1,5 +1,5 @@
-// Declarations checked against the library's DWARF: wrong ones refused before any call
-// with both sides shown, harmless differences kept as warnings (errors under `strict`),
+// Declarations checked against the library's DWARF: wrong ones (records behind pointers
+// included) refused before any call with both sides shown, harmless differences kept as warnings (errors under `strict`),
 // functions bound with no declaration at all, on glibc (libc6-dbg) and on the fixture.
 
 import CTestSupport
@@ -40,6 +40,17 @@ import Testing
             #expect(text.contains("member quot"))
             #expect(text.contains("/* size: 16, alignment: 8, members: 2 */"))
             #expect(text.contains("/* size: 8, alignment: 4, members: 2 */"))
+        }
+        // A record behind a pointer laid out otherwise: the callee would write past it.
+        do {
+            _ = try libc.function("gmtime_r", declaration: """
+                struct tm { int tm_sec, tm_min, tm_hour, tm_mday, tm_mon, tm_year, tm_wday, tm_yday, tm_isdst; };
+                struct tm *gmtime_r(const long *, struct tm *);
+                """)
+            Issue.record("a short struct tm was accepted")
+        } catch {
+            #expect(error.description.contains("[abi] argument 2, pointee: declared struct tm, actual struct tm: size 36 against 56"))
+            #expect(error.description.contains("/* size: 36, alignment: 4, members: 9 */"))
         }
         // Signedness is not an ABI difference: a warning, an error when strict.
         let unsignedAbs = try libc.function("abs", declaration: "unsigned abs(unsigned)")

@@ -1,7 +1,8 @@
 // Mutation test of verification: every fixture declaration, mutated in ways that change
 // the ABI (swapped parameters of different classes, a type widened or narrowed, a
 // parameter dropped or added, fixed ↔ variadic, int ↔ pointer, float ↔ double, a record
-// member's type, a bit-field's width, an enum's size), must be refused against the
+// member's type, a bit-field's width, an enum's size, the same in a record a pointer
+// points to), must be refused against the
 // fixture's DWARF; the unmutated declarations must all pass.
 
 import CTestSupport
@@ -71,7 +72,13 @@ enum Mutations {
             return [("enum size", CQualType(.enumeration(packed)))]
         case .floating(.float): return [("float → double", CQualType(.double))]
         case .floating(.double): return [("double → float", CQualType(.float))]
-        case .pointer: return [("pointer → int", CQualType(.int))]
+        case .pointer(let pointee):
+            // The record it points to, laid out otherwise: the callee would read other memory.
+            var pointees: [(String, CQualType)] = []
+            if case .record = pointee.resolved.type {
+                pointees = replacements(for: pointee).map { ("pointee \($0.0)", CQualType(.pointer($0.1))) }
+            }
+            return [("pointer → int", CQualType(.int))] + pointees
         case .record(let record):
             guard let definition = record.definition else { return [] }
             var result: [(String, CQualType)] = []

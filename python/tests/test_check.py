@@ -105,6 +105,35 @@ def test_abi_changing_record_mutations_are_refused(fixture):
         callstub.check(declare(fixture.packed_by_value, ctypes.c_double, [Packed]))
 
 
+def test_records_behind_pointers_are_checked_by_layout(fixture):
+    class Unpacked(ctypes.Structure):  # _pack_ forgotten: C would read d at offset 1, ctypes writes it at 8
+        _fields_ = [("c", ctypes.c_char), ("d", ctypes.c_double)]
+
+    with pytest.raises(TypeError, match=r"argument 1, pointee, member d: .*offset 8, size 8 against offset 1, size 8"):
+        callstub.check(declare(fixture.packed_d, ctypes.c_double, [ctypes.POINTER(Unpacked)]))
+
+    class Tm(ctypes.Structure):  # glibc's struct tm, as <time.h> has it
+        _fields_ = [(name, ctypes.c_int) for name in
+                    ("tm_sec", "tm_min", "tm_hour", "tm_mday", "tm_mon", "tm_year", "tm_wday", "tm_yday", "tm_isdst")] \
+            + [("tm_gmtoff", ctypes.c_long), ("tm_zone", ctypes.c_char_p)]
+
+    class ShortTm(ctypes.Structure):  # the ISO C members only: glibc would write past its end
+        _fields_ = Tm._fields_[:9]
+
+    class FloatTm(ctypes.Structure):  # a member of the right size and the wrong kind
+        _fields_ = Tm._fields_[:10] + [("tm_zone", ctypes.c_double)]
+
+    libc = ctypes.CDLL("libc.so.6")
+    time_t = ctypes.c_long
+    assert "verified" in callstub.check(
+        declare(libc.gmtime_r, ctypes.POINTER(Tm), [ctypes.POINTER(time_t), ctypes.POINTER(Tm)]))
+    with pytest.raises(TypeError, match=r"argument 2, pointee: declared struct ShortTm, actual struct tm: size 36 against 56"):
+        callstub.check(declare(libc.gmtime_r, ctypes.POINTER(Tm), [ctypes.POINTER(time_t), ctypes.POINTER(ShortTm)]))
+    with pytest.raises(TypeError, match=r"result, pointee, member tm_zone: declared struct FloatTm, actual struct tm: "
+                                        r"double against const char \*: a floating type against a pointer"):
+        callstub.check(declare(libc.gmtime_r, ctypes.POINTER(FloatTm), [ctypes.POINTER(time_t), ctypes.POINTER(Tm)]))
+
+
 def test_scalar_mutations_are_refused_and_harmless_ones_pass(fixture):
     with pytest.raises(TypeError, match="argument 2"):
         callstub.check(declare(fixture.scale, ctypes.c_long, [ctypes.c_long, ctypes.c_float]))
