@@ -246,6 +246,28 @@ def test_qsort_with_a_python_comparison(built):
     assert values.tolist() == [1, 2]
 
 
+def test_byref_with_an_offset_points_into_the_object():
+    libc = callstub.CDLL("libc.so.6")
+    words = (ctypes.c_int * 4)()
+    libc.memset(ctypes.byref(words, 4), 0xFF, 4)  # the second int only
+    assert list(words) == [0, -1, 0, 0]
+
+
+def test_real_headers_through_the_preprocessor():
+    # glibc's libm functions are IFUNCs without DWARF declarations: <math.h> declares them.
+    libm = callstub.CDLL("libm.so.6")
+    libm.include("math.h")
+    assert libm.cos(0.5) == math.cos(0.5) and libm.ldexp(1.0, 10) == 1024.0
+    exponent = ctypes.c_int()
+    assert libm.frexp(8.0, ctypes.byref(exponent)) == 0.5 and exponent.value == 4
+    libm.include("complex.h", arguments=["-D_GNU_SOURCE"])
+    assert libm.cabs(3 + 4j) == 5.0
+    with pytest.raises(ValueError, match="no_such_header.h: No such file"):
+        libm.include("no_such_header.h")
+    with pytest.raises(TypeError, match="preprocessor argument 1: expected a str, got int"):
+        libm.include("math.h", arguments=[1])
+
+
 def test_glibc_from_its_debug_info():
     libc = callstub.CDLL("libc.so.6")
     quotient = libc.div(7, 2)

@@ -171,11 +171,9 @@ _CTYPES_CLASSES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.A
 
 def _ctypes_address(value):
     """The address a ctypes object stands for as a pointer argument: a pointer's value,
-    byref()'s object, any other instance's own memory."""
-    if isinstance(value, _CTYPES_POINTERS):
+    byref()'s (its object's address plus its offset), any other instance's own memory."""
+    if isinstance(value, (_BYREF,) + _CTYPES_POINTERS):
         return ctypes.cast(value, ctypes.c_void_p).value or 0
-    if isinstance(value, _BYREF):
-        return ctypes.addressof(value._obj)
     return ctypes.addressof(value)
 
 
@@ -216,6 +214,13 @@ class CDLL:
         preprocessor lines) that functions are then bound with."""
         with self._lock:
             _native.declare(self._handle, declarations)
+
+    def include(self, *headers, arguments=()):
+        """Adds the declarations of real headers, preprocessed by the system's C compiler
+        (`cc -E`) as `#include <header>` each: `lib.include("math.h")`. `arguments` go to
+        the preprocessor first: "-DNAME=VALUE", "-I/dir", "-std=gnu11"."""
+        with self._lock:
+            _native.include(self._handle, list(headers), list(arguments))
 
     def function(self, name, declaration=None):
         """The function `name`, bound with `declaration` (a prototype, after any types it

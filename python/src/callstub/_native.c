@@ -88,6 +88,54 @@ static PyObject *declare(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* The strings of a list or tuple, as a malloc'd array of pointers into them (borrowed
+ * from the sequence, which the caller keeps); NULL with an exception set. */
+static const char **strings_of(PyObject *sequence, const char *what, Py_ssize_t *count) {
+    *count = PySequence_Fast_GET_SIZE(sequence);
+    const char **strings = PyMem_Calloc(*count ? (size_t)*count : 1, sizeof(char *));
+    if (!strings) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t index = 0; index < *count; index++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(sequence, index);
+        if (!PyUnicode_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "%s %zd: expected a str, got %s", what, index + 1, Py_TYPE(item)->tp_name);
+            PyMem_Free(strings);
+            return NULL;
+        }
+        if (!(strings[index] = PyUnicode_AsUTF8(item))) {
+            PyMem_Free(strings);
+            return NULL;
+        }
+    }
+    return strings;
+}
+
+/* include(library, headers, arguments): real headers, through the C preprocessor. */
+static PyObject *include(PyObject *self, PyObject *args) {
+    PyObject *capsule, *header_list, *argument_list;
+    if (!PyArg_ParseTuple(args, "OO!O!", &capsule, &PyList_Type, &header_list, &PyList_Type, &argument_list))
+        return NULL;
+    callstub_library *library = library_of(capsule);
+    if (!library) return NULL;
+    Py_ssize_t header_count, argument_count;
+    const char **headers = strings_of(header_list, "header", &header_count);
+    const char **arguments = headers ? strings_of(argument_list, "preprocessor argument", &argument_count) : NULL;
+    if (!arguments) {
+        PyMem_Free(headers);
+        return NULL;
+    }
+    callstub_status status;
+    Py_BEGIN_ALLOW_THREADS  /* runs cc -E */
+    status = callstub_library_include(library, headers, (size_t)header_count, arguments, (size_t)argument_count);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(headers);
+    PyMem_Free(arguments);
+    if (status != CALLSTUB_OK) return cs_raise_status(status);
+    Py_RETURN_NONE;
+}
+
 /* bind(library, name, declaration or None, flags, registry, release_gil) -> Function */
 static PyObject *bind(PyObject *self, PyObject *args) {
     PyObject *capsule, *name, *registry;
@@ -164,6 +212,7 @@ static PyObject *set_pointer_adapter(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"declare", declare, METH_VARARGS, "Adds C declarations to a library's declaration set."},
+    {"include", include, METH_VARARGS, "Adds the declarations of real headers (through the C preprocessor)."},
     {"bind", bind, METH_VARARGS, "Binds a function of a library."},
     {"bind_address", bind_address, METH_VARARGS, "Binds a function pointer with its declaration."},
     {"get_errno", get_errno, METH_NOARGS, "The errno captured by the thread's last use_errno call."},
