@@ -27,6 +27,9 @@ class BuildExt(build_ext):
         for extension in self.extensions:
             if flag:
                 extension.extra_compile_args.append(flag)
+            # Only PyInit__native is exported (PyMODINIT_FUNC says so): the extension's own
+            # types and functions are then reached directly, not through the GOT and PLT.
+            extension.extra_compile_args.append("-fvisibility=hidden")
         super().build_extensions()
 
 

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+Py_ssize_t cs_live_callbacks;
+
 /* Whether the interpreter is shutting down or gone (C's exit handlers run after it). */
 static int finalizing(void) {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -76,6 +78,7 @@ static CallbackObject *callback_alloc(PyTypeObject *type, PyObject *function, Py
     }
     CallbackObject *self = (CallbackObject *)type->tp_alloc(type, 0);
     if (!self) return NULL;
+    cs_live_callbacks++;
     self->name = name;
     Py_INCREF(name);
     if (!(self->tables = (TablesObject *)cs_tables_new(NULL, NULL))) {
@@ -149,6 +152,7 @@ static void callback_dealloc(CallbackObject *self) {
     if (!finalizing()) Py_XDECREF(self->tables);
     Py_XDECREF(self->name);
     Py_TYPE(self)->tp_free((PyObject *)self);
+    cs_live_callbacks--;
 }
 
 static PyObject *callback_get_address(CallbackObject *self, void *closure) {

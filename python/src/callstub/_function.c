@@ -33,6 +33,8 @@ typedef struct {
     const char *c_name;
     RecordTypeObject *result_record;
     RecordObject *last_result; /* the last record result, reused while nothing else holds it */
+    callstub_entry entry;      /* the stub fixed when bound (eager or JIT), else NULL */
+    void *target;              /* its target */
     PyObject *registry;
     int result_type;
     int result_path;
@@ -224,27 +226,38 @@ static PyObject *wrong_count(FunctionObject *self, Py_ssize_t count) {
 
 enum { SMALL_FRAME = 512, SMALL_ARGUMENTS = 16, SMALL_RESULT = 64 };
 
-/* The call itself (through the variadic tail `types` when given): 0, or -1 with an
- * exception set, a callback's raised during the call included. */
-static inline int enter(FunctionObject *self, const char *types, void *result, void **arguments) {
+/* The call itself: through the variadic tail `types` when given, else through the stub
+ * fixed when the function was bound, else libcallstub's inline path (which tiers up). */
+static inline __attribute__((always_inline)) callstub_status call(FunctionObject *self, const char *types, void *result, void **arguments) {
+    if (types) return callstub_call_variadic(self->function, types, result, arguments);
+    if (self->entry) return (callstub_status)self->entry(self->target, arguments, result);
+    return callstub_call_inline(self->function, result, arguments);
+}
+
+/* The call with the GIL handled: 0, or -1 with an exception set, a callback's raised
+ * during the call included. */
+static inline __attribute__((always_inline)) int enter(FunctionObject *self, const char *types, void *result, void **arguments) {
     callstub_status status;
-    cs_call_state *state = &cs_calls;  /* one thread-local lookup per call */
-    state->depth++;
-    if (self->release_gil) {
-        Py_BEGIN_ALLOW_THREADS
-        status = types ? callstub_call_variadic(self->function, types, result, arguments)
-                       : callstub_call_inline(self->function, result, arguments);
-        Py_END_ALLOW_THREADS
+    if (!cs_live_callbacks && !self->release_gil) {
+        /* No callback exists, so the call cannot lead back into Python: nothing to track. */
+        status = call(self, types, result, arguments);
     } else {
-        status = types ? callstub_call_variadic(self->function, types, result, arguments)
-                       : callstub_call_inline(self->function, result, arguments);
-    }
-    state->depth--;
-    if (state->pending_type && state->depth == 0) {
-        /* A callback raised during the call: the call raises it now. */
-        PyErr_Restore(state->pending_type, state->pending_value, state->pending_traceback);
-        state->pending_type = state->pending_value = state->pending_traceback = NULL;
-        return -1;
+        cs_call_state *state = &cs_calls;  /* one thread-local lookup per call */
+        state->depth++;
+        if (self->release_gil) {
+            Py_BEGIN_ALLOW_THREADS
+            status = call(self, types, result, arguments);
+            Py_END_ALLOW_THREADS
+        } else {
+            status = call(self, types, result, arguments);
+        }
+        state->depth--;
+        if (state->pending_type && state->depth == 0) {
+            /* A callback raised during the call: the call raises it now. */
+            PyErr_Restore(state->pending_type, state->pending_value, state->pending_traceback);
+            state->pending_type = state->pending_value = state->pending_traceback = NULL;
+            return -1;
+        }
     }
     if (status != CALLSTUB_OK) {
         cs_raise_status(status);
@@ -475,6 +488,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
     }
     self->result_record = NULL;
     self->last_result = NULL;
+    if (callstub_function_entry(function, &self->entry, &self->target) != CALLSTUB_OK) self->entry = NULL;
     self->variadic = (type->flags & CALLSTUB_TYPE_VARIADIC) != 0;
     self->release_gil = release_gil;
     self->parameter_count = (Py_ssize_t)type->count;

@@ -142,6 +142,11 @@ typedef struct {
 
 extern _Thread_local cs_call_state cs_calls;
 
+/* How many Callback objects are alive (changed under the GIL). Python code runs in a
+ * callback only while its object lives (a freed one's code returns zeros), so while there
+ * are none, a call that keeps the GIL cannot lead into Python and skips cs_calls. */
+extern Py_ssize_t cs_live_callbacks;
+
 extern PyTypeObject FunctionType;
 /* `function` bound for Python: the builtin function to call, whose __self__ is the
  * callstub.Function (declaration, backend, plan, release_gil). Takes `function`. */
