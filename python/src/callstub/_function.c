@@ -127,6 +127,22 @@ static inline int short_pointer(PyObject *value, char *slot) {
     return 1;
 }
 
+/* A record result's bytes, read an eightbyte at a time as the stub (or the callee, for a
+ * result in memory) wrote them: a wider load over two narrower stores would wait for
+ * them to reach the cache (a store-forwarding stall, ~5 ns a call). */
+static inline void copy_result(char *destination, const char *source, size_t size) {
+    if (size % 8) {
+        memcpy(destination, source, size);
+        return;
+    }
+    for (size_t offset = 0; offset < size; offset += 8) {
+        uint64_t eightbyte;
+        memcpy(&eightbyte, source + offset, 8);
+        __asm__("" : "+r"(eightbyte));  /* kept one eightbyte wide: not merged into wider loads */
+        memcpy(destination + offset, &eightbyte, 8);
+    }
+}
+
 /* A record's bytes, copied inline for the common sizes (memcpy with a constant size). */
 static inline void copy_record(char *destination, const char *source, size_t size) {
     switch (size) {
@@ -270,19 +286,16 @@ static inline __attribute__((always_inline)) int enter(FunctionObject *self, con
  * reference count is 1, so no Python code can see it change: the caller dropped it), else
  * a new record, kept as the last one. A loop that drops each result allocates nothing. */
 static PyObject *record_result(FunctionObject *self, const char *bytes) {
-    RecordObject *last = self->last_result;
-    if (last && Py_REFCNT(last) == 1) {
-        Py_CLEAR(last->keep);  /* pointers stored in it by the caller no longer matter */
-        copy_record(last->data, bytes, self->result_record->size);
-        Py_INCREF(last);
-        return (PyObject *)last;
+    RecordObject *record = self->last_result;
+    if (record && Py_REFCNT(record) == 1) {
+        Py_CLEAR(record->keep);  /* pointers stored in it by the caller no longer matter */
+    } else {
+        if (!(record = (RecordObject *)cs_record_new(self->result_record, NULL))) return NULL;
+        Py_XSETREF(self->last_result, record);
     }
-    PyObject *result = cs_record_new(self->result_record, bytes);
-    if (result) {
-        Py_INCREF(result);
-        Py_XSETREF(self->last_result, (RecordObject *)result);
-    }
-    return result;
+    copy_result(record->data, bytes, self->result_record->size);
+    Py_INCREF(record);
+    return (PyObject *)record;
 }
 
 static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *values, size_t flags, PyObject *keywords) {
