@@ -3,7 +3,7 @@
 // LuaJIT's FFI), after the matrix, so their columns are marked as peers. The driver
 // scripts are written out next to the fixture library; each checks that every call
 // computes what C computes before timing it, and prints every repetition's ns per call as
-// JSON. The Python columns share one interpreter and take turns call by call, so that a
+// JSON. The Python columns share one interpreter and take turns case by case, so that a
 // slow phase of the machine slows all of them alike and their ratios hold.
 
 import Foundation
