@@ -268,6 +268,16 @@ def test_real_headers_through_the_preprocessor():
         libm.include("math.h", arguments=[1])
 
 
+def test_records_by_their_typedef_name_as_out_parameters():
+    # GSL's results come back through a `gsl_sf_result *`, a typedef of struct
+    # gsl_sf_result_struct: the record is found by either name (signature from libgsl-dbg).
+    gsl = callstub.CDLL("libgsl.so.27")
+    bessel = gsl.gsl_sf_bessel_J0_e
+    result = gsl.record("gsl_sf_result")()
+    assert gsl.record("struct gsl_sf_result_struct") is gsl.record("gsl_sf_result")
+    assert bessel(1.0, result) == 0 and result.val == gsl.gsl_sf_bessel_J0(1.0) and 0 < result.err < 1e-12
+
+
 def test_glibc_from_its_debug_info():
     libc = callstub.CDLL("libc.so.6")
     quotient = libc.div(7, 2)

@@ -467,6 +467,36 @@ static PyObject *builtin_of(FunctionObject *self) {
     return builtin;
 }
 
+/* A record pointed to through a typedef (`gsl_sf_result *` for struct
+ * gsl_sf_result_struct) is registered under the typedef's name too, so that
+ * CDLL.record("gsl_sf_result") finds it: a record's own entry carries its tag, and the
+ * pointer's spelling is where the typedef survives. 0, or -1 with an exception set. */
+static int register_alias(TablesObject *tables, int pointer, PyObject *registry) {
+    const callstub_signature *signature = tables->signature;
+    const callstub_type *described = &signature->types[pointer];
+    if (described->element < 0) return 0;
+    const callstub_type *pointee = &signature->types[described->element];
+    if ((pointee->kind != CALLSTUB_TYPE_STRUCT && pointee->kind != CALLSTUB_TYPE_UNION) ||
+        (pointee->flags & CALLSTUB_TYPE_INCOMPLETE) || !described->name)
+        return 0;
+    /* "const gsl_sf_result *" -> "gsl_sf_result": one identifier, or no alias. */
+    const char *start = described->name, *end = start + strlen(start);
+    if (!strncmp(start, "const ", 6)) start += 6;
+    if (end - start < 2 || strcmp(end - 2, " *")) return 0;
+    end -= 2;
+    for (const char *c = start; c < end; c++)
+        if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (c > start && *c >= '0' && *c <= '9')))
+            return 0;
+    if (end == start || ((size_t)(end - start) == strlen(pointee->name) && !strncmp(start, pointee->name, end - start)))
+        return 0;
+    PyObject *alias = PyUnicode_FromStringAndSize(start, end - start);
+    RecordTypeObject *record = alias ? cs_record_type(tables, described->element, registry) : NULL;
+    int failed = !record || !PyDict_SetDefault(registry, alias, (PyObject *)record);
+    Py_XDECREF(alias);
+    Py_XDECREF(record);
+    return failed ? -1 : 0;
+}
+
 PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject *registry, int release_gil) {
     const callstub_signature *signature;
     callstub_status status = callstub_function_signature(function, &signature);
@@ -536,7 +566,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         return NULL;
     }
     choose_vectorcall(self);
-    /* Records the function reaches by value or through pointers, for CDLL.record_types. */
+    /* Records the function reaches by value or through pointers, for CDLL.record. */
     for (size_t index = 0; registry && index < signature->type_count; index++) {
         const callstub_type *described = &signature->types[index];
         if ((described->kind == CALLSTUB_TYPE_STRUCT || described->kind == CALLSTUB_TYPE_UNION) &&
@@ -547,6 +577,9 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
                 return NULL;
             }
             Py_DECREF(record);
+        } else if (described->kind == CALLSTUB_TYPE_POINTER && register_alias(tables, (int)index, registry) < 0) {
+            Py_DECREF(self);
+            return NULL;
         }
     }
     return builtin_of(self);
