@@ -64,6 +64,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The README's examples and the callback lifetimes, built in release mode and run by
+        // scripts/test.
+        .executableTarget(name: "callstub-examples", dependencies: ["CallStub"], path: "Examples"),
 
         // MARK: - Tests (one target per module; the C compiler is the oracle where it can answer)
         .target(name: "CTestSupport", dependencies: ["CTypeModel", "Locks"], path: "Tests/CTestSupport"),

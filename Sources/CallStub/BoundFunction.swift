@@ -264,7 +264,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
             case .uint(let number): kind = UInt32(exactly: number) != nil ? 3 : 4
             case .float, .double: kind = 5
             case .longDouble: kind = 6
-            case .pointer: kind = 7
+            case .pointer, .callback: kind = 7
             case .string: kind = 8
             case .int128: kind = 9
             case .uint128: kind = 10
@@ -309,7 +309,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         case .complexFloat: return CQualType(.complex(.float))
         case .complexDouble: return CQualType(.complex(.double))
         case .complexLongDouble: return CQualType(.complex(.longDouble))
-        case .pointer: return CQualType(.pointer(to: .void))
+        case .pointer, .callback: return CQualType(.pointer(to: .void))
         case .string: return CQualType(.pointer(to: .char))
         case .record(let record): return CQualType(.record(record.record))
         case .void, .array:

@@ -16,6 +16,19 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
     public let record: CRecord
     /// The object's bytes (`sizeof` of the record), padding included.
     public private(set) var bytes: [UInt8]
+    /// The callbacks stored in its fields (`.callback`), kept alive as long as this value
+    /// and its copies: the bytes hold only their pointers. Not part of equality.
+    public private(set) var callbacks: [Callback] = []
+
+    /// Records are equal when their types and bytes are.
+    public static func == (left: CRecordValue, right: CRecordValue) -> Bool {
+        left.record == right.record && left.bytes == right.bytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(record)
+        hasher.combine(bytes)
+    }
 
     /// A value with every byte zero, as `= {0}` in C.
     public init(_ record: CRecord) throws(CallStubError) {
@@ -297,6 +310,18 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
             }
         }
         if let mismatch { throw fail(path, mismatch.reason) }
+        keepCallbacks(in: value)
+    }
+
+    /// Keeps the callbacks a stored value holds: its own, a nested record's, an
+    /// initializer list's.
+    private mutating func keepCallbacks(in value: CValue) {
+        switch value {
+        case .callback(let callback): callbacks.append(callback)
+        case .record(let record): callbacks += record.callbacks
+        case .array(let elements): for element in elements { keepCallbacks(in: element) }
+        default: break
+        }
     }
 
     private func bitFieldKind(_ location: FieldLocation, path: String) throws(CallStubError) -> CIntegerKind {

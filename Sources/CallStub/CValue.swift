@@ -55,6 +55,12 @@ public enum CValue: Hashable, Sendable {
     case record(CRecordValue)
     /// The elements of an array member of a record.
     case array([CValue])
+    /// A callback as its C function pointer, for any pointer parameter or member. The value
+    /// keeps the `Callback` alive: as an argument, for the whole call (the argument array
+    /// holds it), so an inline temporary is safe; stored in a record's field, for as long
+    /// as that record value lives. C keeping the pointer beyond that needs an owner that
+    /// lives as long: `SharedLibrary.keep(_:)`, or `Callback.keepUntilExit()`.
+    case callback(Callback)
 
     /// The null pointer.
     public static let null = CValue.pointer(.null)
@@ -85,6 +91,7 @@ extension CValue: CustomStringConvertible {
         case .string(let string): return Self.quoted(string)
         case .record(let record): return record.description
         case .array(let elements): return "{" + elements.map(\.description).joined(separator: ", ") + "}"
+        case .callback(let callback): return callback.unsafePointer.description
         }
     }
 

@@ -178,18 +178,26 @@ enum CallbackQuarantine {
 /// A Swift closure as a C function pointer.
 ///
 ///     let compare = try Callback("int (*)(const void *, const void *)") { (values: [CValue]) -> CValue in … }
-///     try qsort.call([.pointer(CPointer(base)), .uint(count), .uint(4), .pointer(compare.pointer)])
+///     try qsort.call([.pointer(CPointer(base)), .uint(count), .uint(4), .callback(compare)])
 ///
-/// Keep the `Callback` alive as long as C may call the pointer: calling it afterwards is
-/// undefined (in debug builds it stops the program with the callback's name). The scoped
-/// form `withCallback(…) { pointer in … }` makes that lifetime explicit.
-public final class Callback: @unchecked Sendable, CustomStringConvertible {
+/// Passed as the callback itself (`.callback(c)` in dynamic calls, `c` in typed ones), it
+/// lives for the whole call, even as an inline temporary; stored in a record's field
+/// (`setField("function", to: .callback(c))`), as long as that record value. C keeping
+/// the pointer longer (a registered handler) needs an owner that lives as long:
+/// `SharedLibrary.keep(_:)` ties it to the library, `keepUntilExit()` to the process.
+/// Calling a callback after it is freed is undefined (debug builds stop the program with
+/// its name). The raw pointer is `unsafePointer`, or `withPointer { … }` in a scope.
+public final class Callback: @unchecked Sendable, CustomStringConvertible, Hashable {
     /// A name for messages (the declaration, unless given).
     public let name: String
     /// The callback's C function type.
     public let type: CFunctionType
-    /// The C function pointer to hand to C.
-    public let pointer: CPointer
+    /// The C function pointer, with nothing keeping the callback alive: valid only while
+    /// something else does (a variable used after the C code is done with the pointer, an
+    /// owner from `SharedLibrary.keep(_:)` or `keepUntilExit()`). Swift may free an object
+    /// after its last use, which reading this property can be: prefer passing the callback
+    /// itself (`.callback(c)`, or `c` in typed calls) or `withPointer { … }`.
+    public let unsafePointer: CPointer
     /// The code behind the pointer: a JIT thunk or a libffi closure.
     public let backend: CallBackend
     /// Why the JIT does not serve it, when it does not.
@@ -280,7 +288,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
                     do throws(JITError) {
                         // The thunk calls the box's closure directly, as Swift would.
                         let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget())
-                        self.pointer = CPointer(address)
+                        self.unsafePointer = CPointer(address)
                         self.thunk = module
                         self.closure = nil
                         self.backend = .jit
@@ -297,7 +305,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible {
         }
         do throws(FFIError) {
             let closure = try FFIClosure(signature, handler: callbackHandler, context: context)
-            self.pointer = CPointer(closure.code)
+            self.unsafePointer = CPointer(closure.code)
             self.closure = closure
             self.thunk = nil
             self.backend = .libffi
@@ -388,8 +396,24 @@ extension Callback {
     /// (`try Callback.typed(…) { … }.withPointer { pointer in … }`).
     public func withPointer<Result, Failure: Error>(_ body: (CPointer) throws(Failure) -> Result) throws(Failure) -> Result {
         defer { withExtendedLifetime(self) {} }
-        return try body(pointer)
+        return try body(unsafePointer)
     }
+
+    /// Keeps the callback (its code and closure) until the process exits, for a pointer C
+    /// keeps that long: `atexit`, signal handlers, a global registration never undone.
+    /// Returns the callback.
+    @discardableResult
+    public func keepUntilExit() -> Callback {
+        Self.immortal.withLock { $0.append(self) }
+        return self
+    }
+
+    private static let immortal = Lock<[Callback]>([])
+
+    /// Callbacks are equal when they are the same object (the same code and closure).
+    public static func == (left: Callback, right: Callback) -> Bool { left === right }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 // MARK: - Typed callbacks
@@ -472,7 +496,8 @@ extension Callback: CArgumentConvertible {
     public func withCArgument<Result>(
         for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
     ) -> Result {
-        var address = pointer.address
-        return withUnsafeMutableBytes(of: &address) { body($0.baseAddress!) }
+        var address = unsafePointer.address
+        // The callback lives until `body` (the call) returns.
+        return withExtendedLifetime(self) { withUnsafeMutableBytes(of: &address) { body($0.baseAddress!) } }
     }
 }

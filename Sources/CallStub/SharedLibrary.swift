@@ -19,6 +19,9 @@ final class LibraryHandle: @unchecked Sendable {
     // Immutable after init; dlsym on one handle from several threads is safe.
     let raw: UnsafeMutableRawPointer
     let name: String
+    /// Callbacks the library's code may call for as long as it is loaded
+    /// (`SharedLibrary.keep`): released after `dlclose`, when no code of it can run.
+    let callbacks = Lock<[Callback]>([])
 
     init(raw: UnsafeMutableRawPointer, name: String) {
         self.raw = raw
@@ -93,6 +96,19 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "SharedLibrary(\(name))" }
+
+    /// Keeps `callback` alive for as long as the library is loaded, for a pointer the
+    /// library's code keeps beyond the call it was given in: a handler it registers, a
+    /// function pointer stored in one of its structs. The library stays loaded while this
+    /// object or any function bound from it lives; the callback is released after it is
+    /// unloaded. Returns the callback.
+    ///
+    ///     let handler = try lua.keep(Callback.typed("int (*)(lua_State *)", …) { … })
+    @discardableResult
+    public func keep(_ callback: Callback) throws(CallStubError) -> Callback {
+        try handle().callbacks.withLock { $0.append(callback) }
+        return callback
+    }
 
     /// Whether `close()` has been called.
     public var isClosed: Bool { state.withLock { $0.handle == nil } }

@@ -65,6 +65,7 @@ enum ValueCoding {
             let address: UInt
             switch value {
             case .pointer(let pointer): address = pointer.address
+            case .callback(let callback): address = callback.unsafePointer.address  // the value keeps it alive
             case .string(let string):
                 guard let strings else {
                     throw ValueMismatch(reason: "a string has no lifetime here; pass a pointer you own")
@@ -308,6 +309,7 @@ enum ValueCoding {
         case .string: return "a string"
         case .record(let record): return "a \(record.record) value"
         case .array: return "an initializer list"
+        case .callback(let callback): return "the callback \(callback.name)"
         }
     }
 }

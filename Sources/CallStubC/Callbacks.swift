@@ -75,9 +75,10 @@ private func makeCallback(
     out.pointee = Handles.make(CallbackHandle(callback), tag: .callback)
 }
 
+/// The C API's owner is explicit: the handle keeps the callback until callstub_callback_free.
 @_cdecl("callstub_callback_pointer")
 public func callstub_callback_pointer(_ handle: UnsafeRawPointer?) -> UnsafeMutableRawPointer? {
-    (try? Handles.object(handle, .callback, as: CallbackHandle.self))?.callback.pointer.raw
+    (try? Handles.object(handle, .callback, as: CallbackHandle.self))?.callback.unsafePointer.raw
 }
 
 @_cdecl("callstub_callback_free")

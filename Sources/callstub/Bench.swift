@@ -539,7 +539,7 @@ struct CallbackFigures: Encodable {
             return .int(0)
         }
         let calls = quick ? 200_000 : 2_000_000
-        func pointer(_ callback: Callback) -> IntCallback { unsafeBitCast(callback.pointer.raw!, to: IntCallback.self) }
+        func pointer(_ callback: Callback) -> IntCallback { unsafeBitCast(callback.unsafePointer.raw!, to: IntCallback.self) }
         // The four loops interleaved, round after round, each figure its median.
         let loops = [native, pointer(thunk), pointer(closure), pointer(dynamic)]
         var loopTimes = Array(repeating: [Double](), count: loops.count)
@@ -570,8 +570,8 @@ struct CallbackFigures: Encodable {
         // The three sorts interleaved, round after round (as the matrix is), each figure
         // the median of its rounds: noise from the rest of the machine hits all alike.
         let comparators: [Comparator] = [
-            nativeComparator, unsafeBitCast(thunkComparator.pointer.raw!, to: Comparator.self),
-            unsafeBitCast(closureComparator.pointer.raw!, to: Comparator.self),
+            nativeComparator, unsafeBitCast(thunkComparator.unsafePointer.raw!, to: Comparator.self),
+            unsafeBitCast(closureComparator.unsafePointer.raw!, to: Comparator.self),
         ]
         var sortTimes = Array(repeating: [Double](), count: comparators.count)
         for _ in 0..<(quick ? 3 : 7) {
@@ -583,6 +583,8 @@ struct CallbackFigures: Encodable {
             }
         }
         let sortMedians = sortTimes.map { $0.sorted()[$0.count / 2] }
+        // The raw pointers above were called until here: the callbacks live as long.
+        withExtendedLifetime((thunk, closure, dynamic, thunkComparator, closureComparator)) {}
         return CallbackFigures(
             nativeNanoseconds: loopMedians[0], thunkNanoseconds: loopMedians[1], closureNanoseconds: loopMedians[2],
             dynamicNanoseconds: loopMedians[3],

@@ -132,6 +132,7 @@ struct Call: ParsableCommand {
         case .pointer(let pointer): return pointer.description
         case .string(let text): return text
         case .array(let elements): return elements.map(json)
+        case .callback(let callback): return callback.unsafePointer.description
         case .record(let record):
             var object: [String: Any] = [:]
             for (name, member) in record.namedMembers() { object[name] = json(member) }

@@ -19,7 +19,7 @@ import Testing
         #expect(compare.backend == (backend == .libffi ? .libffi : .jit))
         var numbers: [Int32] = (0..<1000).map { Int32(($0 * 7919) % 1000) - 500 }
         try numbers.withUnsafeMutableBufferPointer { buffer in
-            _ = try qsort.call([.pointer(CPointer(buffer.baseAddress)), .uint(UInt64(buffer.count)), .uint(4), .pointer(compare.pointer)])
+            _ = try qsort.call([.pointer(CPointer(buffer.baseAddress)), .uint(UInt64(buffer.count)), .uint(4), .callback(compare)])
         }
         #expect(numbers == numbers.sorted())
     }
@@ -70,7 +70,7 @@ import Testing
     func scalarsAndArgumentCounts(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
         let library = try openFixture(fixture)
         func drive(_ name: String, _ callback: Callback, _ extra: [CValue] = []) throws -> CValue {
-            try library.function(name).call([.pointer(callback.pointer)] + extra)
+            try library.function(name).call([.callback(callback)] + extra)
         }
         // Typed: narrow integers come back extended as C expects.
         let triple = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 * 3 }
@@ -155,14 +155,14 @@ import Testing
             seen.withLock { $0 = values[0].description }
             return values[0]
         }
-        #expect(try library.function("drive_\(shape.name)").call([.pointer(echo.pointer), .int(10)]) == .double(shape.weight))
+        #expect(try library.function("drive_\(shape.name)").call([.callback(echo), .int(10)]) == .double(shape.weight))
         #expect(seen.withLock { $0 } == shape.made)
         // Typed: the record as a CRecordValue.
         let typed = try Callback.typed(
             "struct \(shape.name) (*)(struct \(shape.name), int)", (CRecordValue, Int32).self, returning: CRecordValue.self,
             scope: library.declarations, backend: backend
         ) { record, _ in record }
-        #expect(try library.function("drive_\(shape.name)").call([.pointer(typed.pointer), .int(10)]) == .double(shape.weight))
+        #expect(try library.function("drive_\(shape.name)").call([.callback(typed), .int(10)]) == .double(shape.weight))
     }
 
     @Test(arguments: backends)
@@ -195,7 +195,7 @@ import Testing
             return .int(0)
         }
         typealias TwoLongs = @convention(c) (Int, Int) -> Int
-        let callKeep = unsafeBitCast(keep.pointer.raw, to: TwoLongs.self)
+        let callKeep = unsafeBitCast(keep.unsafePointer.raw, to: TwoLongs.self)
         _ = callKeep(1, 2)
         _ = callKeep(3, 4)
         #expect(kept.withLock { $0 } == [[.int(1), .int(2)], [.int(3), .int(4)]])
@@ -209,8 +209,9 @@ import Testing
             guard case .int(let again) = values[0], again == n else { return .int(-1_000_000) }
             return .int(n + Int64(inner))
         }
-        recursive.withLock { $0 = unsafeBitCast(sum.pointer.raw, to: OneLong.self) }
-        #expect(unsafeBitCast(sum.pointer.raw, to: OneLong.self)(10) == 55)
+        recursive.withLock { $0 = unsafeBitCast(sum.unsafePointer.raw, to: OneLong.self) }
+        #expect(unsafeBitCast(sum.unsafePointer.raw, to: OneLong.self)(10) == 55)
+        withExtendedLifetime((keep, sum)) {}  // their raw pointers were called until here
     }
 
     /// The scoped forms: `withCallback` for a dynamic handler, `withPointer` for any
@@ -269,14 +270,14 @@ import Testing
     @Test func aDynamicResultThatDoesNotFitStopsWithTheCallbacksName() async {
         let thunk = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let callback = try Callback("int (*)(int)", name: "too wide", backend: .jit) { _ in .int(1 << 40) }
-            _ = unsafeBitCast(callback.pointer.raw, to: (@convention(c) (Int32) -> Int32).self)(1)
+            _ = unsafeBitCast(callback.unsafePointer.raw, to: (@convention(c) (Int32) -> Int32).self)(1)
             withExtendedLifetime(callback) {}
         }
         let thunkErrors = String(decoding: thunk?.standardErrorContent ?? [], as: UTF8.self)
         #expect(thunkErrors.contains("callback too wide: its result 1099511627776 does not fit int"), "\(thunkErrors)")
         let closure = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             let callback = try Callback("double (*)(void)", name: "not a number", backend: .libffi) { _ in .pointer(CPointer(nil)) }
-            _ = unsafeBitCast(callback.pointer.raw, to: (@convention(c) () -> Double).self)()
+            _ = unsafeBitCast(callback.unsafePointer.raw, to: (@convention(c) () -> Double).self)()
             withExtendedLifetime(callback) {}
         }
         let closureErrors = String(decoding: closure?.standardErrorContent ?? [], as: UTF8.self)
@@ -289,9 +290,9 @@ import Testing
         static func releasedCallback(_ kind: String) throws -> UnsafeMutableRawPointer? {
             let name = "late \(kind)"
             switch kind {
-            case "typed": return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .jit) { $0 + 1 }.pointer.raw
-            case "dynamic": return try Callback("int (*)(int)", name: name, backend: .jit) { $0[0] }.pointer.raw
-            default: return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .libffi) { $0 + 1 }.pointer.raw
+            case "typed": return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .jit) { $0 + 1 }.unsafePointer.raw
+            case "dynamic": return try Callback("int (*)(int)", name: name, backend: .jit) { $0[0] }.unsafePointer.raw
+            default: return try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: name, backend: .libffi) { $0 + 1 }.unsafePointer.raw
             }
         }
 

@@ -349,14 +349,14 @@ final class BatchRunner {
                         let result = relay.forward(frame, as: CampaignDynamicResult.self)
                         return result.value
                     }
-                    outcomes.append(path("\(prefix).dynamic", window: resultSize) { drive(dynamic.pointer.raw, frame.slots, $0) })
+                    outcomes.append(path("\(prefix).dynamic", window: resultSize) { drive(dynamic.unsafePointer.raw, frame.slots, $0) })
                     callbackShape = true
                     if signature.parameters.count <= 12 {
                         let typed = try typedCallback(
                             pointerType, argumentTypes.map { CampaignSwiftTypes.swiftType(for: $0) },
                             resultType.map { CampaignSwiftTypes.swiftType(for: $0) } ?? CVoid.self,
                             scope: scope, backend: backend, relay: relay)
-                        outcomes.append(path("\(prefix).typed", window: resultSize) { drive(typed.pointer.raw, frame.slots, $0) })
+                        outcomes.append(path("\(prefix).typed", window: resultSize) { drive(typed.unsafePointer.raw, frame.slots, $0) })
                     }
                 } catch {
                     refuse("callback (\(backend)): \(error)", categories, into: &report)

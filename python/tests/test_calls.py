@@ -278,6 +278,23 @@ def test_records_by_their_typedef_name_as_out_parameters():
     assert bessel(1.0, result) == 0 and result.val == gsl.gsl_sf_bessel_J0(1.0) and 0 < result.err < 1e-12
 
 
+def test_a_handler_the_library_keeps():
+    # gsl_set_error_handler keeps the pointer: the CDLL keeps the Callback as long.
+    gsl = callstub.CDLL("libgsl.so.27")
+    reasons = []
+    handler = gsl.keep(callstub.Callback("void (*)(const char *, const char *, int, int)",
+                                         lambda reason, file, line, errno: reasons.append(reason)))
+    previous = gsl.gsl_set_error_handler(handler)
+    try:
+        result = bytearray(16)  # a gsl_sf_result
+        assert gsl.gsl_sf_log_e(-1.0, result) == 1  # GSL_EDOM, through the handler
+        assert reasons == [b"domain error"]
+    finally:
+        gsl.gsl_set_error_handler(previous)
+    with pytest.raises(TypeError, match="keep\\(\\) takes a callstub.Callback"):
+        gsl.keep(print)
+
+
 def test_glibc_from_its_debug_info():
     libc = callstub.CDLL("libc.so.6")
     quotient = libc.div(7, 2)

@@ -164,7 +164,7 @@ let benchmarks: @Sendable () -> Void = {
         ) { benchmark in
             for _ in benchmark.scaledIterations {
                 let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 &+ 1 }
-                blackHole(callback.pointer)
+                blackHole(callback.unsafePointer)
             }
         }
     }

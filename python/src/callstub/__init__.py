@@ -207,7 +207,17 @@ class CDLL:
         self._release_gil = release_gil
         self._handle = _native.open_library(name)
         self._records = {}
+        self._kept = []
         self._lock = threading.Lock()
+
+    def keep(self, callback):
+        """Keeps `callback` (a callstub.Callback) alive as long as this object, for a pointer
+        the library keeps beyond the call it was given in (a registered handler). Returns it."""
+        if not isinstance(callback, Callback):
+            raise TypeError(f"keep() takes a callstub.Callback, not {type(callback).__name__}")
+        with self._lock:
+            self._kept.append(callback)
+        return callback
 
     def cdef(self, declarations):
         """Adds C declarations (typedefs, structs, unions, enums, prototypes; no

@@ -1,0 +1,74 @@
+// Callback lifetimes in a release build, where Swift may free an object right after its
+// last use: each callback below has no owner but the one the API gives it.
+
+import CallStub
+import Foundation
+import Synchronization
+
+/// The callback made inline in the argument list: the argument array keeps it for the call.
+func inlineTemporaryCallback() throws {
+    let qsort = try SharedLibrary("libc.so.6").function("qsort")
+    var numbers: [Int32] = (0..<10_000).map { Int32(($0 * 7919) % 10_000) - 5_000 }
+    try numbers.withUnsafeMutableBytes { buffer in
+        _ = try qsort.call([
+            .pointer(CPointer(buffer.baseAddress)), .uint(10_000), .uint(4),
+            .callback(try Callback.typed(
+                "int (*)(const void *, const void *)", (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self
+            ) { a, b in
+                let (x, y) = (a.load(as: Int32.self), b.load(as: Int32.self))
+                return x < y ? -1 : x > y ? 1 : 0
+            }),
+        ])
+    }
+    precondition(numbers == numbers.sorted(), "qsort with an inline callback did not sort")
+}
+
+/// GSL's `gsl_function` holds the function pointer `gsl_deriv_central` calls: the record
+/// value is the callback's only owner.
+func callbackStoredInACStruct() throws {
+    let gsl = try SharedLibrary("libgsl.so.27")
+    let derivative = try gsl.function("gsl_deriv_central")
+    var function = try derivative.makeRecord("gsl_function")
+    try function.setField(
+        "function",
+        to: .callback(try Callback.typed("double (*)(double, void *)", (Double, UnsafeMutableRawPointer?).self, returning: Double.self) {
+            x, _ in sin(x)
+        }))
+    var (result, error) = (0.0, 0.0)
+    let status = try function.bytes.withUnsafeBytes { record in
+        try withUnsafeMutablePointer(to: &result) { result in
+            try withUnsafeMutablePointer(to: &error) { error in
+                try derivative.call([
+                    .pointer(CPointer(record.baseAddress)), .double(1), .double(1e-4), .pointer(CPointer(result)),
+                    .pointer(CPointer(error)),
+                ])
+            }
+        }
+    }
+    precondition(status == .int(0) && abs(result - cos(1)) < 1e-8, "gsl_deriv_central: \(status), \(result)")
+}
+
+/// `gsl_set_error_handler` keeps the handler and calls it at the next error: the library
+/// is its owner (`keep`), long after the registering call returned.
+func handlerTheLibraryKeeps() throws {
+    let gsl = try SharedLibrary("libgsl.so.27")
+    let errors = Mutex<[String]>([])
+    let setHandler = try gsl.function("gsl_set_error_handler")
+    let previous = try setHandler.call([
+        .callback(try gsl.keep(Callback("void (*)(const char *, const char *, int, int)", name: "error handler") { values in
+            if case .pointer(let reason) = values[0], let text = reason.raw {
+                errors.withLock { $0.append(String(cString: text.assumingMemoryBound(to: CChar.self))) }
+            }
+            return .void
+        }))
+    ])
+    defer { _ = try? setHandler.call([previous]) }
+    var result = [Double](repeating: 0, count: 2)
+    for _ in 0..<3 {
+        let status = try result.withUnsafeMutableBytes { bytes in
+            try gsl.function("gsl_sf_log_e").call([.double(-1), .pointer(CPointer(bytes.baseAddress))])
+        }
+        precondition(status == .int(1), "gsl_sf_log_e(-1): \(status)")
+    }
+    precondition(errors.withLock { $0 } == Array(repeating: "domain error", count: 3), "handler saw \(errors.withLock { $0 })")
+}

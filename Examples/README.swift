@@ -1,0 +1,80 @@
+// The README's Swift blocks, each verbatim between `// README block N` and `// end`.
+
+import CallStub
+import Foundation
+
+func callingStyles() throws {
+    // What the block's raw call leaves to the caller: pow(2, 10) in libffi's avalue layout.
+    var (base, exponent, outcome) = (2.0, 10.0, 0.0)
+    let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 2)
+    defer { argv.deallocate() }
+    try withUnsafeMutablePointer(to: &base) { base in
+        try withUnsafeMutablePointer(to: &exponent) { exponent in
+            try withUnsafeMutablePointer(to: &outcome) { resultBuffer in
+                (argv[0], argv[1]) = (UnsafeMutableRawPointer(base), UnsafeMutableRawPointer(exponent))
+                // README block 1
+                let libm = try SharedLibrary("libm.so.6")                 // dlopen by name or path
+                let pow = try libm.function("pow", declaration: "double pow(double, double)")
+
+                // Typed: Swift types checked once; then no checks and no heap allocation per call.
+                let typedPow = try pow.typed((Double, Double).self, returning: Double.self)
+                typedPow(2, 10)                                              // 1024.0
+
+                // Dynamic, for interpreters: kinds and ranges checked on every call.
+                try pow.call([.double(2), .int(10)])                         // CValue.double(1024)
+
+                // Raw: libffi's avalue layout, buffers managed by the caller.
+                pow.invoke(arguments: argv, result: resultBuffer)
+
+                // Records by value, built from Swift and returned by calls.
+                let libc = try SharedLibrary("libc.so.6")
+                try libc.declare("typedef struct { int quot; int rem; } div_t;")
+                let div = try libc.function("div", declaration: "div_t div(int, int)")
+                if case .record(let qr) = try div.call([.int(7), .int(2)]) {
+                    try qr.field("rem")                                      // CValue.int(1)
+                }
+                // end
+                let dynamic = try pow.call([.double(2), .int(10)])
+                precondition(typedPow(2, 10) == 1024 && dynamic == .double(1024) && resultBuffer.pointee == 1024)
+                guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else { preconditionFailure("div: no record") }
+                let (rem, quot) = (try quotient.field("rem"), try quotient.field("quot"))
+                precondition(rem == .int(1) && quot == .int(3), "div: \(quotient)")
+            }
+        }
+    }
+}
+
+func qsortWithASwiftClosure() throws {
+    let libc = try SharedLibrary("libc.so.6")
+    // README block 2
+    let qsort = try libc.function("qsort")            // signature from glibc's debug info
+    let compare = try Callback.typed(
+        "int (*)(const void *, const void *)", (UnsafeRawPointer, UnsafeRawPointer).self, returning: Int32.self
+    ) { a, b in
+        let (x, y) = (a.load(as: Int32.self), b.load(as: Int32.self))
+        return x < y ? -1 : x > y ? 1 : 0
+    }
+    var numbers: [Int32] = [5, 3, 9, 1]
+    try numbers.withUnsafeMutableBytes { buffer in
+        _ = try qsort.call([.pointer(CPointer(buffer.baseAddress)), .uint(4), .uint(4), .callback(compare)])
+    }
+    // numbers == [1, 3, 5, 9]
+    // end
+    precondition(numbers == [1, 3, 5, 9], "qsort: \(numbers)")
+}
+
+func parserOnItsOwn() throws {
+    // README block 3
+    let header = try CDeclParser.parse("""
+        typedef struct { int quot; int rem; } div_t;
+        div_t div(int numerator, int denominator);
+        """)
+    let divType = header.scope.function(named: "div")!         // a CFunctionType
+    let layout = try divType.result.layout()                    // size 8, alignment 4
+    print(CPrinter().print(header.declarations))                // canonical C
+
+    // Later parses can use earlier declarations, like a small header.
+    let more = try CDeclParser.parse("div_t ldiv_like(div_t);", scope: header.scope)
+    // end
+    precondition(layout.size == 8 && layout.alignment == 4 && more.scope.function(named: "ldiv_like") != nil)
+}
