@@ -72,3 +72,14 @@ func handlerTheLibraryKeeps() throws {
     }
     precondition(errors.withLock { $0 } == Array(repeating: "domain error", count: 3), "handler saw \(errors.withLock { $0 })")
 }
+
+/// The raw pointer of a callback that is gone (released right after `unsafePointer` is
+/// read): its trampoline slot now jumps to the late-call stub, which stops the program
+/// naming the callback instead of running freed memory.
+func lateCallThroughAFreedCallback() -> Never {
+    let pointer = try! Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, name: "late in release") { $0 + 1 }
+        .unsafePointer
+    let function = unsafeBitCast(pointer.raw, to: (@convention(c) (Int32) -> Int32).self)
+    print("a late call returned \(function(1)): the freed callback ran")
+    exit(0)
+}

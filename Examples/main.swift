@@ -7,6 +7,10 @@
 
 import Foundation
 
+// `callstub-examples late-call`: a call through a freed callback, which must stop the
+// program naming it (scripts/test expects that).
+if CommandLine.arguments.dropFirst().first == "late-call" { lateCallThroughAFreedCallback() }
+
 let examples: [(name: String, run: () throws -> Void)] = [
     ("README: calling styles and records", callingStyles),
     ("README: qsort with a Swift closure", qsortWithASwiftClosure),

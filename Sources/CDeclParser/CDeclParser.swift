@@ -21,12 +21,12 @@ public struct CParseResult: Sendable {
 public enum CDeclParser {
     /// Parses `source`, resolving names against `scope` (the standard typedefs by default).
     public static func parse(_ source: String, scope: CScope = .standard) throws(CParseError) -> CParseResult {
-        try unwrap(withLargeStack { translationUnit(source, scope: scope) }, source: source)
+        try unwrap(withLargeStack(inputLength: source.utf8.count) { translationUnit(source, scope: scope) }, source: source)
     }
 
     /// Parses a single type name such as `const char *` or `int (*)(int)`.
     public static func parseTypeName(_ source: String, scope: CScope = .standard) throws(CParseError) -> CQualType {
-        try unwrap(withLargeStack { typeName(source, scope: scope) }, source: source)
+        try unwrap(withLargeStack(inputLength: source.utf8.count) { typeName(source, scope: scope) }, source: source)
     }
 
     // These run on the large-stack thread (LargeStack.swift).

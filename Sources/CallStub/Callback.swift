@@ -1,7 +1,8 @@
 // Callbacks: a Swift closure callable as a C function pointer of any C signature. The fast
-// path is an LLVM thunk with the callback's exact signature, calling a handler with the
-// callback's context baked in (no allocation and no reference counting per call); libffi
-// closures are the fallback. The pointer is valid exactly as long as the `Callback` lives.
+// path is a trampoline slot (TrampolinePool) into the LLVM thunk of the callback's shape,
+// which reads the closure from the slot and calls it (no allocation and no reference
+// counting per call); libffi closures are the fallback. The pointer is valid exactly as
+// long as the `Callback` lives; a late call through a freed slot stops, naming it.
 
 import ABILowering
 import CDeclParser
@@ -23,7 +24,7 @@ import Synchronization
 /// result's Swift value is its C bytes. Conformers are generic structs holding the closure
 /// as their only stored property, which keeps it at Swift's most general abstraction
 /// (arguments and result passed by address) whatever types they are specialised with
-/// (see `UpcallTarget.swiftIndirectClosure`).
+/// (see `UpcallTarget.indirectClosure`).
 @usableFromInline protocol IndirectCallbackBody: Sendable {
     /// The same body, first checking that `box`'s callback is still alive.
     func checked(by box: CallbackBox) -> any IndirectCallbackBody
@@ -74,20 +75,20 @@ extension IndirectCallbackBody {
         fatalError("callback \(name) was called through its C pointer after the Callback was released")
     }
 
-    /// What the thunk calls: the typed closure itself when there is one, else `thunkEntry`;
-    /// as the two words of a Swift closure, its function and its context. The box keeps the
-    /// context alive. `thunkEntry` is read out of a non-generic struct: handed to a generic
-    /// function (`unsafeBitCast`), a closure would first be wrapped in a reabstraction
-    /// thunk taking its arguments indirectly.
-    func thunkTarget() -> UpcallTarget {
+    /// What the thunk calls: the typed closure itself when there is one (`indirect`), else
+    /// `thunkEntry`; as the two words of a Swift closure, its function and its context. The
+    /// box keeps the context alive. `thunkEntry` is read out of a non-generic struct: handed
+    /// to a generic function (`unsafeBitCast`), a closure would first be wrapped in a
+    /// reabstraction thunk taking its arguments indirectly.
+    func closureWords() -> (function: UInt, context: UInt, indirect: Bool) {
         if let indirectBody {
             let words = indirectBody.closureWords
-            return .swiftIndirectClosure(function: words.function, context: words.context)
+            return (words.function, words.context, true)
         }
         struct Holder { var entry: CallbackEntry }
         var holder = Holder(entry: thunkEntry)
         let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
-        return .swiftClosure(function: words.0, context: words.1)
+        return (words.0, words.1, false)
     }
 }
 
@@ -152,12 +153,7 @@ let callbackHandler: CallbackHandler = { context, arguments, result in
 /// What a released callback leaves behind until its code may be freed.
 struct CallbackRemains: @unchecked Sendable {
     let box: CallbackBox
-    let thunk: RemovableModule?
     let closure: FFIClosure?
-
-    func free() {
-        if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
-    }
 }
 
 /// Debug builds: the last `capacity` released callbacks stay callable (and report a late
@@ -171,7 +167,7 @@ enum CallbackQuarantine {
             held.append(remains)
             return held.count > capacity ? held.removeFirst() : nil
         }
-        evicted?.free()
+        _ = evicted  // freed here, outside the lock
     }
 }
 
@@ -204,7 +200,8 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
     public let fallbackReason: String?
     let signature: ValidatedSignature
     private let box: CallbackBox
-    private let thunk: RemovableModule?
+    /// The JIT path: a pooled trampoline into the thunk of the callback's shape.
+    private let slot: TrampolineSlot?
     private let closure: FFIClosure?
 
     public var description: String { "Callback(\(name), \(backend))" }
@@ -286,10 +283,13 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
                     jitFailure = refusal.description
                 } else {
                     do throws(JITError) {
-                        // The thunk calls the box's closure directly, as Swift would.
-                        let (address, module) = try compiler.thunk(for: plan, target: box.thunkTarget())
-                        self.unsafePointer = CPointer(address)
-                        self.thunk = module
+                        // A trampoline slot holding the box's closure, into the one thunk of
+                        // this shape, which calls the closure directly, as Swift would.
+                        let words = box.closureWords()
+                        let thunk = try compiler.pooledThunk(for: plan, indirect: words.indirect)
+                        let slot = try TrampolinePool.shared.allocate(function: words.function, context: words.context, thunk: thunk)
+                        self.unsafePointer = CPointer(slot.code)
+                        self.slot = slot
                         self.closure = nil
                         self.backend = .jit
                         self.fallbackReason = nil
@@ -307,7 +307,7 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
             let closure = try FFIClosure(signature, handler: callbackHandler, context: context)
             self.unsafePointer = CPointer(closure.code)
             self.closure = closure
-            self.thunk = nil
+            self.slot = nil
             self.backend = .libffi
             self.fallbackReason = jitFailure
         } catch {
@@ -317,13 +317,14 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
 
     deinit {
         box.released.store(true, ordering: .relaxed)
+        // A trampoline's jump goes to its page's late-call stub at once: a later call stops
+        // the program naming the callback, in every build, until the slot is reused.
+        if let slot { TrampolinePool.shared.release(slot, name: name) }
         #if DEBUG
-            // Debug builds keep the code and the box of the most recently released
+            // Debug builds keep the libffi closures and boxes of the most recently released
             // callbacks, so that a late call is reported (see `callbackHandler`) instead
             // of jumping into freed memory; older ones are freed, to bound memory.
-            CallbackQuarantine.admit(CallbackRemains(box: box, thunk: thunk, closure: closure))
-        #else
-            if let thunk, case .success(let compiler) = JITRuntime.shared { compiler.release(thunk) }
+            if closure != nil { CallbackQuarantine.admit(CallbackRemains(box: box, closure: closure)) }
         #endif
     }
 

@@ -53,13 +53,14 @@ public func downcallStubIR(for plan: CallPlan, target: UInt? = nil, capturesErrn
 /// The LLVM IR of the upcall thunk for a callback of `plan`'s signature: calling a typed
 /// closure itself when `typed` and every argument and the result is a scalar or pointer
 /// (as `Callback.typed` does), else calling a frame entry (dynamic callbacks, records).
-/// The closure's function and context show as 0: a real thunk has them baked in.
+/// The closure's function and context are read from the trampoline slot in `%r10` (the
+/// `nest` parameter): one thunk serves every callback of the shape.
 public func upcallThunkIR(for plan: CallPlan, typed: Bool) -> String {
     let classes = plan.signature.arguments.map(\.valueClass) + [plan.signature.result.valueClass]
     let callsClosure = typed && !classes.contains { if case .record = $0 { return true } else { return false } }
     return UpcallThunk.ir(
         for: plan,
-        target: callsClosure ? .swiftIndirectClosure(function: 0, context: 0) : .swiftClosure(function: 0, context: 0))
+        target: callsClosure ? .indirectClosure : .frameEntry)
 }
 
 extension String {

@@ -19,9 +19,12 @@ public enum JITError: Error, Equatable, CustomStringConvertible {
     case invalidIR(String)
     /// No symbol of that name was defined in the session.
     case symbolNotFound(String)
+    /// Executable memory could not be had (callback trampolines); the text says which call failed.
+    case memory(String)
 
     public var description: String {
         switch self {
+        case .memory(let text): return text
         case .targetUnavailable: return "LLVM native target is unavailable"
         case .llvm(let text): return "LLVM: \(text)"
         case .invalidIR(let text): return "invalid LLVM IR: \(text)"

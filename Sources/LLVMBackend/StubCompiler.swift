@@ -36,8 +36,14 @@ public final class StubCompiler: Sendable {
         /// Stubs of this module handed out and not given back.
         var uses: Int
     }
+    private struct PooledThunkKey: Hashable {
+        var shape: LoweredShape
+        var indirect: Bool
+    }
     private struct State {
         var cache: [StubKey: CachedStub] = [:]
+        /// Pooled callbacks' thunks, one per shape and closure kind, kept for good.
+        var pooledThunks: [PooledThunkKey: UInt] = [:]
         var modules: [Int: CompiledModule] = [:]
         var nextName = 0
         var compiledModules = 0
@@ -55,21 +61,26 @@ public final class StubCompiler: Sendable {
     /// The number of stub modules whose code is in memory now.
     public var liveModuleCount: Int { state.withLock { $0.modules.count } }
 
-    /// A thunk with `plan`'s C signature calling `target` with its frame, in a module of
-    /// its own that `release(_:)` frees.
-    public func thunk(for plan: CallPlan, target: UpcallTarget) throws(JITError) -> (UnsafeRawPointer, RemovableModule) {
-        let name = state.withLock { state -> String in
+    /// The thunk every callback of `plan`'s shape enters through its trampoline slot
+    /// (`UpcallTarget.frameEntry`, or `indirectClosure` when `indirect`): compiled on first
+    /// use, then kept.
+    public func pooledThunk(for plan: CallPlan, indirect: Bool) throws(JITError) -> UnsafeRawPointer {
+        let key = PooledThunkKey(shape: plan.shape, indirect: indirect)
+        let result: Result<UInt, JITError> = state.withLock { state in
+            if let known = state.pooledThunks[key] { return .success(known) }
             state.nextName += 1
-            return "callstub_thunk_\(state.nextName)"
+            let name = "callstub_pooled_thunk_\(state.nextName)"
+            do throws(JITError) {
+                let (address, _) = try session.addRemovableModule(name: name, symbol: name) { builder in
+                    UpcallThunk.build(plan, name: name, target: indirect ? .indirectClosure : .frameEntry, into: builder)
+                }
+                state.pooledThunks[key] = UInt(bitPattern: address)
+                return .success(UInt(bitPattern: address))
+            } catch {
+                return .failure(error)
+            }
         }
-        return try session.addRemovableModule(name: name, symbol: name) { builder in
-            UpcallThunk.build(plan, name: name, target: target, into: builder)
-        }
-    }
-
-    /// Frees a thunk's code.
-    public func release(_ module: RemovableModule) {
-        session.remove(module)
+        return UnsafeRawPointer(bitPattern: try result.get())!
     }
 
     /// The stub for one plan, from the cache or compiled now.

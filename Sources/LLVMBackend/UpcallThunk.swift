@@ -1,26 +1,30 @@
 // Upcall thunks: C-ABI functions with a callback's exact signature (the CallPlan, read the
 // other way round) that spill each argument into a slot of its own and call a Swift
-// closure with Swift's convention, its context baked in (in `swiftself`): either a frame
-// entry `(args, result) -> ()` taking libffi's `avalue` shape, or the user's typed closure
-// itself, taking the slots' and the result's addresses. Then they return the result's
-// pieces as the C caller expects them.
+// closure with Swift's convention, its context in `swiftself`, both read from the
+// trampoline slot the call came through: either a frame entry `(args, result) -> ()`
+// taking libffi's `avalue` shape, or the user's typed closure itself, taking the slots'
+// and the result's addresses. Then they return the result's pieces as the C caller
+// expects them.
 
 import ABILowering
 import CTypeModel
 
-/// What a thunk calls with its frame.
+/// What a thunk calls with its frame: a Swift closure whose two words (function and
+/// context) it reads from the trampoline slot it is entered through. Its first parameter
+/// is that slot, in the static-chain register (`nest`, `%r10`: it takes no argument
+/// register), pointing at `[function, context]`; one thunk serves every callback of its
+/// shape (`TrampolinePool`, `StubCompiler.pooledThunk`).
 public enum UpcallTarget: Sendable {
-    /// A Swift closure of type `(UnsafeMutablePointer<UnsafeMutableRawPointer?>,
-    /// UnsafeMutableRawPointer) -> ()`, as its two words: the function, which takes the
-    /// two pointers and then its context in the `swiftself` register (Swift's closure
-    /// convention), and the context.
-    case swiftClosure(function: UInt, context: UInt)
-    /// A Swift closure of type `(A0, …) -> R` at Swift's most general abstraction, as a
-    /// generic struct stores one: the result's address first (`sret`, which Swift's
-    /// convention passes in `%rax`), then each argument's address, then the context in
-    /// `swiftself`. For arguments and results whose Swift value is their C bytes: the thunk
-    /// calls the user's closure itself, with no entry in between.
-    case swiftIndirectClosure(function: UInt, context: UInt)
+    /// A closure of type `(UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+    /// UnsafeMutableRawPointer) -> ()`: the function takes the two pointers and then its
+    /// context in the `swiftself` register (Swift's closure convention).
+    case frameEntry
+    /// A closure of type `(A0, …) -> R` at Swift's most general abstraction, as a generic
+    /// struct stores one: the result's address first (`sret`, which Swift's convention
+    /// passes in `%rax`), then each argument's address, then the context in `swiftself`.
+    /// For arguments and results whose Swift value is their C bytes: the thunk calls the
+    /// user's closure itself, with no entry in between.
+    case indirectClosure
 }
 
 public enum UpcallThunk {
@@ -34,6 +38,9 @@ public enum UpcallThunk {
             case ignored
         }
         var incoming: [Incoming] = []
+        // The trampoline slot, in the static-chain register: it takes no argument register.
+        let slotIndex = 0
+        parameterTypes.append(b.pointer)
         var sretIndex: Int?
         if case .sret = plan.result {
             sretIndex = parameterTypes.count
@@ -66,7 +73,8 @@ public enum UpcallThunk {
         // A thunk is short: on a cache line of its own start, it never straddles two.
         b.align(function, to: 64)
 
-        // Attributes: sret, byval, and sign/zero extension as the caller applies it.
+        // Attributes: nest, sret, byval, and sign/zero extension as the caller applies it.
+        b.addFunctionAttribute("nest", to: function, at: slotIndex + 1)
         if let sretIndex, case .sret(let size, let alignment) = plan.result {
             b.addFunctionTypeAttribute("sret", type: b.bytes(size), to: function, at: sretIndex + 1)
             b.addFunctionAttribute("align", value: UInt64(alignment), to: function, at: sretIndex + 1)
@@ -106,16 +114,20 @@ public enum UpcallThunk {
             for (index, slot) in slots.enumerated() { b.store(slot, to: b.pointerElement(array, index), alignment: 8) }
             return array
         }
-        let handlerType = b.function(returning: b.void, [b.pointer, b.pointer, b.pointer])
+        // The closure, from the trampoline slot.
+        let slot = parameters[slotIndex]
+        let callee = b.load(b.pointer, from: slot, alignment: 8)
+        let context = b.load(b.pointer, from: b.byteOffset(slot, 8), alignment: 8)
         switch target {
-        case .swiftClosure(let function, let context):
-            let call = b.call(b.address(function), type: handlerType, [argumentArray(), resultBuffer, b.address(context)])
+        case .frameEntry:
+            let handlerType = b.function(returning: b.void, [b.pointer, b.pointer, b.pointer])
+            let call = b.call(callee, type: handlerType, [argumentArray(), resultBuffer, context])
             b.useSwiftCallingConvention(call)
             b.addEnumAttribute("swiftself", to: call, at: 3)
-        case .swiftIndirectClosure(let function, let context):
+        case .indirectClosure:
             // Swift's convention for an indirect result: an `sret` pointer (in %rax on x86-64).
             let closureType = b.function(returning: b.void, Array(repeating: b.pointer, count: slots.count + 2))
-            let call = b.call(b.address(function), type: closureType, [resultBuffer] + slots + [b.address(context)])
+            let call = b.call(callee, type: closureType, [resultBuffer] + slots + [context])
             b.useSwiftCallingConvention(call)
             b.addTypeAttribute("sret", type: b.bytes(resultSize), to: call, at: 1)
             b.addEnumAttribute("swiftself", to: call, at: slots.count + 2)

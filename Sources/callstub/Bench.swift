@@ -524,6 +524,10 @@ struct CallbackFigures: Encodable {
     let qsortNativeMilliseconds: Double
     let qsortThunkMilliseconds: Double
     let qsortClosureMilliseconds: Double
+    /// Making and freeing a typed int(int) callback, µs: a JIT one (a trampoline slot into
+    /// the shape's thunk, compiled at the first) and a libffi closure; medians of rounds.
+    let makeAndFreeThunkMicroseconds: Double
+    let makeAndFreeClosureMicroseconds: Double
 
     static func measure(library path: String, quick: Bool) throws -> CallbackFigures {
         guard let handle = dlopen(path, RTLD_NOW), let symbol = dlsym(handle, "callback_loop") else {
@@ -583,13 +587,29 @@ struct CallbackFigures: Encodable {
             }
         }
         let sortMedians = sortTimes.map { $0.sorted()[$0.count / 2] }
+
+        // Making and freeing callbacks, the two backends interleaved round after round.
+        let made = quick ? 2_000 : 20_000
+        var makeTimes: [[Double]] = [[], []]
+        for _ in 0..<(quick ? 5 : 11) {
+            for (index, backend) in [BindingOptions.Backend.jit, .libffi].enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<made {
+                    let callback = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: backend) { $0 &+ 1 }
+                    withExtendedLifetime(callback) {}
+                }
+                makeTimes[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(made))
+            }
+        }
+        let makeMedians = makeTimes.map { $0.sorted()[$0.count / 2] }
         // The raw pointers above were called until here: the callbacks live as long.
         withExtendedLifetime((thunk, closure, dynamic, thunkComparator, closureComparator)) {}
         return CallbackFigures(
             nativeNanoseconds: loopMedians[0], thunkNanoseconds: loopMedians[1], closureNanoseconds: loopMedians[2],
             dynamicNanoseconds: loopMedians[3],
             qsortNativeMilliseconds: sortMedians[0], qsortThunkMilliseconds: sortMedians[1],
-            qsortClosureMilliseconds: sortMedians[2])
+            qsortClosureMilliseconds: sortMedians[2], makeAndFreeThunkMicroseconds: makeMedians[0],
+            makeAndFreeClosureMicroseconds: makeMedians[1])
     }
 }
 
@@ -682,6 +702,9 @@ struct BenchReport: Encodable {
                 callbacks.qsortNativeMilliseconds, callbacks.qsortThunkMilliseconds,
                 callbacks.qsortThunkMilliseconds / callbacks.qsortNativeMilliseconds, callbacks.qsortClosureMilliseconds,
                 callbacks.qsortClosureMilliseconds / callbacks.qsortThunkMilliseconds))
+            lines.append(String(
+                format: "callbacks made and freed: JIT (a trampoline slot) %.2f µs, libffi closure %.2f µs",
+                callbacks.makeAndFreeThunkMicroseconds, callbacks.makeAndFreeClosureMicroseconds))
         }
         if let dwarf {
             if let error = dwarf.error {
