@@ -36,7 +36,7 @@ let package = Package(
         // The one lock type (a pthread mutex in ThreadSanitizer builds, see Lock.swift).
         .target(name: "Locks"),
         .target(name: "CTypeModel", dependencies: ["Locks"]),
-        .target(name: "CDeclParser", dependencies: ["CTypeModel"]),
+        .target(name: "CDeclParser", dependencies: ["CTypeModel", "Locks"]),
         .target(name: "ABILowering", dependencies: ["CTypeModel"]),
         .target(name: "DWARFImport", dependencies: ["Locks", "CTypeModel", "CLibDW"]),
         .target(name: "LLVMBackend", dependencies: ["Locks", "ABILowering", "CTypeModel", "CLLVM"]),

@@ -4,6 +4,7 @@
 // applied to the base type. Nesting is bounded, so no input can exhaust the stack.
 
 import CTypeModel
+import Locks
 
 /// What a declaration text declared, and the scope extended by it.
 public struct CParseResult: Sendable {
@@ -24,9 +25,36 @@ public enum CDeclParser {
         try unwrap(withLargeStack(inputLength: source.utf8.count) { translationUnit(source, scope: scope) }, source: source)
     }
 
-    /// Parses a single type name such as `const char *` or `int (*)(int)`.
+    /// Parses a single type name such as `const char *` or `int (*)(int)`. In the standard
+    /// scope, the last type names read are kept (a callback made per call reads the same
+    /// `int (*)(const void *, const void *)` again and again), those without records or
+    /// enums: a record a type name creates is an object of its own, completed by whoever
+    /// holds it.
     public static func parseTypeName(_ source: String, scope: CScope = .standard) throws(CParseError) -> CQualType {
-        try unwrap(withLargeStack(inputLength: source.utf8.count) { typeName(source, scope: scope) }, source: source)
+        if scope.isStandard, let known = standardTypeNames.withLock({ $0[source] }) { return known }
+        let type = try unwrap(withLargeStack(inputLength: source.utf8.count) { typeName(source, scope: scope) }, source: source)
+        if scope.isStandard && !hasTags(type) {
+            standardTypeNames.withLock { cache in
+                if cache.count >= 256 { cache.removeAll() }
+                cache[source] = type
+            }
+        }
+        return type
+    }
+
+    private static let standardTypeNames = Lock<[String: CQualType]>([:])
+
+    /// Whether `type` reaches a struct, union or enum.
+    private static func hasTags(_ type: CQualType, depth: Int = 0) -> Bool {
+        guard depth < 64 else { return true }
+        switch type.type {
+        case .void, .integer, .floating, .complex: return false
+        case .record, .enumeration: return true
+        case .pointer(let pointee), .array(let pointee, _): return hasTags(pointee, depth: depth + 1)
+        case .typedef(let alias): return hasTags(alias.underlying, depth: depth + 1)
+        case .function(let function):
+            return hasTags(function.result, depth: depth + 1) || function.parameters.contains { hasTags($0.type, depth: depth + 1) }
+        }
     }
 
     // These run on the large-stack thread (LargeStack.swift).

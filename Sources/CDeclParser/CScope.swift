@@ -23,6 +23,8 @@ public struct CScope: Sendable {
     public private(set) var assemblerNames: [String: String] = [:]
     /// Functions and objects declared `static`: they have no symbol in any library.
     public private(set) var internalNames: Set<String> = []
+    /// Whether this is `standard` unchanged (type names parsed in it are cached).
+    private(set) var isStandard = false
 
     /// A scope with no names at all.
     public init() {}
@@ -52,12 +54,30 @@ public struct CScope: Sendable {
         return .external(symbol: assemblerNames[name] ?? name)
     }
 
-    mutating func declareTypedef(_ alias: CTypedef) { typedefs[alias.name] = alias }
-    mutating func declareAssemblerName(_ name: String, _ symbol: String) { assemblerNames[name] = symbol }
-    mutating func declareInternal(_ name: String) { internalNames.insert(name) }
-    mutating func declareTag(_ name: String, _ tag: Tag) { tags[name] = tag }
-    mutating func declareConstant(_ name: String, _ value: Int128) { constants[name] = value }
-    mutating func declareOrdinary(_ name: String, _ declaration: CDeclaration) { ordinaryDeclarations[name] = declaration }
+    mutating func declareTypedef(_ alias: CTypedef) {
+        typedefs[alias.name] = alias
+        isStandard = false
+    }
+    mutating func declareAssemblerName(_ name: String, _ symbol: String) {
+        assemblerNames[name] = symbol
+        isStandard = false
+    }
+    mutating func declareInternal(_ name: String) {
+        internalNames.insert(name)
+        isStandard = false
+    }
+    mutating func declareTag(_ name: String, _ tag: Tag) {
+        tags[name] = tag
+        isStandard = false
+    }
+    mutating func declareConstant(_ name: String, _ value: Int128) {
+        constants[name] = value
+        isStandard = false
+    }
+    mutating func declareOrdinary(_ name: String, _ declaration: CDeclaration) {
+        ordinaryDeclarations[name] = declaration
+        isStandard = false
+    }
 
     // MARK: - The standard names
 
@@ -98,6 +118,7 @@ public struct CScope: Sendable {
         scope.declareTypedef(builtin)
         scope.declareTypedef(CTypedef(name: "va_list", underlying: CQualType(.typedef(builtin))))
         scope.declareTypedef(CTypedef(name: "__gnuc_va_list", underlying: CQualType(.typedef(builtin))))
+        scope.isStandard = true
         return scope
     }()
 }

@@ -105,4 +105,24 @@ import Testing
         #expect(result.warnings.map(\.message) == ["attribute 'frobnicate' ignored"])
         #expect(result.scope.linkage(of: "f") == .external(symbol: "f64"))
     }
+
+    /// Type names read in the standard scope are kept, unless they reach a record or enum
+    /// (each parse makes its own, which its holder may complete); other scopes read afresh.
+    @Test func typeNamesOfTheStandardScopeAreKept() throws {
+        let comparator = "int (*)(const void *, const void *)"
+        #expect(try CDeclParser.parseTypeName(comparator) == (try CDeclParser.parseTypeName(comparator)))
+        guard case .pointer(let first) = try CDeclParser.parseTypeName("struct Kept *").type,
+            case .pointer(let second) = try CDeclParser.parseTypeName("struct Kept *").type,
+            case .record(let one) = first.type, case .record(let other) = second.type
+        else {
+            Issue.record("struct Kept * is not a pointer to a record")
+            return
+        }
+        #expect(one !== other)
+        // A scope with more names is not the standard one: its own typedef is seen.
+        let scope = try CDeclParser.parse("typedef double size_t_like;").scope
+        #expect(throws: CParseError.self) { try CDeclParser.parseTypeName("size_t_like") }
+        #expect(try CDeclParser.parseTypeName("size_t_like", scope: scope).type.resolved == .floating(.double))
+        #expect(throws: CParseError.self) { try CDeclParser.parseTypeName("size_t_like") }
+    }
 }
