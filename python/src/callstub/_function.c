@@ -154,6 +154,33 @@ static inline void copy_record(char *destination, const char *source, size_t siz
     }
 }
 
+/* A parameter's argument on its short path, written at `slot`: 1; else 0 (the signature
+ * tables' conversion decides, or names the error). */
+static inline int short_argument(const Parameter *parameter, PyObject *value, char *slot) {
+    switch (parameter->path) {
+    case SHORT_DOUBLE:
+        if (!PyFloat_CheckExact(value)) return 0;
+        *(double *)slot = PyFloat_AS_DOUBLE(value);
+        return 1;
+    case SHORT_FLOAT:
+        if (!PyFloat_CheckExact(value)) return 0;
+        *(float *)slot = (float)PyFloat_AS_DOUBLE(value);
+        return 1;
+    case SHORT_RECORD:
+        /* A record of the very type: its bytes (the registry shares types by name). */
+        if (Py_TYPE(value) != &RecordType || ((RecordObject *)value)->type != parameter->record) return 0;
+        copy_record(slot, ((RecordObject *)value)->data, parameter->size);
+        return 1;
+    case SHORT_POINTER:
+        return short_pointer(value, slot);
+    case SHORT_NONE:
+    case SHORT_VOID:
+        return 0;
+    default:
+        return short_integer(parameter->path, value, slot);
+    }
+}
+
 static PyObject *short_result(int path, const char *result) {
     switch (path) {
     case SHORT_S8: return PyLong_FromLong(*(const int8_t *)result);
@@ -323,34 +350,7 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
         char *slot = frame + parameter->offset;
         PyObject *value = values[index];
         arguments[index] = slot;
-        switch (parameter->path) {
-        case SHORT_DOUBLE:
-            if (PyFloat_CheckExact(value)) {
-                *(double *)slot = PyFloat_AS_DOUBLE(value);
-                continue;
-            }
-            break;
-        case SHORT_FLOAT:
-            if (PyFloat_CheckExact(value)) {
-                *(float *)slot = (float)PyFloat_AS_DOUBLE(value);
-                continue;
-            }
-            break;
-        case SHORT_RECORD:
-            /* A record of the very type: its bytes (the registry shares types by name). */
-            if (Py_TYPE(value) == &RecordType && ((RecordObject *)value)->type == parameter->record) {
-                copy_record(slot, ((RecordObject *)value)->data, parameter->size);
-                continue;
-            }
-            break;
-        case SHORT_POINTER:
-            if (short_pointer(value, slot)) continue;
-            break;
-        case SHORT_NONE:
-            break;
-        default:
-            if (short_integer(parameter->path, value, slot)) continue;
-        }
+        if (short_argument(parameter, value, slot)) continue;
         cs_place place = {self->c_name, (int)index + 1, NULL, CS_FOR_THE_CALL};
         if (cs_to_c(self->signature, parameter->type, value, slot, &keep, &place) < 0) goto done;
     }
@@ -414,26 +414,7 @@ static PyObject *function_vectorcall_short(FunctionObject *self, PyObject *const
         char *slot = frame + parameter->offset;
         PyObject *value = values[index];
         arguments[index] = slot;
-        switch (parameter->path) {
-        case SHORT_DOUBLE:
-            if (!PyFloat_CheckExact(value)) return function_vectorcall(self, values, flags, keywords);
-            *(double *)slot = PyFloat_AS_DOUBLE(value);
-            break;
-        case SHORT_FLOAT:
-            if (!PyFloat_CheckExact(value)) return function_vectorcall(self, values, flags, keywords);
-            *(float *)slot = (float)PyFloat_AS_DOUBLE(value);
-            break;
-        case SHORT_RECORD:
-            if (Py_TYPE(value) != &RecordType || ((RecordObject *)value)->type != parameter->record)
-                return function_vectorcall(self, values, flags, keywords);
-            copy_record(slot, ((RecordObject *)value)->data, parameter->size);
-            break;
-        case SHORT_POINTER:
-            if (!short_pointer(value, slot)) return function_vectorcall(self, values, flags, keywords);
-            break;
-        default:
-            if (!short_integer(parameter->path, value, slot)) return function_vectorcall(self, values, flags, keywords);
-        }
+        if (!short_argument(parameter, value, slot)) return function_vectorcall(self, values, flags, keywords);
     }
     if (enter(self, NULL, result_bytes, arguments) < 0) return NULL;
     if (self->result_path == SHORT_RECORD) return record_result(self, result_bytes);
@@ -457,7 +438,7 @@ static PyObject *function_fastcall(PyObject *self, PyObject *const *values, Py_s
 /* What users call: a builtin function (exactly PyCFunction, METH_FASTCALL) whose
  * __self__ is the Function. CPython specialises calls of builtin functions (3.11:
  * PRECALL_BUILTIN_FAST), which skips the generic vectorcall dispatch a call of any other
- * object takes: ~65 instructions a call less (callgrind). Steals `self`. */
+ * object takes. Steals `self`. */
 static PyObject *builtin_of(FunctionObject *self) {
     callstub_describe(self->function, CALLSTUB_DESCRIBE_DECLARATION, &self->doc);
     self->method = (PyMethodDef){self->c_name, (PyCFunction)(void (*)(void))function_fastcall, METH_FASTCALL,
