@@ -77,7 +77,8 @@ let package = Package(
             exclude: ["Golden"]),
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
-        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks"]),
+        // (callstub-examples: the README's and the lifetime examples, run in the debug build too.)
+        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks", "callstub-examples"]),
         // C programs against include/callstub.h and libCallStubC.so (the C sources are run, not built).
         .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),

@@ -1,4 +1,5 @@
-// The README's Swift blocks, each verbatim between `// README block N` and `// end`.
+// The README's Swift blocks, each verbatim between `// README block N` and `// end`
+// (Tests/CallStubTests/ReadmeExampleTests runs them in the debug build too).
 
 import CallStub
 import Foundation
@@ -35,10 +36,10 @@ func callingStyles() throws {
                 }
                 // end
                 let dynamic = try pow.call([.double(2), .int(10)])
-                precondition(typedPow(2, 10) == 1024 && dynamic == .double(1024) && resultBuffer.pointee == 1024)
-                guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else { preconditionFailure("div: no record") }
+                try check(typedPow(2, 10) == 1024 && dynamic == .double(1024) && resultBuffer.pointee == 1024, "pow: not 1024")
+                guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else { throw ExampleFailure(description: "div: no record") }
                 let (rem, quot) = (try quotient.field("rem"), try quotient.field("quot"))
-                precondition(rem == .int(1) && quot == .int(3), "div: \(quotient)")
+                try check(rem == .int(1) && quot == .int(3), "div: \(quotient)")
             }
         }
     }
@@ -60,7 +61,7 @@ func qsortWithASwiftClosure() throws {
     }
     // numbers == [1, 3, 5, 9]
     // end
-    precondition(numbers == [1, 3, 5, 9], "qsort: \(numbers)")
+    try check(numbers == [1, 3, 5, 9], "qsort: \(numbers)")
 }
 
 func parserOnItsOwn() throws {
@@ -76,5 +77,5 @@ func parserOnItsOwn() throws {
     // Later parses can use earlier declarations, like a small header.
     let more = try CDeclParser.parse("div_t ldiv_like(div_t);", scope: header.scope)
     // end
-    precondition(layout.size == 8 && layout.alignment == 4 && more.scope.function(named: "ldiv_like") != nil)
+    try check(layout.size == 8 && layout.alignment == 4 && more.scope.function(named: "ldiv_like") != nil, "div_t: \(layout)")
 }

@@ -15,7 +15,7 @@ let examples: [(name: String, run: () throws -> Void)] = [
     ("README: calling styles and records", callingStyles),
     ("README: qsort with a Swift closure", qsortWithASwiftClosure),
     ("README: the parser on its own", parserOnItsOwn),
-    ("lifetimes: an inline temporary callback", inlineTemporaryCallback),
+    ("lifetimes: an inline temporary callback", { try inlineTemporaryCallback() }),
     ("lifetimes: a callback stored in a C struct", callbackStoredInACStruct),
     ("lifetimes: a handler the library keeps", handlerTheLibraryKeeps),
 ]
