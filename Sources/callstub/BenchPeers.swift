@@ -84,8 +84,7 @@ enum BenchPeers {
                 continue
             }
             notes += (report.missing ?? []).map { "peer \($0)" }
-            let columns = report.columns ?? [Column(name: peer.name, version: report.version ?? "", samples: report.samples ?? [:])]
-            for column in columns {
+            for column in report.columns {
                 var median: [String: Double] = [:]
                 var spread: [String: Double] = [:]
                 for (name, samples) in column.samples where !samples.isEmpty {
@@ -99,12 +98,10 @@ enum BenchPeers {
         return (figures, notes)
     }
 
-    /// A script's output: one column (`version`, `samples`), or several (`columns`) with
-    /// the FFIs that were not there (`missing`, "name: reason").
+    /// A script's output: a column per FFI it ran, and the FFIs that were not there
+    /// (`missing`, "name: reason").
     private struct Report: Decodable {
-        let version: String?
-        let samples: [String: [Double]]?
-        let columns: [Column]?
+        let columns: [Column]
         let missing: [String]?
     }
 
@@ -260,7 +257,7 @@ enum BenchPeers {
     static let luaScript = #"""
         -- callstub bench --peers: the fixture functions called through LuaJIT's FFI.
         -- arg: library path, header file, calls, repetitions, case names (comma-separated).
-        -- Prints one JSON object like peer.py's. Each case is a loop LuaJIT's trace compiler
+        -- Prints one JSON object like peer.py's (one column). Each case is a loop LuaJIT's trace compiler
         -- turns into machine code with the C call inlined, as it does for any user's hot loop.
         local ffi = require("ffi")
         local path, headerFile, calls, repetitions, wanted = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4]), arg[5]
@@ -324,6 +321,7 @@ enum BenchPeers {
         for _, name in ipairs(names) do
           parts[#parts + 1] = string.format('"%s": [%s]', name, table.concat(samples[name], ", "))
         end
-        print(string.format('{"version": "%s FFI", "samples": {%s}}', jit.version, table.concat(parts, ", ")))
+        print(string.format('{"columns": [{"name": "LuaJIT", "version": "%s FFI", "samples": {%s}}]}', jit.version,
+                            table.concat(parts, ", ")))
         """#
 }
