@@ -1,10 +1,12 @@
 // The parser recurses once per nesting level; its depth is bounded (96 levels), but the
 // stack a caller's thread offers is not known (512 KB on some worker threads, and
-// debug-build frames are large: the deepest input takes 2.6 MB there, ~27 KB a level).
-// A parse runs on the caller's thread when its stack has room for as many levels as the
-// input has characters (each level takes one at least); otherwise on a thread with a
-// 64 MB stack, made once and kept (a thread per parse cost more than most parses, and
-// handing work to another thread costs ~100 µs here), whose callers take turns.
+// debug-build frames are large). A parse runs on the caller's thread when its stack has
+// room for as many levels as the input has characters (each level takes one at least;
+// 32 KB a level, on top of 512 KB, and the parser's deep-nesting tests pass in a debug
+// build, whatever thread runs them); otherwise on a thread with a 64 MB
+// stack, made once and kept (a thread per parse cost more than most parses), whose
+// callers take turns: handing a parse to another thread and back costs more than most
+// parses too, so the caller's own stack is the usual place.
 
 import Glibc
 
