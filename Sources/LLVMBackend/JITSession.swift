@@ -57,36 +57,56 @@ public final class JITSession: Sendable {
     /// `-O0`: the stubs run as fast and compile several times faster (FIELD-NOTES.md).
     /// The corresponding C function is `LLVMOrcCreateLLJIT`.
     public init(optimized: Bool = false) throws(JITError) {
-        guard Self.nativeTargetReady else { throw .targetUnavailable }
-        let builder = LLVMOrcCreateLLJITBuilder()
-        // The builder takes ownership of the target machine builder, LLJIT of the builder.
-        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, try Self.hostMachineBuilder(optimized: optimized))
-        var created: LLVMOrcLLJITRef?
-        if let error = LLVMOrcCreateLLJIT(&created, builder) {
-            throw .llvm(Self.consume(error))
+        (instance, targetTriple, dataLayout, sharedContext) = try LLVMExitGate.run { () throws(JITError) in
+            guard Self.nativeTargetReady else { throw .targetUnavailable }
+            let builder = LLVMOrcCreateLLJITBuilder()
+            // The builder takes ownership of the target machine builder, LLJIT of the builder.
+            LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, try Self.hostMachineBuilder(optimized: optimized))
+            var created: LLVMOrcLLJITRef?
+            if let error = LLVMOrcCreateLLJIT(&created, builder) {
+                throw .llvm(Self.consume(error))
+            }
+            guard let created else { throw .llvm("LLVMOrcCreateLLJIT returned no instance") }
+            return (
+                created, String(cString: LLVMOrcLLJITGetTripleString(created)),
+                String(cString: LLVMOrcLLJITGetDataLayoutStr(created)), LLVMOrcCreateNewThreadSafeContext()
+            )
         }
-        guard let created else { throw .llvm("LLVMOrcCreateLLJIT returned no instance") }
-        targetTriple = String(cString: LLVMOrcLLJITGetTripleString(created))
-        dataLayout = String(cString: LLVMOrcLLJITGetDataLayoutStr(created))
-        instance = created
-        sharedContext = LLVMOrcCreateNewThreadSafeContext()
+        try warmUp()
+        LLVMExitGate.registerExitHandler()
+    }
+
+    /// Compiles and frees one small function, so that the state LLVM creates on its first
+    /// compile (and whose destructors it registers then) exists before the gate's atexit
+    /// handler is registered (`LLVMExitGate.registerExitHandler`).
+    private func warmUp() throws(JITError) {
+        let (_, module) = try addRemovableModule(name: "warm-up", symbol: "callstub_warm_up") { b in
+            let callee = b.function(returning: b.double, [b.integer(bits: 64), b.double])
+            let parameters = b.beginFunction(
+                named: "callstub_warm_up", type: b.function(returning: b.double, [b.pointer, b.integer(bits: 64), b.double]),
+                parameterCount: 3)
+            b.returnValue(b.call(parameters[0], type: callee, [parameters[1], parameters[2]]))
+        }
+        remove(module)
     }
 
     deinit {
-        if let error = LLVMOrcDisposeLLJIT(instance) { _ = Self.consume(error) }
-        LLVMOrcDisposeThreadSafeContext(sharedContext)
+        try? LLVMExitGate.run { () throws(JITError) in
+            if let error = LLVMOrcDisposeLLJIT(instance) { _ = Self.consume(error) }
+            LLVMOrcDisposeThreadSafeContext(sharedContext)
+        }
     }
 
     /// Parses textual LLVM IR, verifies it (in debug builds and tests: Debian's LLVM has no
     /// assertions, so bad IR would otherwise crash far away), and adds it to the JIT's
     /// main dylib. All modules share one LLVM context, used only under the session's lock.
     public func addModule(ir: String, name: String = "module") throws(JITError) {
-        try lock.withLock { _ throws(JITError) in try addModuleLocked(ir: ir, name: name) }
+        try locked { () throws(JITError) in try addModuleLocked(ir: ir, name: name) }
     }
 
     /// Builds a module with the IR builder (no text to generate or parse) and adds it.
     func addModule(name: String, building build: (IRModuleBuilder) -> Void) throws(JITError) {
-        try lock.withLock { _ throws(JITError) in
+        try locked { () throws(JITError) in
             let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
             let builder = IRModuleBuilder(context: llvmContext!, name: name)
             build(builder)
@@ -108,7 +128,7 @@ public final class JITSession: Sendable {
     func addRemovableModule(
         name: String, symbols: [String], building build: (IRModuleBuilder) -> Void
     ) throws(JITError) -> (addresses: [UnsafeRawPointer], module: RemovableModule) {
-        try lock.withLock { _ throws(JITError) -> ([UnsafeRawPointer], RemovableModule) in
+        let added = try locked { () throws(JITError) -> ([UnsafeRawPointer], RemovableModule) in
             let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
             let builder = IRModuleBuilder(context: llvmContext!, name: name)
             build(builder)
@@ -130,13 +150,23 @@ public final class JITSession: Sendable {
                 throw error
             }
         }
+        LLVMExitGate.registerExitHandler()
+        return added
     }
 
     /// Frees a removable module's code and data. Its addresses must not be used after.
+    /// (While the process exits the module stays: the gate is closed to LLVM.)
     func remove(_ module: RemovableModule) {
-        lock.withLock { _ in
+        try? locked {
             if let error = LLVMOrcResourceTrackerRemove(module.tracker) { _ = Self.consume(error) }
             LLVMOrcReleaseResourceTracker(module.tracker)
+        }
+    }
+
+    /// Runs `body` under the session's lock, unless the process is exiting (`LLVMExitGate`).
+    private func locked<Result>(_ body: () throws(JITError) -> Result) throws(JITError) -> Result {
+        try LLVMExitGate.run { () throws(JITError) -> Result in
+            try lock.withLock { _ throws(JITError) -> Result in try body() }
         }
     }
 
@@ -193,7 +223,7 @@ public final class JITSession: Sendable {
 
     /// The address of a symbol defined by an added module, compiling it on first use.
     public func address(of symbol: String) throws(JITError) -> UnsafeRawPointer {
-        let result: Result<UInt64, JITError> = lock.withLock { _ in
+        let result: Result<UInt64, JITError> = try locked { () -> Result<UInt64, JITError> in
             var address: LLVMOrcExecutorAddress = 0
             if let error = LLVMOrcLLJITLookup(instance, &address, symbol) {
                 let text = Self.consume(error)
@@ -202,6 +232,7 @@ public final class JITSession: Sendable {
             return .success(address)
         }
         let address = try result.get()
+        LLVMExitGate.registerExitHandler()
         guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
             throw .symbolNotFound(symbol)
         }

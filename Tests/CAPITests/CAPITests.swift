@@ -64,6 +64,24 @@ import Testing
         #expect(count >= 190, "only \(count) checks ran")
     }
 
+    /// A program that exits while tier-up compiles run in the background ends normally:
+    /// LLVM is not used once exit has begun (LLVMBackend/ExitGate.swift). Before the gate,
+    /// about one run in ten crashed in LLVM's destructors; each mode runs 15 times.
+    @Test(arguments: ["main", "thread"])
+    func exitingWhileStubsCompileEndsNormally(_ mode: String) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/exit_during_compiles.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
+        for _ in 0..<15 {
+            let outcome = try run(executable, [fixture.path, mode])
+            #expect(outcome.status == 0, "\(outcome.output.suffix(4000))")
+            #expect(outcome.output.hasPrefix("10 tier-ups queued"), "\(outcome.output.suffix(4000))")
+            if outcome.status != 0 { break }
+        }
+    }
+
     /// The program of docs/c-api.md, as printed there.
     @Test func documentedExampleRuns() throws {
         let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/c-api.md"), encoding: .utf8)

@@ -15,4 +15,11 @@
 /// Initialises the native target, its assembly printer and parser once.
 /// Returns 0 on success (LLVM's convention: non-zero is failure).
 int CLLVM_InitializeNativeTarget(void);
+
+/// The exit gate (exit_gate.c): Enter returns 0 once the process has begun to exit, and
+/// otherwise 1, and exit waits until the matching Leave. RegisterAtExit adds an atexit
+/// handler that closes the gate.
+int CLLVM_ExitGateEnter(void);
+void CLLVM_ExitGateLeave(void);
+void CLLVM_ExitGateRegisterAtExit(void);
 #endif
