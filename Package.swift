@@ -19,10 +19,8 @@ let package = Package(
     ],
     targets: [
         // MARK: - C-facing targets (one Swift module imports each)
-        .target(
-            name: "CLLVM",
-            linkerSettings: [.linkedLibrary("LLVM-19")]
-        ),
+        // libLLVM is not linked: CLLVM/lazy_llvm.c loads it on first use.
+        .target(name: "CLLVM"),
         .target(
             name: "CFFI",
             linkerSettings: [.linkedLibrary("ffi")]

@@ -44,10 +44,17 @@ public struct BackendExplanation: Sendable {
 }
 
 /// The LLVM IR of the downcall stub for `plan` (shape-keyed unless `target` is given).
-public func downcallStubIR(for plan: CallPlan, target: UInt? = nil, capturesErrno: Bool = false) -> String {
-    DowncallStub.ir(
-        for: plan, name: target == nil ? "callstub_stub" : "callstub_bound_stub", target: target,
-        errno: capturesErrno ? JITRuntime.errnoHooks : nil)
+/// Throws `backendUnavailable(.jit, …)` when libLLVM cannot be loaded.
+public func downcallStubIR(
+    for plan: CallPlan, target: UInt? = nil, capturesErrno: Bool = false
+) throws(CallStubError) -> String {
+    do throws(JITError) {
+        return try DowncallStub.ir(
+            for: plan, name: target == nil ? "callstub_stub" : "callstub_bound_stub", target: target,
+            errno: capturesErrno ? JITRuntime.errnoHooks : nil)
+    } catch {
+        throw .backendUnavailable(.jit, reason: error.description)
+    }
 }
 
 /// The LLVM IR of the upcall thunk for a callback of `plan`'s signature: calling a typed
@@ -55,12 +62,15 @@ public func downcallStubIR(for plan: CallPlan, target: UInt? = nil, capturesErrn
 /// (as `Callback.typed` does), else calling a frame entry (dynamic callbacks, records).
 /// The closure's function and context are read from the trampoline slot in `%r10` (the
 /// `nest` parameter): one thunk serves every callback of the shape.
-public func upcallThunkIR(for plan: CallPlan, typed: Bool) -> String {
+/// Throws `backendUnavailable(.jit, …)` when libLLVM cannot be loaded.
+public func upcallThunkIR(for plan: CallPlan, typed: Bool) throws(CallStubError) -> String {
     let classes = plan.signature.arguments.map(\.valueClass) + [plan.signature.result.valueClass]
     let callsClosure = typed && !classes.contains { if case .record = $0 { return true } else { return false } }
-    return UpcallThunk.ir(
-        for: plan,
-        target: callsClosure ? .indirectClosure : .frameEntry)
+    do throws(JITError) {
+        return try UpcallThunk.ir(for: plan, target: callsClosure ? .indirectClosure : .frameEntry)
+    } catch {
+        throw .backendUnavailable(.jit, reason: error.description)
+    }
 }
 
 extension String {

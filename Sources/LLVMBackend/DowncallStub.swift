@@ -29,12 +29,15 @@ public enum DowncallStub {
     /// The IR of a stub function named `name` for `plan`, as text. With `target`, the
     /// function's address is baked in and the stub takes `(args, result)`; without, it
     /// takes `(fn, args, result)` and serves every function of the same lowered shape.
-    public static func ir(for plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks? = nil) -> String {
-        printed(name: name) { builder in build(plan, name: name, target: target, errno: errno, into: builder) }
+    public static func ir(
+        for plan: CallPlan, name: String, target: UInt? = nil, errno: ErrnoHooks? = nil
+    ) throws(JITError) -> String {
+        try printed(name: name) { builder in build(plan, name: name, target: target, errno: errno, into: builder) }
     }
 
-    /// A module built in a context of its own, as text.
-    static func printed(name: String, _ build: (IRModuleBuilder) -> Void) -> String {
+    /// A module built in a context of its own, as text (libLLVM is loaded first).
+    static func printed(name: String, _ build: (IRModuleBuilder) -> Void) throws(JITError) -> String {
+        try LLVMLibrary.load()
         let context = LLVMContextCreate()
         defer { LLVMContextDispose(context) }
         return withExtendedLifetime(IRModuleBuilder(context: context!, name: name)) { builder in

@@ -58,6 +58,7 @@ public final class JITSession: Sendable {
     /// The corresponding C function is `LLVMOrcCreateLLJIT`.
     public init(optimized: Bool = false) throws(JITError) {
         (instance, targetTriple, dataLayout, sharedContext) = try LLVMExitGate.run { () throws(JITError) in
+            try LLVMLibrary.load()
             guard Self.nativeTargetReady else { throw .targetUnavailable }
             let builder = LLVMOrcCreateLLJITBuilder()
             // The builder takes ownership of the target machine builder, LLJIT of the builder.

@@ -149,8 +149,8 @@ public enum UpcallThunk {
     }
 
     /// The thunk's IR as text (for `callstub ir --callback` and tests).
-    public static func ir(for plan: CallPlan, target: UpcallTarget) -> String {
-        DowncallStub.printed(name: "callstub_thunk") { b in
+    public static func ir(for plan: CallPlan, target: UpcallTarget) throws(JITError) -> String {
+        try DowncallStub.printed(name: "callstub_thunk") { b in
             build(plan, name: "callstub_thunk", target: target, into: b)
         }
     }

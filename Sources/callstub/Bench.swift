@@ -38,6 +38,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the callback measurement.")
     var noCallbacks = false
 
+    @Flag(name: .long, help: "Skip the start-up measurement (this executable started afresh for a few commands).")
+    var noStartup = false
+
     @Option(name: .long, help: "Also write the matrix as a grouped bar chart (SVG) to this file.")
     var chart: String?
 
@@ -83,6 +86,11 @@ struct Bench: ParsableCommand {
             if !json { printError("DWARF: glibc's debug info") }
             dwarf = DWARFFigures.measure()
         }
+        var startup: StartupFigures?
+        if !noStartup {
+            if !json { printError("start-up: callstub started afresh") }
+            startup = try StartupFigures.measure(rounds: quick ? 11 : 31)
+        }
         var peerFigures: [PeerFigures] = []
         var peerNotes: [String] = []
         if peers {
@@ -112,7 +120,8 @@ struct Bench: ParsableCommand {
             if !json { printError("chart written to \(chart)") }
         }
         let report = BenchReport(
-            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, callbacks: callbacks)
+            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, callbacks: callbacks,
+            startup: startup)
         print(json ? report.jsonText() : report.table())
     }
 }
@@ -620,6 +629,7 @@ struct BenchReport: Encodable {
     let compile: CompileFigures?
     let dwarf: DWARFFigures?
     let callbacks: CallbackFigures?
+    let startup: StartupFigures?
 
     func jsonText() -> String {
         let encoder = JSONEncoder()
@@ -720,6 +730,7 @@ struct BenchReport: Encodable {
                     dwarf.lookupMilliseconds, dwarf.signatureMilliseconds))
             }
         }
+        if let startup { lines += startup.lines() }
         return lines.joined(separator: "\n")
     }
 }

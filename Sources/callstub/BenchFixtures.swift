@@ -128,7 +128,7 @@ enum BenchFixtures {
         var description: String {
             switch self {
             case .noCompiler: return "no C compiler found (cc, gcc or clang-19): scripts/setup.sh installs gcc"
-            case .failed(let output): return "the fixture library did not compile:\n\(output)"
+            case .failed(let output): return "a benchmark program did not compile:\n\(output)"
             }
         }
     }
@@ -140,24 +140,30 @@ enum BenchFixtures {
         if let built = ProcessInfo.processInfo.environment["CALLSTUB_BENCH_FIXTURE"], FileManager.default.fileExists(atPath: built) {
             return built
         }
+        return try compile(source, named: "libcallstub-bench.so", flags: ["-O2", "-shared", "-fPIC"])
+    }
+
+    /// Compiles C `source` with the system C compiler into `name` in this run's temporary
+    /// directory and returns its path.
+    static func compile(_ source: String, named name: String, flags: [String]) throws -> String {
         let compilers = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang-19"]
         guard let compiler = compilers.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw BuildError.noCompiler
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-bench-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let file = directory.appendingPathComponent("bench.c")
-        let library = directory.appendingPathComponent("libcallstub-bench.so")
+        let file = directory.appendingPathComponent(name + ".c")
+        let output = directory.appendingPathComponent(name)
         try source.write(to: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = ["-O2", "-shared", "-fPIC", "-o", library.path, file.path]
+        process.arguments = flags + ["-o", output.path, file.path]
         let pipe = Pipe()
         process.standardError = pipe
         try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let diagnostics = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BuildError.failed(String(decoding: output, as: UTF8.self)) }
-        return library.path
+        guard process.terminationStatus == 0 else { throw BuildError.failed(String(decoding: diagnostics, as: UTF8.self)) }
+        return output.path
     }
 }

@@ -53,14 +53,19 @@ struct IR: ParsableCommand {
     func run() throws {
         let signature = try Plan.signature(declarations: declarations, function: function, variadic: variadic)
         let plan = X86_64SysV.plan(signature.1)
-        if let callback {
-            if signature.1.function.isVariadic {
-                printError("error: \(signature.0) is variadic: variadic callbacks are not supported")
-                throw ExitCode.failure
+        if callback != nil, signature.1.function.isVariadic {
+            printError("error: \(signature.0) is variadic: variadic callbacks are not supported")
+            throw ExitCode.failure
+        }
+        do throws(CallStubError) {
+            if let callback {
+                print(try upcallThunkIR(for: plan, typed: callback == .typed), terminator: "")
+            } else {
+                print(try downcallStubIR(for: plan, capturesErrno: errno), terminator: "")
             }
-            print(upcallThunkIR(for: plan, typed: callback == .typed), terminator: "")
-        } else {
-            print(downcallStubIR(for: plan, capturesErrno: errno), terminator: "")
+        } catch {
+            printError("error: \(error.description)")
+            throw ExitCode.failure
         }
     }
 }

@@ -82,6 +82,22 @@ import Testing
         }
     }
 
+    /// libLLVM is loaded on the first compile only: calls through libffi (and the automatic
+    /// backend's first calls) leave it unmapped; without it, JIT bindings fail naming why
+    /// and libffi calls go on.
+    @Test(arguments: ["ffi", "missing"])
+    func libLLVMIsLoadedOnFirstCompileOnly(_ mode: String) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/lazy_llvm.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
+        let environment = mode == "missing" ? ["CALLSTUB_LLVM_LIBRARY": directory.appendingPathComponent("no-libLLVM.so").path] : [:]
+        let outcome = try run(executable, [fixture.path, mode], environment: environment)
+        #expect(outcome.status == 0, "\(outcome.output.suffix(4000))")
+        #expect(outcome.output.hasSuffix("0 failed\n"), "\(outcome.output.suffix(4000))")
+    }
+
     /// The program of docs/c-api.md, as printed there.
     @Test func documentedExampleRuns() throws {
         let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/c-api.md"), encoding: .utf8)

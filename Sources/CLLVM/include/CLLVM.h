@@ -12,6 +12,12 @@
 #include "llvm-c/Target.h"
 #include "llvm-c/TargetMachine.h"
 
+/// Loads libLLVM (lazy_llvm.c) once: NULL when it is loaded, else why it could not be.
+/// No other function of this module may be called before it succeeds.
+const char *CLLVM_Load(void);
+/// Whether libLLVM has been loaded into the process.
+int CLLVM_IsLoaded(void);
+
 /// Initialises the native target, its assembly printer and parser once.
 /// Returns 0 on success (LLVM's convention: non-zero is failure).
 int CLLVM_InitializeNativeTarget(void);
