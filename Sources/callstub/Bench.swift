@@ -11,6 +11,7 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure direct, JIT and libffi calls on built-in fixtures, side by side.",
         discussion: """
             Each cell is the median over interleaved repetitions of ns per call; the spread

@@ -7,6 +7,7 @@ import Foundation
 
 struct Call: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "call",
         abstract: "Call a C function of a shared library and print its result.",
         discussion: """
             ARGS are C values: integers (-5, 0x1f, 10u), floating values (2.5, 1e-3, inf),

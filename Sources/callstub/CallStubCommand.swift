@@ -4,6 +4,9 @@ import ArgumentParser
 import CallStub
 import Foundation
 
+/// Every command names itself (`commandName`): ArgumentParser otherwise derives the name
+/// from the type's, through a search of every protocol conformance in the process that
+/// was 70% of the instructions of `callstub --help` (docs/benchmarks.md#start-up).
 @main
 struct CallStubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

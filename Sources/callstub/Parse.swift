@@ -6,6 +6,7 @@ import Foundation
 
 struct Parse: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "parse",
         abstract: "Parse C declarations; print them in canonical C with the layout of every record.",
         discussion: """
             DECLS holds one or more C declarations, like a small preprocessed header:

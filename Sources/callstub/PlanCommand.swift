@@ -7,6 +7,7 @@ import Foundation
 
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plan",
         abstract: "Print the CallPlan (x86-64 SysV lowering) of a C function declaration.",
         discussion: """
             DECLS holds C declarations ending with (or including) the function's prototype.

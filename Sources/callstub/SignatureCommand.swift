@@ -7,6 +7,7 @@ import Foundation
 
 struct Signature: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "signature",
         abstract: "Print a function's signature as the library's debug info gives it.",
         discussion: """
             Prints a C header: the typedefs, structs, unions and enums the signature uses,
@@ -37,6 +38,7 @@ struct Signature: ParsableCommand {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check C declarations against a library's debug info.",
         discussion: """
             Every function the declarations declare is looked up in the library's DWARF and
