@@ -165,6 +165,38 @@ public struct LoweredShape: Hashable, Sendable {
     public var resultWidening: IntegerExtension
 }
 
+extension LoweredShape: CustomStringConvertible {
+    /// Every field in one line, e.g. `(rdi = i32 @0; rsi = i32 @0) -> (rax = i32 @0) fixed 2`:
+    /// the key of stubs kept on disk, so nothing that changes the stub may be left out.
+    public var description: String {
+        // Appended piece by piece (no key paths, no joins): it is built on the persistent
+        // cache's path, where a key path's first use alone cost ~60 µs.
+        var text = "("
+        func append(_ pieces: [Piece]) {
+            text += "["
+            for (index, piece) in pieces.enumerated() { text += (index == 0 ? "" : "; ") + piece.description }
+            text += "]"
+        }
+        for (index, argument) in arguments.enumerated() {
+            if index > 0 { text += ", " }
+            switch argument {
+            case .direct(let pieces): append(pieces)
+            case .stackCopy(let offset, let size, let alignment): text += "byval(@\(offset) size \(size) align \(alignment))"
+            case .ignored: text += "ignored"
+            }
+        }
+        text += ") -> "
+        switch result {
+        case .void: text += "void"
+        case .direct(let pieces): append(pieces)
+        case .sret(let size, let alignment): text += "sret(size \(size) align \(alignment))"
+        case .ignored: text += "ignored"
+        }
+        text += " fixed \(fixedArgumentCount)" + (isVariadic ? " variadic" : "") + " widening " + resultWidening.rawValue
+        return text
+    }
+}
+
 /// The lowering of one call shape under one calling convention.
 public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     /// The convention's name (`x86-64 SysV`).

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "CLLVM.h"
+#include "llvm/Config/llvm-config.h"
 
 // The LLVM C functions CallStub calls (with the target initialisers the static inline
 // LLVMInitializeNative* of llvm-c/Target.h call). A function missing here is a link error.
@@ -24,7 +25,7 @@
     F(LLVMCreateTargetMachine) F(LLVMCreateTypeAttribute) F(LLVMDisposeBuilder) F(LLVMDisposeErrorMessage) \
     F(LLVMDisposeMessage) F(LLVMDisposeModule) F(LLVMDoubleTypeInContext) F(LLVMFloatTypeInContext) \
     F(LLVMFunctionType) F(LLVMGetDefaultTargetTriple) F(LLVMGetEnumAttributeKindForName) \
-    F(LLVMGetErrorMessage) F(LLVMGetHostCPUFeatures) F(LLVMGetHostCPUName) F(LLVMGetParam) \
+    F(LLVMGetErrorMessage) F(LLVMGetParam) \
     F(LLVMGetTargetFromTriple) F(LLVMGetUndef) F(LLVMIntTypeInContext) F(LLVMModuleCreateWithNameInContext) \
     F(LLVMOrcCreateLLJIT) F(LLVMOrcCreateLLJITBuilder) F(LLVMOrcCreateNewThreadSafeContext) \
     F(LLVMOrcCreateNewThreadSafeModule) F(LLVMOrcDisposeLLJIT) F(LLVMOrcDisposeThreadSafeContext) \
@@ -36,7 +37,8 @@
     F(LLVMOrcThreadSafeContextGetContext) F(LLVMParseIRInContext) F(LLVMPointerTypeInContext) \
     F(LLVMPositionBuilderAtEnd) F(LLVMPrintModuleToString) F(LLVMSetAlignment) F(LLVMSetInstructionCallConv) \
     F(LLVMStructTypeInContext) F(LLVMVectorType) F(LLVMVerifyModule) F(LLVMVoidTypeInContext) \
-    F(LLVMX86FP80TypeInContext) F(LLVMInitializeX86TargetInfo) F(LLVMInitializeX86Target) \
+    F(LLVMX86FP80TypeInContext) F(LLVMOrcLLJITGetObjTransformLayer) F(LLVMOrcObjectTransformLayerSetTransform) \
+    F(LLVMGetBufferStart) F(LLVMGetBufferSize) F(LLVMInitializeX86TargetInfo) F(LLVMInitializeX86Target) \
     F(LLVMInitializeX86TargetMC) F(LLVMInitializeX86AsmPrinter) F(LLVMInitializeX86AsmParser)
 
 static void called_before_load(void) {
@@ -93,5 +95,7 @@ const char *CLLVM_Load(void) {
     pthread_once(&load_once, load);
     return loaded ? NULL : load_failure;
 }
+
+const char *CLLVM_HeaderVersion(void) { return LLVM_VERSION_STRING; }
 
 int CLLVM_IsLoaded(void) { return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE); }

@@ -6,6 +6,7 @@ import ABILowering
 import FFIBackend
 import Dispatch
 import LLVMBackend
+import Locks
 
 #if canImport(Glibc)
     import Glibc
@@ -15,13 +16,35 @@ enum JITRuntime {
     /// The shared stub compiler, or why there is none. `CALLSTUB_DISABLE_JIT` set in the
     /// environment turns the JIT off (as on a machine that forbids executable memory).
     static let shared: Result<StubCompiler, JITError> = {
-        if getenv("CALLSTUB_DISABLE_JIT") != nil { return .failure(.llvm("disabled by CALLSTUB_DISABLE_JIT")) }
+        if let disabled { return .failure(disabled) }
         do throws(JITError) {
-            return .success(StubCompiler(session: try JITSession()))
+            let compiler = StubCompiler(session: try JITSession(), persistentCache: try? persistentCache.get())
+            started.withLock { $0 = compiler }
+            return .success(compiler)
         } catch {
             return .failure(error)
         }
     }()
+
+    /// Why there is no JIT at all, before trying LLVM.
+    private static let disabled: JITError? =
+        getenv("CALLSTUB_DISABLE_JIT") != nil ? .llvm("disabled by CALLSTUB_DISABLE_JIT") : nil
+
+    /// The compiler once `shared` has made it (reading `shared` would load libLLVM).
+    private static let started = Lock<StubCompiler?>(nil)
+
+    /// Stubs kept on disk across processes (LLVMBackend/PersistentStubCache.swift), or why
+    /// there are none; read before libLLVM is loaded.
+    static let persistentCache: Result<PersistentStubCache, JITError> =
+        disabled.map { .failure($0) } ?? PersistentStubCache.configured(versionTag: "CallStub \(CallStubVersion.current)")
+
+    /// The stub for `plan` from the persistent cache, unless the compiler has one in memory
+    /// (whose uses it counts) or the stub captures errno (it calls absolute addresses).
+    private static func persistedStub(for plan: CallPlan, capturesErrno: Bool) -> StubEntry? {
+        guard !capturesErrno, case .success(let cache) = persistentCache, refusal(plan) == nil else { return nil }
+        if let compiler = started.withLock({ $0 }), compiler.hasStub(for: plan) { return nil }
+        return cache.stub(for: plan.shape)
+    }
 
     /// glibc's `__errno_location` and FFIBackend's per-thread errno slot.
     static let errnoHooks: ErrnoHooks? = {
@@ -40,7 +63,9 @@ enum JITRuntime {
 
     /// Gives back a stub obtained from `stub(for:capturesErrno:)` or `stubs(for:capturesErrno:)`.
     static func release(plan: CallPlan, capturesErrno: Bool) {
-        guard case .success(let compiler) = shared else { return }
+        // Stubs from the persistent cache stay for the process's life; the compiler's own
+        // are counted (and none exist before it started).
+        guard let compiler = started.withLock({ $0 }) else { return }
         compiler.release(stubFor: plan, errno: capturesErrno ? errnoHooks : nil)
     }
 
@@ -59,6 +84,14 @@ enum JITRuntime {
 
     /// Stubs for many plans compiled as one module (one result per plan).
     static func stubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {
+        let persisted = plans.map { persistedStub(for: $0, capturesErrno: capturesErrno) }
+        if !persisted.contains(where: { $0 == nil }) { return persisted.map { .success($0!) } }
+        if persisted.contains(where: { $0 != nil }) {
+            // Compile the others alone, then put the answers back in order.
+            let missing = plans.indices.filter { persisted[$0] == nil }
+            var compiled = stubs(for: missing.map { plans[$0] }, capturesErrno: capturesErrno).makeIterator()
+            return plans.indices.map { persisted[$0].map { .success($0) } ?? compiled.next()! }
+        }
         switch shared {
         case .failure(let error):
             return plans.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
@@ -83,6 +116,7 @@ enum JITRuntime {
 
     /// A stub for `plan`, or the reason there is none.
     static func stub(for plan: CallPlan, capturesErrno: Bool) -> Result<StubEntry, CallStubError> {
+        if let persisted = persistedStub(for: plan, capturesErrno: capturesErrno) { return .success(persisted) }
         switch shared {
         case .failure(let error):
             return .failure(.backendUnavailable(.jit, reason: error.description))
@@ -97,5 +131,29 @@ enum JITRuntime {
                 return .failure(.backendUnavailable(.jit, reason: error.description))
             }
         }
+    }
+}
+
+/// The persistent stub cache as this process sees it (docs/fast-path.md#stubs-kept-across-processes):
+/// where it is, or why there is none, and its stubs by plan. Binding uses it by itself;
+/// this is for tools and measurement.
+public enum PersistentStubs {
+    /// The directory stubs are kept in, or nil when the cache is off or unusable.
+    public static var directory: String? { try? JITRuntime.persistentCache.get().directory }
+
+    /// Why there is no cache (`CALLSTUB_STUB_CACHE=off`, an unsafe directory, …), or nil.
+    public static var unavailableReason: String? {
+        if case .failure(let error) = JITRuntime.persistentCache { return error.description }
+        return nil
+    }
+
+    /// The address of the stub for `plan` (`void stub(void *fn, void **args, void *result)`)
+    /// from this process's loaded stubs or the cache directory, without libLLVM; nil when
+    /// the shape was never compiled by a process using this cache (or cannot be kept).
+    public static func stubAddress(for plan: CallPlan) -> UnsafeRawPointer? {
+        guard case .success(let cache) = JITRuntime.persistentCache, plan.compilerDisagreement == nil,
+            let entry = cache.stub(for: plan.shape)
+        else { return nil }
+        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
     }
 }

@@ -47,6 +47,9 @@ public final class JITSession: Sendable {
     /// The one context every module is parsed in; only used under `lock`.
     private nonisolated(unsafe) let sharedContext: LLVMOrcThreadSafeContextRef
     private let lock = Lock<Void>(())
+    /// The objects LLVM emits while a module is added with `capturingObjects`; used only
+    /// under `lock` (LLJIT compiles on the thread that looks a symbol up).
+    private let objectCapture: ObjectCapture
 
     /// The target triple the JIT compiles for, e.g. `x86_64-pc-linux-gnu`.
     public let targetTriple: String
@@ -57,6 +60,8 @@ public final class JITSession: Sendable {
     /// `-O0`: the stubs run as fast and compile several times faster (FIELD-NOTES.md).
     /// The corresponding C function is `LLVMOrcCreateLLJIT`.
     public init(optimized: Bool = false) throws(JITError) {
+        let capture = ObjectCapture()
+        objectCapture = capture
         (instance, targetTriple, dataLayout, sharedContext) = try LLVMExitGate.run { () throws(JITError) in
             try LLVMLibrary.load()
             guard Self.nativeTargetReady else { throw .targetUnavailable }
@@ -68,6 +73,9 @@ public final class JITSession: Sendable {
                 throw .llvm(Self.consume(error))
             }
             guard let created else { throw .llvm("LLVMOrcCreateLLJIT returned no instance") }
+            LLVMOrcObjectTransformLayerSetTransform(
+                LLVMOrcLLJITGetObjTransformLayer(created), ObjectCapture.transform,
+                Unmanaged.passUnretained(capture).toOpaque())
             return (
                 created, String(cString: LLVMOrcLLJITGetTripleString(created)),
                 String(cString: LLVMOrcLLJITGetDataLayoutStr(created)), LLVMOrcCreateNewThreadSafeContext()
@@ -120,16 +128,23 @@ public final class JITSession: Sendable {
     func addRemovableModule(
         name: String, symbol: String, building build: (IRModuleBuilder) -> Void
     ) throws(JITError) -> (address: UnsafeRawPointer, module: RemovableModule) {
-        let (addresses, module) = try addRemovableModule(name: name, symbols: [symbol], building: build)
+        let (addresses, module, _) = try addRemovableModule(name: name, symbols: [symbol], building: build)
         return (addresses[0], module)
     }
 
     /// Adds a module built by `build` under a resource tracker of its own and looks up
-    /// `symbols` in it; `remove(_:)` frees its code.
+    /// `symbols` in it; `remove(_:)` frees its code. With `capturingObjects`, the ELF
+    /// objects LLVM emitted for it come back too (for the persistent stub cache).
     func addRemovableModule(
-        name: String, symbols: [String], building build: (IRModuleBuilder) -> Void
-    ) throws(JITError) -> (addresses: [UnsafeRawPointer], module: RemovableModule) {
-        let added = try locked { () throws(JITError) -> ([UnsafeRawPointer], RemovableModule) in
+        name: String, symbols: [String], capturingObjects: Bool = false, building build: (IRModuleBuilder) -> Void
+    ) throws(JITError) -> (addresses: [UnsafeRawPointer], module: RemovableModule, objects: [[UInt8]]) {
+        let added = try locked { () throws(JITError) -> ([UnsafeRawPointer], RemovableModule, [[UInt8]]) in
+            objectCapture.objects = []
+            objectCapture.isCapturing = capturingObjects
+            defer {
+                objectCapture.isCapturing = false
+                objectCapture.objects = []
+            }
             let llvmContext = LLVMOrcThreadSafeContextGetContext(sharedContext)
             let builder = IRModuleBuilder(context: llvmContext!, name: name)
             build(builder)
@@ -144,7 +159,7 @@ public final class JITSession: Sendable {
                     guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else { throw .symbolNotFound(symbol) }
                     pointers.append(pointer)
                 }
-                return (pointers, RemovableModule(tracker: tracker))
+                return (pointers, RemovableModule(tracker: tracker), objectCapture.objects)
             } catch {
                 _ = LLVMOrcResourceTrackerRemove(tracker)
                 LLVMOrcReleaseResourceTracker(tracker)
@@ -242,17 +257,15 @@ public final class JITSession: Sendable {
 
     // MARK: - LLVM plumbing
 
-    /// A target machine for the host CPU at the chosen optimisation level, wrapped as the
-    /// JIT target machine builder LLJIT wants.
+    /// A target machine for the x86-64 baseline (SSE2, no newer features) at the chosen
+    /// optimisation level, wrapped as the JIT target machine builder LLJIT wants. Stubs and
+    /// thunks only move values between memory and registers, which newer instructions do
+    /// not speed up; compiled for the baseline, their code runs on every x86-64 CPU, so the
+    /// persistent stub cache need not key it by CPU (nor ask the CPU, which is slow in a VM).
     private static func hostMachineBuilder(optimized: Bool) throws(JITError) -> LLVMOrcJITTargetMachineBuilderRef {
         let triple = LLVMGetDefaultTargetTriple()
-        let cpu = LLVMGetHostCPUName()
-        let features = LLVMGetHostCPUFeatures()
-        defer {
-            LLVMDisposeMessage(triple)
-            LLVMDisposeMessage(cpu)
-            LLVMDisposeMessage(features)
-        }
+        let cpu = "x86-64", features = ""
+        defer { LLVMDisposeMessage(triple) }
         var target: LLVMTargetRef?
         var message: UnsafeMutablePointer<CChar>?
         if LLVMGetTargetFromTriple(triple, &target, &message) != 0 {
@@ -278,5 +291,20 @@ public final class JITSession: Sendable {
         guard let message else { return nil }
         defer { LLVMDisposeMessage(message) }
         return String(cString: message)
+    }
+}
+
+/// Copies of the objects LLVM emits, taken by the object transform layer while asked to.
+private final class ObjectCapture: @unchecked Sendable {
+    var isCapturing = false
+    var objects: [[UInt8]] = []
+
+    /// LLJIT's object transform: leaves the object as it is, and copies it when capturing.
+    static let transform: LLVMOrcObjectTransformLayerTransformFunction = { context, objectInOut in
+        let capture = Unmanaged<ObjectCapture>.fromOpaque(context!).takeUnretainedValue()
+        if capture.isCapturing, let buffer = objectInOut?.pointee, let start = LLVMGetBufferStart(buffer) {
+            capture.objects.append(Array(UnsafeRawBufferPointer(start: start, count: LLVMGetBufferSize(buffer))))
+        }
+        return nil
     }
 }

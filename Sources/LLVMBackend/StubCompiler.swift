@@ -26,6 +26,8 @@ struct StubKey: Hashable {
 /// keeps a bounded amount of code and of memory mappings.
 public final class StubCompiler: Sendable {
     private let session: JITSession
+    /// Where stubs without errno capture are written after their first compile.
+    private let persistentCache: PersistentStubCache?
     private struct CachedStub {
         var address: UInt
         var module: Int
@@ -50,8 +52,14 @@ public final class StubCompiler: Sendable {
     }
     private let state = Lock(State())
 
-    public init(session: JITSession) {
+    public init(session: JITSession, persistentCache: PersistentStubCache? = nil) {
         self.session = session
+        self.persistentCache = persistentCache
+    }
+
+    /// Whether the stub for `plan` is compiled and in memory now.
+    public func hasStub(for plan: CallPlan, errno: ErrnoHooks? = nil) -> Bool {
+        state.withLock { $0.cache[StubKey(shape: plan.shape, errno: errno)] != nil }
     }
 
     /// The number of distinct stubs in the cache (compiled and not yet freed).
@@ -103,10 +111,19 @@ public final class StubCompiler: Sendable {
             }
             if !toBuild.isEmpty {
                 do throws(JITError) {
-                    let (addresses, handle) = try session.addRemovableModule(
-                        name: "stubs\(state.nextName)", symbols: toBuild.map(\.2)
+                    // Stubs without errno capture call no absolute address: they can be kept.
+                    let persists = persistentCache != nil && errno == nil
+                    let (addresses, handle, objects) = try session.addRemovableModule(
+                        name: "stubs\(state.nextName)", symbols: toBuild.map(\.2), capturingObjects: persists
                     ) { builder in
                         for (_, plan, name) in toBuild { DowncallStub.build(plan, name: name, errno: errno, into: builder) }
+                    }
+                    if persists, let persistentCache {
+                        var code: [String: [UInt8]] = [:]
+                        for object in objects {
+                            code.merge(RelocatableObject(object).relocationFreeFunctions(named: Set(toBuild.map(\.2)))) { $1 }
+                        }
+                        for (key, _, name) in toBuild { if let bytes = code[name] { persistentCache.store(bytes, for: key.shape) } }
                     }
                     state.compiledModules += 1
                     let module = state.compiledModules

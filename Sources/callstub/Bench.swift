@@ -51,7 +51,11 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python's ctypes, cffi and callstub package in one interpreter, taking turns; LuaJIT).")
     var peers = false
 
+    @Option(name: .long, help: .hidden)
+    var firstCallChild: String?
+
     func run() throws {
+        if let firstCallChild { return try FirstFastCall.child(library: firstCallChild) }
         if instructions && !BenchInstructions.isChild {
             return try BenchInstructions.run(filter: filter, json: json)
         }
@@ -90,7 +94,7 @@ struct Bench: ParsableCommand {
         var startup: StartupFigures?
         if !noStartup {
             if !json { printError("start-up: callstub started afresh") }
-            startup = try StartupFigures.measure(rounds: quick ? 11 : 31)
+            startup = try StartupFigures.measure(rounds: quick ? 11 : 31, fixture: path)
         }
         var peerFigures: [PeerFigures] = []
         var peerNotes: [String] = []

@@ -4,6 +4,9 @@
 // process pays (`/bin/true`).
 
 import ArgumentParser
+import ABILowering
+import CDeclParser
+import CallStub
 import Foundation
 
 struct StartupFigures: Encodable {
@@ -13,6 +16,7 @@ struct StartupFigures: Encodable {
         let megabytes: Double
     }
     let rows: [Row]
+    let firstCall: FirstFastCall?
 
     /// The commands: the floor, `--help`, and a libffi call without and with the DWARF
     /// check; then a call through a JIT stub (libLLVM loaded and a stub compiled).
@@ -27,7 +31,7 @@ struct StartupFigures: Encodable {
         ]
     }
 
-    static func measure(rounds: Int) throws -> StartupFigures {
+    static func measure(rounds: Int, fixture: String) throws -> StartupFigures {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let probe = try BenchFixtures.compile(probeSource, named: "startup-probe", flags: ["-O2"])
         let commands = commands(executable: executable)
@@ -41,9 +45,11 @@ struct StartupFigures: Encodable {
             }
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        return StartupFigures(rows: commands.indices.map {
-            Row(command: commands[$0].label, milliseconds: median(times[$0]), megabytes: median(memory[$0]))
-        })
+        return StartupFigures(
+            rows: commands.indices.map {
+                Row(command: commands[$0].label, milliseconds: median(times[$0]), megabytes: median(memory[$0]))
+            },
+            firstCall: try FirstFastCall.measure(executable: executable, fixture: fixture, rounds: rounds))
     }
 
     /// The probe: forks, runs its arguments with output to /dev/null, waits, and prints the
@@ -107,5 +113,105 @@ struct StartupFigures: Encodable {
                 "  " + $0.command.padding(toLength: width, withPad: " ", startingAt: 0)
                     + String(format: " %6.1f ms %6.1f MB", $0.milliseconds, $0.megabytes)
             }
+            + (firstCall.map { [$0.line()] } ?? [])
+    }
+}
+
+/// A new process's first call through a JIT stub of a shape compiled by an earlier
+/// process (the persistent stub cache): this executable started with a hidden option,
+/// timing opening the fixture library, binding `add2` from a declaration with the JIT
+/// backend (verification off) and calling it once, and saying whether libLLVM got mapped.
+/// The first run (an empty cache directory of its own) compiles; the figures are medians
+/// of the runs after it. The stub alone is timed for `fma3`'s shape, the process's first
+/// use of the cache: from asking for it (the directory checked, the file read and
+/// checked, executable memory mapped) to the first call's return, after the declaration
+/// was parsed and planned.
+struct FirstFastCall: Encodable {
+    let coldMicroseconds: Double
+    let cachedMicroseconds: Double
+    /// The stub of a known shape taken from the cache and called once.
+    let stubMicroseconds: Double
+    let cachedRunsLoadingLLVM: Int
+    let runs: Int
+
+    static func measure(executable: String, fixture: String, rounds: Int) throws -> FirstFastCall {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-bench-stubs-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        func once() throws -> (Double, Double?, Bool) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["bench", "--first-call-child", fixture]
+            process.environment = ProcessInfo.processInfo.environment.merging(["CALLSTUB_STUB_CACHE": cache]) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let fields = output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            guard process.terminationStatus == 0, fields.count == 3, let microseconds = Double(fields[0]) else {
+                throw ValidationError("first fast call: the child failed (\(output))")
+            }
+            return (microseconds, Double(fields[1]), fields[2] == "llvm")
+        }
+        let (cold, _, _) = try once()  // compiles both shapes
+        var times: [Double] = [], stubTimes: [Double] = []
+        var loading = 0
+        for _ in 0..<rounds {
+            let (microseconds, stub, loadedLLVM) = try once()
+            times.append(microseconds)
+            if let stub { stubTimes.append(stub) }
+            if loadedLLVM { loading += 1 }
+        }
+        guard !stubTimes.isEmpty else { throw ValidationError("first fast call: no run found its stub in the cache") }
+        return FirstFastCall(
+            coldMicroseconds: cold, cachedMicroseconds: times.sorted()[times.count / 2],
+            stubMicroseconds: stubTimes.sorted()[stubTimes.count / 2], cachedRunsLoadingLLVM: loading, runs: rounds)
+    }
+
+    /// In the child: prints the microseconds of the whole (open, bind, call), those of the
+    /// stub alone (taken from the cache and called once, after the declaration was parsed
+    /// and planned), and `llvm` or `no-llvm`.
+    static func child(library: String) throws {
+        // First the stub alone, the process's first use of the cache: `fma3`'s shape.
+        let declaration = "double fma3(double, double, double);"
+        guard let handle = dlopen(library, RTLD_NOW), let address = dlsym(handle, "fma3") else {
+            throw ValidationError("fma3 not found in \(library)")
+        }
+        let type = try CDeclParser.parse(declaration).scope.function(named: "fma3")!
+        let plan = X86_64SysV.plan(try ValidatedSignature.validate(type))
+        var a = 2.0, b = 3.0, c = 1.0, result = 0.0
+        let stubStart = DispatchTime.now().uptimeNanoseconds
+        let stub = PersistentStubs.stubAddress(for: plan)
+        if let stub {
+            typealias Stub = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer) -> Void
+            withUnsafeMutablePointer(to: &a) { a in
+                withUnsafeMutablePointer(to: &b) { b in
+                    withUnsafeMutablePointer(to: &c) { c in
+                        var arguments: [UnsafeMutableRawPointer?] = [.init(a), .init(b), .init(c)]
+                        unsafeBitCast(stub, to: Stub.self)(UnsafeRawPointer(address), &arguments, &result)
+                    }
+                }
+            }
+        }
+        let stubOnly = Double(DispatchTime.now().uptimeNanoseconds - stubStart) / 1000
+        if stub != nil, result != 7 { throw ValidationError("fma3(2, 3, 1) through the cached stub gave \(result)") }
+
+        // Then the whole: open the library, bind `add2` with the JIT backend, call it.
+        let start = DispatchTime.now().uptimeNanoseconds
+        let fixture = try SharedLibrary(library, options: BindingOptions(backend: .jit, verification: .off))
+        let add2 = try fixture.function("add2", declaration: "int add2(int, int);")
+        let sum = try add2.call([.int(2), .int(3)])
+        let whole = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+        guard case .int(5) = sum else { throw ValidationError("add2(2, 3) gave \(sum)") }
+        // Not in the cache yet (the first run): compile `fma3`'s stub for the next runs.
+        if stub == nil { _ = try fixture.function("fma3", declaration: declaration) }
+        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+        print(String(format: "%.1f", whole), stub == nil ? "-" : String(format: "%.1f", stubOnly), maps.contains("libLLVM") ? "llvm" : "no-llvm")
+    }
+
+    func line() -> String {
+        String(
+            format: "  a known shape's stub in a new process, from the cache and called once: %.1f µs; then open, bind add2 with the JIT and call %.0f µs (%.0f µs when the stub was compiled first); libLLVM loaded in %d of %d runs",
+            stubMicroseconds, cachedMicroseconds, coldMicroseconds, cachedRunsLoadingLLVM, runs)
     }
 }

@@ -92,10 +92,91 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/lazy_llvm.c").path
         let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
-        let environment = mode == "missing" ? ["CALLSTUB_LLVM_LIBRARY": directory.appendingPathComponent("no-libLLVM.so").path] : [:]
+        // Without the persistent stub cache, which would serve the JIT binding without LLVM.
+        var environment = ["CALLSTUB_STUB_CACHE": "off"]
+        if mode == "missing" { environment["CALLSTUB_LLVM_LIBRARY"] = directory.appendingPathComponent("no-libLLVM.so").path }
         let outcome = try run(executable, [fixture.path, mode], environment: environment)
         #expect(outcome.status == 0, "\(outcome.output.suffix(4000))")
         #expect(outcome.output.hasSuffix("0 failed\n"), "\(outcome.output.suffix(4000))")
+    }
+
+    /// The persistent stub cache: the first process compiles and writes the stub, later
+    /// ones run it without loading libLLVM; damaged, foreign or exposed files are ignored
+    /// and replaced, an exposed directory is not used, concurrent writers leave whole files.
+    @Test func stubsPersistAcrossProcessesSafely() throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/stub_cache.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
+        let cache = directory.appendingPathComponent("cache/stubs").path
+        /// One run: whether it loaded libLLVM (the result is checked every time).
+        func loadsLLVM(_ comment: Comment, setting: String = cache) throws -> Bool {
+            let outcome = try run(executable, [fixture.path], environment: ["CALLSTUB_STUB_CACHE": setting])
+            #expect(outcome.status == 0 && outcome.output.contains("sum=14 status=0"), "\(comment): \(outcome.output)")
+            return outcome.output.contains("llvm=1")
+        }
+        func files() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).sorted().map { cache + "/" + $0 }
+        }
+        #expect(try loadsLLVM("a first run compiles"))
+        let written = try #require(files().first)
+        #expect(files().count == 1 && written.hasSuffix(".stub"))
+        #expect(try !loadsLLVM("a second run finds the stub"))
+        let mode = { (path: String) in ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1 }
+        #expect(mode(written) == 0o600 && mode(cache) == 0o700)
+
+        // Damaged files: a flipped byte in the code, cut short, emptied, another key.
+        let good = try Data(contentsOf: URL(fileURLWithPath: written))
+        var flipped = good
+        flipped[flipped.count - 3] ^= 0x40
+        var otherKey = good
+        otherKey[30] ^= 0x01
+        for (damaged, what) in [(flipped, "a flipped code byte"), (good.prefix(good.count / 2), "a cut file"), (Data(), "an empty file"), (otherKey, "another key")] {
+            try damaged.write(to: URL(fileURLWithPath: written))
+            #expect(try loadsLLVM("\(what) is not used"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: written)) == good, "\(what) is replaced by a whole file")
+            #expect(try !loadsLLVM("after \(what), the replaced file is used"))
+        }
+        // A file others can write, a link, a file of another user: not trusted.
+        chmod(written, 0o666)
+        #expect(try loadsLLVM("a file writable by others is not used"))
+        #expect(mode(written) == 0o600)
+        let target = directory.appendingPathComponent("elsewhere.stub").path
+        try FileManager.default.moveItem(atPath: written, toPath: target)
+        try FileManager.default.createSymbolicLink(atPath: written, withDestinationPath: target)
+        #expect(try loadsLLVM("a symbolic link is not followed"))
+        if geteuid() == 0 {
+            chown(written, 65534, 65534)
+            #expect(try loadsLLVM("a file of another user is not used"))
+        }
+        // A directory others can write is not used at all; `off` turns the cache off.
+        chmod(cache, 0o777)
+        #expect(try loadsLLVM("an exposed directory is not used"))
+        #expect(try loadsLLVM("an exposed directory is not used, twice"))
+        chmod(cache, 0o700)
+        let offDirectory = directory.appendingPathComponent("unused").path
+        #expect(try loadsLLVM("CALLSTUB_STUB_CACHE=off", setting: "off"))
+        #expect(!FileManager.default.fileExists(atPath: offDirectory))
+
+        // Eight processes writing the same stub at once into an empty directory.
+        for file in files() { try FileManager.default.removeItem(atPath: file) }
+        let processes = (0..<8).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = [fixture.path]
+            process.environment = ProcessInfo.processInfo.environment.merging(["CALLSTUB_STUB_CACHE": cache]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            return process
+        }
+        for process in processes { try process.run() }
+        for process in processes {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        #expect(files().count == 1 && files()[0].hasSuffix(".stub"), "\(files())")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: files()[0])) == good)
+        #expect(try !loadsLLVM("after concurrent writers"))
     }
 
     /// The program of docs/c-api.md, as printed there.

@@ -17,6 +17,8 @@
 const char *CLLVM_Load(void);
 /// Whether libLLVM has been loaded into the process.
 int CLLVM_IsLoaded(void);
+/// The version of the LLVM headers CallStub was built against ("19.1.7").
+const char *CLLVM_HeaderVersion(void);
 
 /// Initialises the native target, its assembly printer and parser once.
 /// Returns 0 on success (LLVM's convention: non-zero is failure).

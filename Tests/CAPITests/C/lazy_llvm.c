@@ -3,17 +3,9 @@
  * maps it. Argument "missing" (run with CALLSTUB_LLVM_LIBRARY naming no file): a JIT
  * binding fails with CALLSTUB_ERROR_BACKEND naming the reason; libffi calls still work. */
 #include <callstub.h>
+#include "llvm_mapped.h"
 #include <stdio.h>
 #include <string.h>
-
-static int llvm_mapped(void) {
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[4096];
-    int found = 0;
-    while (maps && fgets(line, sizeof line, maps)) found |= strstr(line, "libLLVM") != NULL;
-    if (maps) fclose(maps);
-    return found;
-}
 
 static int failures;
 #define CHECK(condition, ...) \
