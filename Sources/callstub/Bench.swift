@@ -56,6 +56,10 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let firstCallChild { return try FirstFastCall.child(library: firstCallChild) }
+        // This process compiles its stubs rather than reading them back from the persistent
+        // stub cache, or the compile figures would be file reads. (Read once, on first use;
+        // the start-up rows give their children a cache of their own.)
+        setenv("CALLSTUB_STUB_CACHE", "off", 1)
         if instructions && !BenchInstructions.isChild {
             return try BenchInstructions.run(filter: filter, json: json)
         }

@@ -47,6 +47,9 @@ enum Fixture {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // Stubs are compiled, not read back from the persistent stub cache (which would turn
+    // the compile figures into file reads); set before CallStub first looks at it.
+    setenv("CALLSTUB_STUB_CACHE", "off", 1)
     // Per-call figures: each sample makes 1,000 calls and results are per call (`*`).
     // Results are summed and handed to `blackHole` once per sample: `blackHole` is built
     // unoptimised and costs ~32 ns a call, ten times the call being measured.
