@@ -13,7 +13,10 @@ struct Call: ParsableCommand {
             ARGS are C values: integers (-5, 0x1f, 10u), floating values (2.5, 1e-3, inf),
             "strings" (passed as char *, alive during the call), 'c' characters, null,
             0x… addresses for pointers, enum constants, and initializer lists for
-            records: {1, 2.5}, { {1, 2}, 3 }, {.x = 1, .y = 2}. Variadic arguments have the
+            records: {1, 2.5}, { {1, 2}, 3 }, {.x = 1, .y = 2}. For a pointer parameter,
+            `out` passes a fresh zeroed object of the pointee type and `out[N]` an array of
+            N (N bytes for void *); their values print after the result (*name = value,
+            char arrays as strings). Variadic arguments have the
             type of the C literal (5 is int, 2.5 is double) unless cast: (long)5,
             (struct P){1, 2}. Negative numbers are ordinary arguments.
 
@@ -27,6 +30,7 @@ struct Call: ParsableCommand {
               callstub call libc.so.6 printf --decl 'int printf(const char *, ...)' \\
                 '"%s is %d\\n"' '"x"' 42
               callstub call libz.so.1 zlibVersion --include zlib.h --string
+              callstub call libm.so.6 frexp --decl 'double frexp(double, int *exp)' 8 out
             """
     )
 
@@ -78,10 +82,14 @@ struct Call: ParsableCommand {
             let bound = try shared.function(
                 function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno, verification: verify))
             // "--" ends the options; ArgumentParser passes it through with unrecognized arguments.
-            let values = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
+            let written = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
+            // `out` / `out[N]`: fresh objects for out-parameters, printed after the call.
+            let (values, outs) = try OutArguments.prepare(written, for: bound.type)
+            defer { outs.release() }
             let result = try bound.call(parsing: values)
             let capturedErrno = errno ? CErrno.captured : nil
             let text = string ? Self.stringResult(result) : nil
+            let outValues = try outs.values()
             if json {
                 var report: [String: Any] = [
                     "function": bound.name, "declaration": bound.declaration, "backend": bound.backend.rawValue,
@@ -90,6 +98,11 @@ struct Call: ParsableCommand {
                 if let capturedErrno { report["errno"] = Int(capturedErrno) }
                 if let fallback = bound.fallbackReason { report["fallback"] = fallback }
                 if let text { report["string"] = text }
+                if !outValues.isEmpty {
+                    report["out"] = outValues.map { out -> [String: Any] in
+                        ["argument": out.object.index + 1, "name": out.object.name, "value": Self.json(out.value)]
+                    }
+                }
                 let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
@@ -98,6 +111,7 @@ struct Call: ParsableCommand {
                 } else if result != .void {
                     print(result.description)
                 }
+                for out in outValues { print(out.text) }
                 if let capturedErrno { printError("errno: \(capturedErrno) (\(String(cString: strerror(capturedErrno))))") }
             }
         } catch let error as CallStubError {

@@ -49,6 +49,38 @@ import Testing
         #expect(try call(["libc.so.6", "getenv", "--decl", "char *getenv(const char *)", "\"CALLSTUB_NO_SUCH_VARIABLE\""]) == (0, "0x0\n"))
     }
 
+    /// `out` and `out[N]`: fresh objects for pointer parameters, printed after the result;
+    /// the C library's own results are the oracle (frexp(8) = 0.5 × 2⁴, strtol stops at
+    /// 'a', snprintf writes "5-x", memset fills the bytes, the fixture's divmod).
+    @Test(arguments: FixtureLibrary.built)
+    func outArguments(_ fixture: FixtureLibrary) throws {
+        #expect(try call(["libm.so.6", "frexp", "--decl", "double frexp(double, int *exp)", "8", "out"]) == (0, "0.5\n*exp = 4\n"))
+        let strtol = try call(["libc.so.6", "strtol", "--decl", "long strtol(const char *, char **end, int)", "\"12abc\"", "out", "10"])
+        #expect(strtol.status == 0 && strtol.output.hasPrefix("12\n*end = 0x"), "\(strtol.output)")
+        let snprintf = try call([
+            "libc.so.6", "snprintf", "--decl", "int snprintf(char *buffer, size_t, const char *, ...)", "out[32]", "32",
+            "\"%d-%s\"", "5", "\"x\"",
+        ])
+        #expect(snprintf == (0, "3\nbuffer[32] = \"5-x\"\n"))
+        let memset = try call(["libc.so.6", "memset", "--decl", "void *memset(void *s, int, size_t)", "out[4]", "65", "4"])
+        #expect(memset.status == 0 && memset.output.hasSuffix("\ns[4] = \"AAAA\"\n"), "\(memset.output)")
+        let header = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.h").path
+        #expect(try call([fixture.path, "divmod", "--header", header, "17", "5", "out", "out"]) == (0, "*quotient = 3\n*remainder = 2\n"))
+        let json = try call(["libm.so.6", "frexp", "--decl", "double frexp(double, int *exp)", "8", "out", "--json"])
+        #expect(json.output.contains("\"out\" : [") && json.output.contains("\"name\" : \"exp\""), "\(json.output)")
+        // Misused: each a clear error, exit 1.
+        for (arguments, message) in [
+            (["libm.so.6", "cos", "--decl", "double cos(double)", "out"], "error: argument 1 (double): `out` needs a pointer parameter"),
+            (["libc.so.6", "memset", "--decl", "void *memset(void *, int, size_t)", "out", "0", "1"],
+             "error: argument 1 (void *): `out` needs a pointee type: write out[N] for N bytes"),
+            (["libc.so.6", "printf", "--decl", "int printf(const char *, ...)", "\"%p\"", "out"],
+             "error: argument 2 (...): `out` needs a declared pointer parameter"),
+        ] {
+            let failure = try call(arguments)
+            #expect(failure.status == 1 && failure.output.hasPrefix(message), "\(failure.output)")
+        }
+    }
+
     @Test(arguments: FixtureLibrary.built)
     func fixtureValues(_ fixture: FixtureLibrary) throws {
         let header = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.h").path
