@@ -15,6 +15,23 @@ struct CallStubCommand: ParsableCommand {
         version: CallStubVersion.current,
         subcommands: [Bench.self, Call.self, Signature.self, Check.self, Plan.self, IR.self, Parse.self]
     )
+
+    /// Runs the command line. Every error exits with status 1, as the README says, usage
+    /// errors included (ArgumentParser gives those 64, EX_USAGE), and every error message
+    /// starts `error:`; `--help` and `--version` exit 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            var message = fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
+            if !message.isEmpty { printError(message) }
+            exit(withError: ExitCode.failure)
+        }
+    }
 }
 
 /// Writes to standard error.

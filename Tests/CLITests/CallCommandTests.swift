@@ -49,6 +49,18 @@ import Testing
         #expect(try call(["libc.so.6", "getenv", "--decl", "char *getenv(const char *)", "\"CALLSTUB_NO_SUCH_VARIABLE\""]) == (0, "0x0\n"))
     }
 
+    /// Usage errors exit 1 like every other error (ArgumentParser's own status is 64) and
+    /// start `error:`; help and the version exit 0.
+    @Test func usageErrorsExitOne() throws {
+        for arguments in [["call", "libm.so.6", "cos", "--backend", "nope", "0"], ["nosuch"], ["call"], ["plan", "--no-such-flag"]] {
+            let outcome = try run(ParseCommandTests.binary, arguments)
+            #expect(outcome.status == 1 && outcome.output.hasPrefix("error: "), "\(arguments): \(outcome.status) \(outcome.output)")
+        }
+        #expect(try run(ParseCommandTests.binary, ["--help"]).status == 0)
+        #expect(try run(ParseCommandTests.binary, ["call", "--help"]).status == 0)
+        #expect(try run(ParseCommandTests.binary, ["--version"]).status == 0)
+    }
+
     /// `out` and `out[N]`: fresh objects for pointer parameters, printed after the result;
     /// the C library's own results are the oracle (frexp(8) = 0.5 × 2⁴, strtol stops at
     /// 'a', snprintf writes "5-x", memset fills the bytes, the fixture's divmod).
