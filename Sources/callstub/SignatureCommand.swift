@@ -43,7 +43,8 @@ struct Check: ParsableCommand {
         discussion: """
             Every function the declarations declare is looked up in the library's DWARF and
             compared: differences that change the call fail the check; the others are
-            warnings (failures with --strict).
+            warnings (failures with --strict). Functions without debug info are listed as
+            not checked; when nothing could be checked the command fails (status 1).
 
               callstub check libc.so.6 --file glibc.h
               callstub check libz.so.1 --include zlib.h
@@ -98,6 +99,7 @@ struct Check: ParsableCommand {
         }
         var failures = 0
         var checked = 0
+        var skipped = 0
         for case .function(let name, let type) in declarations {
             guard case .external(let symbol)? = scope.linkage(of: name) else {
                 print("skipped  \(name): declared static (no symbol)")
@@ -111,6 +113,7 @@ struct Check: ParsableCommand {
                 case .verified:
                     print("ok       \(label)")
                 case .unverified(let reason):
+                    skipped += 1
                     print("skipped  \(label): \(reason)")
                 }
                 for warning in result.warnings { print("  warning: \(warning)") }
@@ -120,7 +123,13 @@ struct Check: ParsableCommand {
                 print(error.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
         }
-        print("\(checked) declarations, \(failures) failed")
+        print("\(checked) declarations, \(failures) failed" + (skipped > 0 ? ", \(skipped) not checked" : ""))
         if failures > 0 { throw ExitCode.failure }
+        // A check that checked nothing (no debug info, no declared function) must not
+        // pass for one that found no difference.
+        if checked == skipped {
+            printError("error: nothing could be checked: \(checked == 0 ? "the declarations declare no function of the library" : "no declaration has debug info to compare with")")
+            throw ExitCode.failure
+        }
     }
 }

@@ -43,4 +43,27 @@ import Testing
         #expect(bad.output.contains("[abi] argument 2: declared long, actual int: 8 bytes against 4"))
         #expect(bad.output.hasSuffix("20 declarations, 1 failed\n"))
     }
+
+    /// A check that could compare nothing fails, rather than passing for one that found no
+    /// difference: a library without debug info (the fixture built without -g), and
+    /// declarations of no function.
+    @Test func checkingNothingFails() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-nodebug-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let library = directory.appendingPathComponent("libnodebug.so").path
+        let source = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.c").path
+        let compiler = try #require(CCompiler.installed.first { $0.name == "gcc" })
+        let build = try run(compiler.path, ["-O1", "-g0", "-shared", "-fPIC", "-o", library, source])
+        try #require(build.status == 0, "\(build.output)")
+        let header = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.h").path
+        let none = try callstub(["check", library, "--header", header])
+        #expect(none.status == 1, "\(none.output)")
+        #expect(none.output.contains("failed, ") && none.output.contains(" not checked"), "\(none.output)")
+        #expect(none.output.contains("error: nothing could be checked: no declaration has debug info"), "\(none.output)")
+        let empty = directory.appendingPathComponent("types.h").path
+        try "struct only_a_type { int x; };".write(toFile: empty, atomically: true, encoding: .utf8)
+        let noFunction = try callstub(["check", "libc.so.6", "--file", empty])
+        #expect(noFunction.status == 1 && noFunction.output.contains("error: nothing could be checked: the declarations declare no function"))
+    }
 }
