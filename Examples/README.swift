@@ -5,44 +5,39 @@ import CallStub
 import Foundation
 
 func callingStyles() throws {
-    // What the block's raw call leaves to the caller: pow(2, 10) in libffi's avalue layout.
-    var (base, exponent, outcome) = (2.0, 10.0, 0.0)
-    let argv = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 2)
-    defer { argv.deallocate() }
-    try withUnsafeMutablePointer(to: &base) { base in
-        try withUnsafeMutablePointer(to: &exponent) { exponent in
-            try withUnsafeMutablePointer(to: &outcome) { resultBuffer in
-                (argv[0], argv[1]) = (UnsafeMutableRawPointer(base), UnsafeMutableRawPointer(exponent))
-                // README block 1
-                let libm = try SharedLibrary("libm.so.6")                 // dlopen by name or path
-                let pow = try libm.function("pow", declaration: "double pow(double, double)")
+    // README block 1
+    let libm = try SharedLibrary("libm.so.6")                 // dlopen by name or path
+    let pow = try libm.function("pow", declaration: "double pow(double, double)")
 
-                // Typed: Swift types checked once; then no checks and no heap allocation per call.
-                let typedPow = try pow.typed((Double, Double).self, returning: Double.self)
-                typedPow(2, 10)                                              // 1024.0
+    // Typed: Swift types checked once; then no checks and no heap allocation per call.
+    let typedPow = try pow.typed((Double, Double).self, returning: Double.self)
+    typedPow(2, 10)                                              // 1024.0
 
-                // Dynamic, for interpreters: kinds and ranges checked on every call.
-                try pow.call([.double(2), .int(10)])                         // CValue.double(1024)
+    // Dynamic, for interpreters: kinds and ranges checked on every call.
+    try pow.call([.double(2), .int(10)])                         // CValue.double(1024)
 
-                // Raw: libffi's avalue layout, buffers managed by the caller.
-                pow.invoke(arguments: argv, result: resultBuffer)
-
-                // Records by value, built from Swift and returned by calls.
-                let libc = try SharedLibrary("libc.so.6")
-                try libc.declare("typedef struct { int quot; int rem; } div_t;")
-                let div = try libc.function("div", declaration: "div_t div(int, int)")
-                if case .record(let qr) = try div.call([.int(7), .int(2)]) {
-                    try qr.field("rem")                                      // CValue.int(1)
-                }
-                // end
-                let dynamic = try pow.call([.double(2), .int(10)])
-                try check(typedPow(2, 10) == 1024 && dynamic == .double(1024) && resultBuffer.pointee == 1024, "pow: not 1024")
-                guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else { throw ExampleFailure(description: "div: no record") }
-                let (rem, quot) = (try quotient.field("rem"), try quotient.field("quot"))
-                try check(rem == .int(1) && quot == .int(3), "div: \(quotient)")
-            }
+    // Raw: libffi's avalue layout (the arguments' addresses), buffers managed by the caller.
+    var (base, exponent, result) = (2.0, 10.0, 0.0)
+    withUnsafeMutablePointer(to: &base) { base in
+        withUnsafeMutablePointer(to: &exponent) { exponent in
+            let argv: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(base), UnsafeMutableRawPointer(exponent)]
+            pow.invoke(arguments: argv, result: &result)                // result == 1024
         }
     }
+
+    // Records by value, built from Swift and returned by calls.
+    let libc = try SharedLibrary("libc.so.6")
+    try libc.declare("typedef struct { int quot; int rem; } div_t;")
+    let div = try libc.function("div", declaration: "div_t div(int, int)")
+    if case .record(let qr) = try div.call([.int(7), .int(2)]) {
+        try qr.field("rem")                                      // CValue.int(1)
+    }
+    // end
+    let dynamic = try pow.call([.double(2), .int(10)])
+    try check(typedPow(2, 10) == 1024 && dynamic == .double(1024) && result == 1024, "pow: not 1024")
+    guard case .record(let quotient) = try div.call([.int(7), .int(2)]) else { throw ExampleFailure(description: "div: no record") }
+    let (rem, quot) = (try quotient.field("rem"), try quotient.field("quot"))
+    try check(rem == .int(1) && quot == .int(3), "div: \(quotient)")
 }
 
 func qsortWithASwiftClosure() throws {
