@@ -51,10 +51,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ffi")]
         ),
         .target(name: "CallStubC", dependencies: ["CallStub", "Locks", "CallStubCFastPath"]),
+        // `callstub call`'s report of a crash inside the called function.
+        .target(name: "CCrashReport"),
         .executableTarget(
             name: "callstub",
             dependencies: [
-                "CallStub",
+                "CallStub", "CCrashReport",
                 // For `callstub bench`'s C API column (C calling callstub_call).
                 "CallStubC",
                 // For `callstub bench`'s bare ffi_call column and plans.

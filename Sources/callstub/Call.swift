@@ -2,6 +2,7 @@
 // arguments written in C syntax; print the result as C would write it, or as JSON.
 
 import ArgumentParser
+import CCrashReport
 import CallStub
 import Foundation
 
@@ -86,7 +87,13 @@ struct Call: ParsableCommand {
             // `out` / `out[N]`: fresh objects for out-parameters, printed after the call.
             let (values, outs) = try OutArguments.prepare(written, for: bound.type)
             defer { outs.release() }
-            let result = try bound.call(parsing: values)
+            // A crash inside the function prints `error: NAME crashed with SIG…` and exits 2.
+            _ = callstub_crash_report_begin(bound.name)
+            let result: CValue
+            do {
+                defer { callstub_crash_report_end() }
+                result = try bound.call(parsing: values)
+            }
             let capturedErrno = errno ? CErrno.captured : nil
             let text = string ? Self.stringResult(result) : nil
             let outValues = try outs.values()

@@ -61,6 +61,20 @@ import Testing
         #expect(try run(ParseCommandTests.binary, ["--version"]).status == 0)
     }
 
+    /// A function that crashes makes the tool say so and exit 2, instead of dying by the
+    /// signal: a NULL out-parameter, a bad pointer, a division by zero, abort().
+    @Test func aCrashInTheFunctionIsReported() throws {
+        for (arguments, message) in [
+            (["libm.so.6", "frexp", "--decl", "double frexp(double, int *)", "8", "null"], "error: frexp crashed with SIGSEGV at address 0x0\n"),
+            (["libc.so.6", "strlen", "--decl", "unsigned long strlen(const char *)", "0x10"], "error: strlen crashed with SIGSEGV at address 0x10\n"),
+            (["libc.so.6", "div", "--decl", Self.divDeclaration, "1", "0"], "error: div crashed with SIGFPE at address 0x"),
+            (["libc.so.6", "abort", "--decl", "void abort(void)"], "error: abort crashed with SIGABRT\n"),
+        ] {
+            let outcome = try call(arguments)
+            #expect(outcome.status == 2 && outcome.output.hasPrefix(message), "\(arguments): \(outcome.status) \(outcome.output)")
+        }
+    }
+
     /// `out` and `out[N]`: fresh objects for pointer parameters, printed after the result;
     /// the C library's own results are the oracle (frexp(8) = 0.5 × 2⁴, strtol stops at
     /// 'a', snprintf writes "5-x", memset fills the bytes, the fixture's divmod).
