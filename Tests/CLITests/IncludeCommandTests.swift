@@ -66,7 +66,8 @@ import Testing
         let check = try callstub(["check", "libc.so.6", "--include", "string.h"])
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("ok       strlen"), "\(check.output)")
-        #expect(check.output.hasSuffix("0 failed\n"), "\(check.output)")
+        // Some of string.h's functions have no DWARF in libc6-dbg (assembly): not checked.
+        #expect(check.output.contains(" declarations, 0 failed"), "\(check.output)")
         // glibc's string.h (without _GNU_SOURCE) redirects the XPG strerror_r to
         // __xpg_strerror_r; the same prototype without the label names the GNU function,
         // whose result is a char *: check compares the right symbol and catches the other.
