@@ -52,6 +52,11 @@ struct IR: ParsableCommand {
 
     func run() throws {
         let signature = try Plan.signature(declarations: declarations, function: function, variadic: variadic)
+        if function == nil, let names = try? Plan.signatures(declarations: declarations, function: nil, variadic: nil).map(\.0),
+            names.count > 1
+        {
+            printError("note: \(names.count) functions are declared (\(names.joined(separator: ", "))); this is \(signature.0)'s, the last (--function chooses)")
+        }
         let plan = X86_64SysV.plan(signature.1)
         if callback != nil, signature.1.function.isVariadic {
             printError("error: \(signature.0) is variadic: variadic callbacks are not supported")

@@ -23,7 +23,7 @@ struct Plan: ParsableCommand {
     @Argument(help: "C declarations including the function's prototype.")
     var declarations: String
 
-    @Option(name: .long, help: "The function to plan (default: the last function declared).")
+    @Option(name: .long, help: "The function to plan (default: every function declared, in order).")
     var function: String?
 
     @Option(name: .long, help: "The C types of a variadic call's extra arguments, comma-separated.")
@@ -33,11 +33,40 @@ struct Plan: ParsableCommand {
     var explain = false
 
     func run() throws {
-        let (name, signature) = try Self.signature(declarations: declarations, function: function, variadic: variadic)
-        print(CPrinter().print(.function(name: name, type: signature.function)))
-        print(X86_64SysV.plan(signature))
-        if explain {
-            for line in BackendExplanation(for: signature).lines { print(line) }
+        let signatures = try Self.signatures(declarations: declarations, function: function, variadic: variadic)
+        for (index, (name, signature)) in signatures.enumerated() {
+            if index > 0 { print() }
+            print(CPrinter().print(.function(name: name, type: signature.function)))
+            print(X86_64SysV.plan(signature))
+            if explain {
+                for line in BackendExplanation(for: signature).lines { print(line) }
+            }
+        }
+    }
+
+    /// Every declared function's signature (`function`'s alone when given), validated;
+    /// `variadic` gives the variadic ones their extra arguments. Prints any error and
+    /// exits with status 1.
+    static func signatures(
+        declarations: String, function: String?, variadic: String?
+    ) throws -> [(String, ValidatedSignature)] {
+        let result: CParseResult
+        do {
+            result = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declarations))
+        } catch {
+            printError("error: " + error.rendered)
+            throw ExitCode.failure
+        }
+        var names: [String] = []
+        for case .function(let name, _) in result.declarations where !names.contains(name) { names.append(name) }
+        if let function { names = names.filter { $0 == function } }
+        guard !names.isEmpty else {
+            printError("error: " + (function.map { "no function named \($0) is declared" } ?? "no function is declared"))
+            throw ExitCode.failure
+        }
+        return try names.map { name in
+            let isVariadic = result.scope.function(named: name)?.isVariadic ?? false
+            return try signature(declarations: declarations, function: name, variadic: isVariadic ? variadic : nil)
         }
     }
 

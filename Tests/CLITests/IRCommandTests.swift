@@ -47,4 +47,19 @@ import Testing
         #expect(errno.status != 0)
         #expect(errno.output.contains("--errno applies to downcall stubs"), "\(errno.output)")
     }
+
+    /// Several functions declared: `plan` plans each, in order (the variadic one with
+    /// --variadic); `ir` says which one its stub is for; --function chooses.
+    @Test func severalFunctionsDeclared() throws {
+        let declarations = "double sin(double); int printf(const char *, ...);"
+        let plan = try run(ParseCommandTests.binary, ["plan", declarations, "--variadic", "int"])
+        #expect(plan.status == 0, "\(plan.output)")
+        #expect(plan.output.hasPrefix("double sin(double);\n") && plan.output.contains("\n\nint printf(const char *, ...);\n"), "\(plan.output)")
+        #expect(plan.output.contains("variadic 2   int"), "\(plan.output)")
+        let one = try run(ParseCommandTests.binary, ["plan", declarations, "--function", "sin"])
+        #expect(one.status == 0 && !one.output.contains("printf"), "\(one.output)")
+        let stub = try ir(["double sin(double); int abs(int);"])
+        #expect(stub.status == 0 && stub.output.contains("note: 2 functions are declared (sin, abs); this is abs's, the last (--function chooses)"), "\(stub.output)")
+        #expect(try !ir(["double sin(double); int abs(int);", "--function", "sin"]).output.contains("note:"))
+    }
 }
