@@ -69,6 +69,10 @@ static void load(void) {
         if (!library) snprintf(load_failure, sizeof load_failure, "libLLVM could not be loaded: %s", dlerror());
     }
     if (!library) return;
+    // libLLVM registered its destructors while it loaded: an exit gate handler registered
+    // now runs before them (exit_gate.c), so an exit from a thread other than the main one
+    // during the JIT's creation waits for it.
+    CLLVM_ExitGateRegisterAtExit();
     // All or nothing: the addresses change only once every function was found.
     enum { count = 0
 #define COUNT(name) + 1
