@@ -170,7 +170,7 @@ extension LoweredShape: CustomStringConvertible {
     /// the key of stubs kept on disk, so nothing that changes the stub may be left out.
     public var description: String {
         // Appended piece by piece (no key paths, no joins): it is built on the persistent
-        // cache's path, where a key path's first use alone cost ~60 µs.
+        // cache's path, where a key path's first use is a costly runtime instantiation.
         var text = "("
         func append(_ pieces: [Piece]) {
             text += "["

@@ -101,5 +101,3 @@ const char *CLLVM_Load(void) {
 }
 
 const char *CLLVM_HeaderVersion(void) { return LLVM_VERSION_STRING; }
-
-int CLLVM_IsLoaded(void) { return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE); }

@@ -82,16 +82,23 @@ enum JITRuntime {
         }
     }
 
-    /// Stubs for many plans compiled as one module (one result per plan).
+    /// Stubs for many plans (one result per plan): from the persistent cache, the others
+    /// compiled together as one module.
     static func stubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {
         let persisted = plans.map { persistedStub(for: $0, capturesErrno: capturesErrno) }
-        if !persisted.contains(where: { $0 == nil }) { return persisted.map { .success($0!) } }
-        if persisted.contains(where: { $0 != nil }) {
-            // Compile the others alone, then put the answers back in order.
-            let missing = plans.indices.filter { persisted[$0] == nil }
-            var compiled = stubs(for: missing.map { plans[$0] }, capturesErrno: capturesErrno).makeIterator()
-            return plans.indices.map { persisted[$0].map { .success($0) } ?? compiled.next()! }
-        }
+        let missing = plans.indices.filter { persisted[$0] == nil }
+        var compiled = compiledStubs(for: missing.map { plans[$0] }, capturesErrno: capturesErrno).makeIterator()
+        return plans.indices.map { persisted[$0].map { .success($0) } ?? compiled.next()! }
+    }
+
+    /// A stub for `plan`, or the reason there is none.
+    static func stub(for plan: CallPlan, capturesErrno: Bool) -> Result<StubEntry, CallStubError> {
+        stubs(for: [plan], capturesErrno: capturesErrno)[0]
+    }
+
+    /// Stubs compiled now for `plans` (none: the JIT is not started).
+    private static func compiledStubs(for plans: [CallPlan], capturesErrno: Bool) -> [Result<StubEntry, CallStubError>] {
+        if plans.isEmpty { return [] }
         switch shared {
         case .failure(let error):
             return plans.map { _ in .failure(.backendUnavailable(.jit, reason: error.description)) }
@@ -110,25 +117,6 @@ enum JITRuntime {
             return plans.map { plan in
                 if let refusal = refusal(plan) { return .failure(refusal) }
                 return next.next()!
-            }
-        }
-    }
-
-    /// A stub for `plan`, or the reason there is none.
-    static func stub(for plan: CallPlan, capturesErrno: Bool) -> Result<StubEntry, CallStubError> {
-        if let persisted = persistedStub(for: plan, capturesErrno: capturesErrno) { return .success(persisted) }
-        switch shared {
-        case .failure(let error):
-            return .failure(.backendUnavailable(.jit, reason: error.description))
-        case .success(let compiler):
-            if capturesErrno && errnoHooks == nil {
-                return .failure(.backendUnavailable(.jit, reason: "__errno_location not found"))
-            }
-            if let refusal = refusal(plan) { return .failure(refusal) }
-            do throws(JITError) {
-                return .success(try compiler.stub(for: plan, errno: capturesErrno ? errnoHooks : nil))
-            } catch {
-                return .failure(.backendUnavailable(.jit, reason: error.description))
             }
         }
     }

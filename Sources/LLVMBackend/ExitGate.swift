@@ -22,10 +22,11 @@ enum LLVMExitGate {
     private static let registrations = Lock(0)
 
     /// Adds the atexit handler that catches an exit from a thread other than the main one.
-    /// Called after LLVM has built its state (after the session's first compile, and after
-    /// the next lookups, since LLVM creates some state on first use and registers its
-    /// destructors then): only a handler added after a destructor runs before it. The
-    /// first three calls add one; later ones add nothing.
+    /// Called after LLVM has built its state (when a session is created, and after its
+    /// first compiles, since LLVM creates some state on first use and registers its
+    /// destructors then; lazy_llvm.c adds one right after loading libLLVM): only a handler
+    /// added after a destructor runs before it. The first three calls add one; later ones
+    /// add nothing.
     static func registerExitHandler() {
         let register = registrations.withLock { count -> Bool in
             count += 1

@@ -81,22 +81,7 @@ public final class JITSession: Sendable {
                 String(cString: LLVMOrcLLJITGetDataLayoutStr(created)), LLVMOrcCreateNewThreadSafeContext()
             )
         }
-        try warmUp()
         LLVMExitGate.registerExitHandler()
-    }
-
-    /// Compiles and frees one small function, so that the state LLVM creates on its first
-    /// compile (and whose destructors it registers then) exists before the gate's atexit
-    /// handler is registered (`LLVMExitGate.registerExitHandler`).
-    private func warmUp() throws(JITError) {
-        let (_, module) = try addRemovableModule(name: "warm-up", symbol: "callstub_warm_up") { b in
-            let callee = b.function(returning: b.double, [b.integer(bits: 64), b.double])
-            let parameters = b.beginFunction(
-                named: "callstub_warm_up", type: b.function(returning: b.double, [b.pointer, b.integer(bits: 64), b.double]),
-                parameterCount: 3)
-            b.returnValue(b.call(parameters[0], type: callee, [parameters[1], parameters[2]]))
-        }
-        remove(module)
     }
 
     deinit {

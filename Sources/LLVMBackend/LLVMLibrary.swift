@@ -10,8 +10,4 @@ public enum LLVMLibrary {
     public static func load() throws(JITError) {
         if let failure = CLLVM_Load() { throw .llvm(String(cString: failure)) }
     }
-
-    /// Whether libLLVM is mapped in this process: false until something is compiled (or
-    /// printed as IR), and for good in processes that only call through libffi.
-    public static var isLoaded: Bool { CLLVM_IsLoaded() != 0 }
 }

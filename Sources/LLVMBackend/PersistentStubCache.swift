@@ -34,8 +34,8 @@ public final class PersistentStubCache: Sendable {
     private let owner = geteuid()
     private struct State {
         /// By key text: a dictionary keyed by `LoweredShape` costs a search of every
-        /// protocol conformance in the process the first time (~100 µs), one keyed by
-        /// `String` does not.
+        /// protocol conformance in the process the first time, one keyed by `String` does
+        /// not (the process has made one already).
         var loaded: [String: UInt] = [:]
         var stored: Set<String> = []
     }

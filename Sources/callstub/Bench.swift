@@ -151,6 +151,9 @@ func timed(_ n: Int, _ body: (Int) -> Double) -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start)
 }
 
+/// The median of `values` (the upper middle one of an even count).
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
 /// The fixture library bound through each backend, and the C drivers.
 struct BenchContext {
     let jit: SharedLibrary
@@ -568,7 +571,7 @@ struct CallbackFigures: Encodable {
         for _ in 0..<(quick ? 5 : 11) {
             for (index, function) in loops.enumerated() { loopTimes[index].append(loop(function, calls) / Double(calls)) }
         }
-        let loopMedians = loopTimes.map { $0.sorted()[$0.count / 2] }
+        let loopMedians = loopTimes.map(median)
 
         // qsort of 1M random ints with each comparator.
         typealias Comparator = @convention(c) (UnsafeRawPointer?, UnsafeRawPointer?) -> Int32
@@ -604,7 +607,7 @@ struct CallbackFigures: Encodable {
                 sortTimes[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
         }
-        let sortMedians = sortTimes.map { $0.sorted()[$0.count / 2] }
+        let sortMedians = sortTimes.map(median)
 
         // Making and freeing callbacks, the two backends interleaved round after round.
         let made = quick ? 2_000 : 20_000
@@ -619,7 +622,7 @@ struct CallbackFigures: Encodable {
                 makeTimes[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(made))
             }
         }
-        let makeMedians = makeTimes.map { $0.sorted()[$0.count / 2] }
+        let makeMedians = makeTimes.map(median)
         // The raw pointers above were called until here: the callbacks live as long.
         withExtendedLifetime((thunk, closure, dynamic, thunkComparator, closureComparator)) {}
         return CallbackFigures(

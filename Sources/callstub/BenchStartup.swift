@@ -52,7 +52,6 @@ struct StartupFigures: Encodable {
                 memory[index].append(megabytes)
             }
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         return StartupFigures(
             rows: commands.indices.map {
                 Row(command: commands[$0].label, milliseconds: median(times[$0]), megabytes: median(memory[$0]))
@@ -176,7 +175,6 @@ struct FirstFastCall: Encodable {
         guard !stubTimes.isEmpty, !secondTimes.isEmpty else {
             throw ValidationError("first fast call: no run found its stubs in the cache")
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         return FirstFastCall(
             coldMicroseconds: cold, cachedMicroseconds: median(times), stubMicroseconds: median(stubTimes),
             secondShapeMicroseconds: median(secondTimes), cachedRunsLoadingLLVM: loading, runs: rounds)

@@ -51,15 +51,17 @@ struct IR: ParsableCommand {
     }
 
     func run() throws {
-        let signature = try Plan.signature(declarations: declarations, function: function, variadic: variadic)
-        if function == nil, let names = try? Plan.signatures(declarations: declarations, function: nil, variadic: nil).map(\.0),
-            names.count > 1
-        {
-            printError("note: \(names.count) functions are declared (\(names.joined(separator: ", "))); this is \(signature.0)'s, the last (--function chooses)")
+        let (functions, scope) = try Plan.declaredFunctions(declarations)
+        guard let (name, type) = function.map({ wanted in functions.first { $0.name == wanted } }) ?? functions.last else {
+            throw Plan.noFunction(named: function)
         }
-        let plan = X86_64SysV.plan(signature.1)
-        if callback != nil, signature.1.function.isVariadic {
-            printError("error: \(signature.0) is variadic: variadic callbacks are not supported")
+        if function == nil, functions.count > 1 {
+            printError("note: \(functions.count) functions are declared (\(functions.map(\.name).joined(separator: ", "))); this is \(name)'s, the last (--function chooses)")
+        }
+        let signature = try Plan.validated(type, scope: scope, variadic: variadic)
+        let plan = X86_64SysV.plan(signature)
+        if callback != nil, signature.function.isVariadic {
+            printError("error: \(name) is variadic: variadic callbacks are not supported")
             throw ExitCode.failure
         }
         do throws(CallStubError) {

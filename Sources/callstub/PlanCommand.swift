@@ -33,8 +33,11 @@ struct Plan: ParsableCommand {
     var explain = false
 
     func run() throws {
-        let signatures = try Self.signatures(declarations: declarations, function: function, variadic: variadic)
-        for (index, (name, signature)) in signatures.enumerated() {
+        let (functions, scope) = try Self.declaredFunctions(declarations)
+        let chosen = functions.filter { function == nil || $0.name == function }
+        guard !chosen.isEmpty else { throw Self.noFunction(named: function) }
+        for (index, (name, type)) in chosen.enumerated() {
+            let signature = try Self.validated(type, scope: scope, variadic: type.isVariadic ? variadic : nil)
             if index > 0 { print() }
             print(CPrinter().print(.function(name: name, type: signature.function)))
             print(X86_64SysV.plan(signature))
@@ -44,12 +47,10 @@ struct Plan: ParsableCommand {
         }
     }
 
-    /// Every declared function's signature (`function`'s alone when given), validated;
-    /// `variadic` gives the variadic ones their extra arguments. Prints any error and
-    /// exits with status 1.
-    static func signatures(
-        declarations: String, function: String?, variadic: String?
-    ) throws -> [(String, ValidatedSignature)] {
+    /// The functions `declarations` declares, each once with its last declared type, in
+    /// the order of those last declarations, and the scope they were read in. Prints a
+    /// parse error and exits with status 1.
+    static func declaredFunctions(_ declarations: String) throws -> (functions: [(name: String, type: CFunctionType)], scope: CScope) {
         let result: CParseResult
         do {
             result = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declarations))
@@ -57,48 +58,34 @@ struct Plan: ParsableCommand {
             printError("error: " + error.rendered)
             throw ExitCode.failure
         }
-        var names: [String] = []
-        for case .function(let name, _) in result.declarations where !names.contains(name) { names.append(name) }
-        if let function { names = names.filter { $0 == function } }
-        guard !names.isEmpty else {
-            printError("error: " + (function.map { "no function named \($0) is declared" } ?? "no function is declared"))
-            throw ExitCode.failure
+        var functions: [(name: String, type: CFunctionType)] = []
+        for case .function(let name, let type) in result.declarations {
+            functions.removeAll { $0.name == name }
+            functions.append((name, type))
         }
-        return try names.map { name in
-            let isVariadic = result.scope.function(named: name)?.isVariadic ?? false
-            return try signature(declarations: declarations, function: name, variadic: isVariadic ? variadic : nil)
-        }
+        return (functions, result.scope)
     }
 
-    /// Parses the declarations and validates the chosen function's signature, printing
-    /// any error and exiting with status 1.
-    static func signature(declarations: String, function: String?, variadic: String?) throws -> (String, ValidatedSignature) {
-        let result: CParseResult
-        do {
-            result = try CDeclParser.parse(SharedLibrary.terminatedDeclaration(declarations))
-        } catch {
-            printError("error: " + error.rendered)
-            throw ExitCode.failure
-        }
-        let functions = result.declarations.compactMap { entry -> (String, CFunctionType)? in
-            if case .function(let name, let type) = entry { return (name, type) }
-            return nil
-        }
-        guard let (name, type) = function.map({ wanted in functions.last { $0.0 == wanted } }) ?? functions.last else {
-            printError("error: " + (function.map { "no function named \($0) is declared" } ?? "no function is declared"))
-            throw ExitCode.failure
-        }
+    /// Prints that no (such) function is declared; the error to throw.
+    static func noFunction(named name: String?) -> ExitCode {
+        printError("error: " + (name.map { "no function named \($0) is declared" } ?? "no function is declared"))
+        return ExitCode.failure
+    }
+
+    /// `type` validated, with `variadic`'s comma-separated C types as its variadic tail.
+    /// Prints any error and exits with status 1.
+    static func validated(_ type: CFunctionType, scope: CScope, variadic: String?) throws -> ValidatedSignature {
         var tail: [CQualType] = []
         for text in (variadic ?? "").split(separator: ",") {
             do {
-                tail.append(try CDeclParser.parseTypeName(String(text), scope: result.scope))
+                tail.append(try CDeclParser.parseTypeName(String(text), scope: scope))
             } catch {
                 printError("error: --variadic: " + error.rendered)
                 throw ExitCode.failure
             }
         }
         do {
-            return (name, try ValidatedSignature.validate(type, variadicTail: tail))
+            return try ValidatedSignature.validate(type, variadicTail: tail)
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure

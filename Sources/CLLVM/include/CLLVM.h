@@ -15,8 +15,6 @@
 /// Loads libLLVM (lazy_llvm.c) once: NULL when it is loaded, else why it could not be.
 /// No other function of this module may be called before it succeeds.
 const char *CLLVM_Load(void);
-/// Whether libLLVM has been loaded into the process.
-int CLLVM_IsLoaded(void);
 /// The version of the LLVM headers CallStub was built against ("19.1.7").
 const char *CLLVM_HeaderVersion(void);
 
