@@ -131,10 +131,15 @@ public enum SignatureComparison {
         _ mine: CRecord, _ theirs: CRecord, at position: String, declared: CQualType, actual: CQualType,
         into differences: inout [SignatureDifference], depth: Int
     ) {
-        func note(_ severity: SignatureDifference.Severity, _ where_: String, _ detail: String) {
+        // A member's note names the member's types; the record's own, the record's.
+        func note(
+            _ severity: SignatureDifference.Severity, _ where_: String, _ detail: String,
+            types: (CQualType, CQualType)? = nil
+        ) {
+            let (declaredType, actualType) = types ?? (declared, actual)
             differences.append(SignatureDifference(
-                severity: severity, position: position + where_, declared: declared.description,
-                actual: actual.description, detail: detail))
+                severity: severity, position: position + where_, declared: declaredType.description,
+                actual: actualType.description, detail: detail))
         }
         guard let left = mine.definition, let right = theirs.definition else {
             if (mine.definition == nil) != (theirs.definition == nil) { note(.abi, "", "one side is incomplete") }
@@ -177,9 +182,13 @@ public enum SignatureComparison {
                         ? "offset \(member.offsetInBytes), size \(member.sizeInBits / 8)"
                         : "bits \(member.offsetInBits)+\(member.sizeInBits)"
                 }
-                note(.abi, ", member \(name)", "\(text(place)) against \(text(otherPlace))")
+                note(.abi, ", member \(name)", "\(text(place)) against \(text(otherPlace))", types: (field.type, other.type))
             }
-            if field.name != other.name { note(.nonABI, ", member \(name)", "member named \(field.name ?? "(none)") against \(other.name ?? "(none)")") }
+            if field.name != other.name {
+                note(
+                    .nonABI, ", member \(name)", "member named \(field.name ?? "(none)") against \(other.name ?? "(none)")",
+                    types: (field.type, other.type))
+            }
             compare(field.type, other.type, at: position + ", member \(name)", into: &differences, depth: depth + 1)
         }
         if mine.tag != theirs.tag && differences.allSatisfy({ $0.severity == .nonABI }) {
@@ -211,10 +220,11 @@ public enum SignatureComparison {
         into differences: inout [SignatureDifference], depth: Int
     ) {
         guard depth < 16, let left = mine.definition, let right = theirs.definition else { return }
-        func note(_ where_: String, _ detail: String) {
+        func note(_ where_: String, _ detail: String, types: (CQualType, CQualType)? = nil) {
+            let (declaredType, actualType) = types ?? (declared, actual)
             differences.append(SignatureDifference(
-                severity: .abi, position: position + where_, declared: declared.description, actual: actual.description,
-                detail: detail))
+                severity: .abi, position: position + where_, declared: declaredType.description,
+                actual: actualType.description, detail: detail))
         }
         if left.layout.size != right.layout.size { note("", "size \(left.layout.size) against \(right.layout.size)") }
         let members = { (definition: CRecordDefinition) in
@@ -232,14 +242,15 @@ public enum SignatureComparison {
                         ? "offset \(member.offsetInBytes), size \(member.sizeInBits / 8)"
                         : "bits \(member.offsetInBits)+\(member.sizeInBits)"
                 }
-                note(", member \(name)", "\(text(place)) against \(text(otherPlace))")
+                note(", member \(name)", "\(text(place)) against \(text(otherPlace))", types: (field.type, other.type))
                 continue
             }
             let (kind, otherKind) = (field.type.resolved.type, other.type.resolved.type)
             switch (kind, otherKind) {
             case (.floating, .integer), (.floating, .enumeration), (.floating, .pointer),
                 (.integer, .floating), (.enumeration, .floating), (.pointer, .floating):
-                note(", member \(name)", "\(field.type) against \(other.type): a \(kindName(kind)) against a \(kindName(otherKind))")
+                note(
+                    ", member \(name)", "a \(kindName(kind)) against a \(kindName(otherKind))", types: (field.type, other.type))
             case (.record(let inner), .record(let otherInner)) where inner.kind == otherInner.kind:
                 layoutDifferences(
                     inner, otherInner, at: position + ", member \(name)", declared: declared, actual: actual,
@@ -272,7 +283,7 @@ public enum SignatureComparison {
         default:
             break
         }
-        return mine.unqualified.isStructurallyEqual(to: theirs.unqualified)
+        return mine.unqualified.isStructurallyEqualAllowingDeclarations(to: theirs.unqualified)
     }
 
     static func kindName(_ type: CType) -> String {

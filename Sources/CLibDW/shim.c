@@ -23,3 +23,10 @@ const char *CLibDW_loaded_path(void *handle) {
     if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return NULL;
     return map->l_name;
 }
+
+int CLibDW_load_bias(void *handle, uintptr_t *bias) {
+    struct link_map *map = NULL;
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return -1;
+    *bias = (uintptr_t)map->l_addr;
+    return 0;
+}

@@ -5,8 +5,9 @@
 // MARK: - Types
 
 extension CQualType: CustomStringConvertible {
-    /// The type as an abstract declarator, e.g. `const char *`, `int (*)(int)`.
-    public var description: String { CPrinter().declaration(of: self, declarator: "") }
+    /// The type as an abstract declarator on one line, e.g. `const char *`,
+    /// `int (*)(int)`, `struct { double a; int b[3]; }`: messages name types with it.
+    public var description: String { CPrinter(singleLine: true).declaration(of: self, declarator: "") }
 
     /// The C declaration of `name` with this type, e.g. `int (*name)[4]`.
     public func declaration(named name: String) -> String {
@@ -29,8 +30,13 @@ public struct CPrinter: Sendable {
 
     /// Indentation of one nesting level in record and enum bodies.
     public var indent: String = "    "
+    /// Whether record and enum bodies stay on one line (`struct { int a; int b; }`)
+    /// instead of one member per line.
+    public var singleLine: Bool
 
-    public init() {}
+    public init(singleLine: Bool = false) {
+        self.singleLine = singleLine
+    }
 
     // MARK: Declarations
 
@@ -146,12 +152,12 @@ public struct CPrinter: Sendable {
         defer { state.open.remove(ObjectIdentifier(record)) }
         let attributes = definition.attributes
         if let pack = attributes.maxFieldAlignment { state.packs.insert(pack) }
-        let pad = String(repeating: indent, count: level + 1)
-        var text = head + " {\n"
+        var text = head + " {"
         for field in definition.fields {
-            text += pad + fieldDeclaration(field, in: attributes, level: level + 1, state: &state) + ";\n"
+            let member = fieldDeclaration(field, in: attributes, level: level + 1, state: &state) + ";"
+            text += singleLine ? " " + member : "\n" + String(repeating: indent, count: level + 1) + member
         }
-        text += String(repeating: indent, count: level) + "}"
+        text += singleLine ? " }" : "\n" + String(repeating: indent, count: level) + "}"
         var words: [String] = []
         if attributes.isPacked { words.append("packed") }
         if let alignment = attributes.alignment { words.append("aligned(\(alignment))") }
@@ -181,9 +187,11 @@ public struct CPrinter: Sendable {
         }
         var text = "enum" + (definition.isPacked ? " __attribute__((packed))" : "")
         if let tag = enumeration.tag { text += " " + tag }
+        let enumerators = definition.enumerators.map { "\($0.name) = \(Self.integerLiteral($0.value))" }
+        if singleLine { return text + " { " + enumerators.joined(separator: ", ") + " }" }
         let pad = String(repeating: indent, count: level + 1)
-        let lines = definition.enumerators.map { pad + "\($0.name) = \(Self.integerLiteral($0.value))" }
-        return text + " {\n" + lines.joined(separator: ",\n") + "\n" + String(repeating: indent, count: level) + "}"
+        return text + " {\n" + enumerators.map { pad + $0 }.joined(separator: ",\n") + "\n"
+            + String(repeating: indent, count: level) + "}"
     }
 
     // MARK: Helpers

@@ -354,6 +354,12 @@ public enum CValueSyntax {
         func convert(_ node: Node, to type: CQualType) throws(CValueSyntaxError) -> CValue {
             if case .cast(let castType, let inner, _) = node { return try convert(inner, to: castType) }
             let resolved = type.resolved
+            // A scalar's initializer may stand in braces: `int x = {5}` (C11 6.7.9p11).
+            if case .list(let elements, _) = node, elements.count == 1, elements[0].designators.isEmpty,
+                resolved.type.isScalar
+            {
+                return try convert(elements[0].value, to: type)
+            }
             switch resolved.type {
             case .integer, .enumeration:
                 switch node {
@@ -399,27 +405,75 @@ public enum CValueSyntax {
                     return .pointer(CPointer(address: address))
                 default: throw fail(node, "expected a pointer (0x…, null or a string) for \(type)")
                 }
-            case .record(let record):
+            case .record, .array:
+                if case .string(let text, _) = node, case .array = resolved.type { return .string(text) }
                 guard case .list(let elements, _) = node else {
                     throw fail(node, "expected an initializer list {…} for \(type)")
                 }
-                return .record(try recordValue(record, elements: elements, at: node))
-            case .array(let element, let count):
-                if case .string(let text, _) = node { return .string(text) }
-                guard case .list(let elements, _) = node else { throw fail(node, "expected an initializer list {…} for \(type)") }
-                var values: [CValue] = []
                 var index = 0
-                for item in elements {
-                    if let first = item.designators.first {
-                        guard item.designators.count == 1, case .index(let target) = first else {
+                let value = try aggregateValue(type, elements: elements, index: &index, braced: true, at: node)
+                if index < elements.count { throw fail(elements[index].value, "too many initializers for \(type)") }
+                return value
+            default:
+                throw fail(node, "\(type) has no values")
+            }
+        }
+
+        /// Whether an element for `type` that is not itself a list takes its values from
+        /// the enclosing list (C11 6.7.9p20, brace elision): records and arrays do, except a
+        /// `char` array initialized from a string.
+        func elides(_ type: CQualType, for node: Node) -> Bool {
+            switch (type.resolved.type, node) {
+            case (_, .list), (_, .cast): return false
+            case (.array(let element, _), .string): return !ValueCoding.isByteLike(element)
+            case (.record, _), (.array, _): return true
+            default: return false
+            }
+        }
+
+        /// The value of the element at `index` for a member or element of `type`, advancing
+        /// `index` past it: one element, or as many as a brace-less aggregate takes. The
+        /// element's own designators have been applied by the caller.
+        func nextValue(_ type: CQualType, elements: [Element], index: inout Int) throws(CValueSyntaxError) -> CValue {
+            let node = elements[index].value
+            if elides(type, for: node) {
+                return try aggregateValue(type, elements: elements, index: &index, braced: false, at: node)
+            }
+            index += 1
+            return try convert(node, to: type)
+        }
+
+        /// A record or array from `elements` starting at `index`. A braced list (`braced`)
+        /// takes all its elements, designators included; a brace-less one (elided) takes
+        /// only as many as the aggregate has members, and stops at the next designator,
+        /// which belongs to the enclosing list.
+        func aggregateValue(
+            _ type: CQualType, elements: [Element], index: inout Int, braced: Bool, at node: Node
+        ) throws(CValueSyntaxError) -> CValue {
+            let first = index
+            switch type.resolved.type {
+            case .record(let record):
+                return .record(
+                    try recordValue(record, named: type, elements: elements, index: &index, braced: braced, first: first, at: node))
+            case .array(let element, let count):
+                var values: [CValue] = []
+                var position = 0
+                while index < elements.count {
+                    let item = elements[index]
+                    if let designator = item.designators.first, braced || index > first {
+                        guard braced else { break }
+                        guard item.designators.count == 1, case .index(let target) = designator else {
                             throw fail(item.value, "only [i] designators inside an array")
                         }
-                        index = target
+                        position = target
                     }
-                    if let count, index >= count { throw fail(item.value, "index \(index) is beyond \(type)") }
-                    while values.count <= index { values.append(zero(of: element)) }
-                    values[index] = try convert(item.value, to: element)
-                    index += 1
+                    if let count, position >= count {
+                        guard braced else { break }
+                        throw fail(item.value, item.designators.isEmpty ? "too many initializers for \(type)" : "index \(position) is beyond \(type)")
+                    }
+                    while values.count <= position { values.append(zero(of: element)) }
+                    values[position] = try nextValue(element, elements: elements, index: &index)
+                    position += 1
                 }
                 return .array(values)
             default:
@@ -439,22 +493,29 @@ public enum CValueSyntax {
 
         /// A record from an initializer list: positional elements fill the initializable
         /// members in order; `.a.b = v` sets a member and continues after `a` (C11 6.7.9p17).
-        func recordValue(_ record: CRecord, elements: [Element], at node: Node) throws(CValueSyntaxError) -> CRecordValue {
+        func recordValue(
+            _ record: CRecord, named type: CQualType, elements: [Element], index: inout Int, braced: Bool, first: Int,
+            at node: Node
+        ) throws(CValueSyntaxError) -> CRecordValue {
             var value: CRecordValue
             do { value = try CRecordValue(record) } catch { throw fail(node, error.description) }
             let members = value.initializableMembers
             var next = 0
-            for element in elements {
+            while index < elements.count {
+                let element = elements[index]
                 do {
-                    if element.designators.isEmpty {
+                    if element.designators.isEmpty || (!braced && index == first) {
                         guard next < members.count, record.kind == .struct || next == 0 else {
-                            throw fail(element.value, "too many initializers for \(record)")
+                            guard braced else { break }
+                            throw fail(element.value, "too many initializers for \(type)")
                         }
                         let member = members[next]
                         next += 1
-                        try value.store(try convert(element.value, to: member.location.type), at: member.location, path: member.name)
+                        let memberValue = try nextValue(member.location.type, elements: elements, index: &index)
+                        try value.store(memberValue, at: member.location, path: member.name)
                         continue
                     }
+                    guard braced else { break }
                     var path = ""
                     for designator in element.designators {
                         switch designator {
@@ -466,7 +527,7 @@ public enum CValueSyntax {
                         next = found + 1
                     }
                     let memberType = try value.fieldType(path)
-                    try value.setField(path, to: try convert(element.value, to: memberType))
+                    try value.setField(path, to: try nextValue(memberType, elements: elements, index: &index))
                 } catch let error as CValueSyntaxError {
                     throw error
                 } catch {

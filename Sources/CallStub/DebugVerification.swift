@@ -80,10 +80,21 @@ extension SharedLibrary {
     /// The function type of `name` as the library's DWARF describes it: a lookup and an
     /// import, no C text. Records keep one identity per library across lookups.
     public func debugFunctionType(_ name: String) throws(CallStubError) -> CFunctionType {
-        do { return try debugInfo().function(symbol: name).type } catch let error as DWARFImportError {
+        do { return try debugInfo().function(symbol: name, implementation: implementationAddress(name)).type } catch let error as DWARFImportError {
             throw .debugInfo(error.description)
         } catch {
             throw error as! CallStubError
+        }
+    }
+
+    /// Where the code `dlsym` gives for `name` lies in the library's file (for an IFUNC
+    /// symbol: the implementation its resolver picked here), asked only when needed.
+    private func implementationAddress(_ name: String) -> () -> UInt64? {
+        { [self] in
+            guard let raw = try? handle().raw, let code = try? address(of: name).address,
+                let bias = LibraryDebugInfo.loadBias(of: raw), UInt64(code) >= bias
+            else { return nil }
+            return UInt64(code) - bias
         }
     }
 
@@ -91,7 +102,9 @@ extension SharedLibrary {
     public func signature(_ name: String) throws(CallStubError) -> DebugSignature {
         let info = try debugInfo()
         let function: DWARFFunction
-        do { function = try info.function(symbol: name) } catch { throw .debugInfo(error.description) }
+        do { function = try info.function(symbol: name, implementation: implementationAddress(name)) } catch {
+            throw .debugInfo(error.description)
+        }
         let header = function.header(declaring: name)
         // Read back in a scope of its own: the header defines every name it uses.
         let parsed: CParseResult

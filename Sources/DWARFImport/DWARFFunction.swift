@@ -24,42 +24,59 @@ public struct DWARFFunction: Sendable {
 extension LibraryDebugInfo {
     /// The function defined at `symbol`'s address (or, for IFUNC symbols and symbols with
     /// no DIE at their address, a declaration of that name).
-    public func function(symbol: String) throws(DWARFImportError) -> DWARFFunction {
+    ///
+    /// An IFUNC symbol's address is its resolver's; `implementation` gives the file address
+    /// of the code the resolver picks in this process (glibc's `cos` is `__cos_fma` on a
+    /// machine with FMA), whose DIE describes the function.
+    public func function(
+        symbol: String, implementation: (() -> UInt64?)? = nil
+    ) throws(DWARFImportError) -> DWARFFunction {
         let index = index()
+        let picked = index.symbols[symbol]?.isIndirectFunction == true ? implementation?() : nil
         return try lock.withLock { _ throws(DWARFImportError) -> DWARFFunction in
-            var die: Dwarf_Die
-            var foundBy: String
-            if let entry = index.symbols[symbol] {
+            // The DIEs that may describe the symbol, best first; the first with a C type wins
+            // (an IFUNC's pick written in assembly, like glibc's `__strlen_avx2`, has none,
+            // while a declaration of `strlen` elsewhere in the DWARF may).
+            var candidates: [(die: Dwarf_Die, foundBy: String)] = []
+            let entry = index.symbols[symbol]
+            if let entry {
                 if !entry.isIndirectFunction, let atAddress = index.functionsByAddress[entry.address] {
-                    die = atAddress
-                    foundBy = "symbol address 0x\(String(entry.address, radix: 16))"
-                } else if let declared = nameIndexLocked().functionsByName[symbol] {
-                    die = declared
-                    foundBy = entry.isIndirectFunction ? "declaration by name (IFUNC symbol)" : "declaration by name"
-                } else {
-                    throw .unverifiable(
-                        symbol: symbol,
-                        reason: entry.isIndirectFunction
-                            ? "an IFUNC symbol whose implementations have no DWARF declaration"
-                            : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
+                    candidates.append((atAddress, "symbol address 0x\(String(entry.address, radix: 16))"))
+                } else if let picked, let atAddress = index.functionsByAddress[picked &+ bias] {
+                    candidates.append((atAddress, "IFUNC implementation at 0x\(String(picked, radix: 16)) (the resolver's pick)"))
                 }
-            } else if let declared = nameIndexLocked().functionsByName[symbol] {
-                die = declared
-                foundBy = "declaration by name (no symbol)"
-            } else {
-                throw .symbolNotFound(symbol)
             }
-            let type: CFunctionType
-            do throws(DWARFImportError) {
-                type = try importer().functionType(&die)
-            } catch {
-                if case .noCType(_, let reason) = error { throw .unverifiable(symbol: symbol, reason: reason) }
-                throw error
+            if candidates.isEmpty || entry?.isIndirectFunction == true, let declared = nameIndexLocked().functionsByName[symbol] {
+                let how = entry == nil ? "declaration by name (no symbol)"
+                    : entry!.isIndirectFunction ? "declaration by name (IFUNC symbol)" : "declaration by name"
+                candidates.append((declared, how))
             }
-            return DWARFFunction(
-                entry: DWARFFunctionEntry(
-                    symbol: symbol, definitionName: DIE.name(&die) ?? symbol, foundBy: foundBy, dieOffset: DIE.offset(&die)),
-                type: type, typeDeclarations: TypeClosure.declarations(for: type))
+            guard !candidates.isEmpty else {
+                guard let entry else { throw .symbolNotFound(symbol) }
+                throw .unverifiable(
+                    symbol: symbol,
+                    reason: entry.isIndirectFunction
+                        ? "an IFUNC symbol whose implementations have no DWARF declaration"
+                        : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
+            }
+            var firstError: DWARFImportError?
+            for var (die, foundBy) in candidates {
+                do throws(DWARFImportError) {
+                    let type = try importer().functionType(&die)
+                    return DWARFFunction(
+                        entry: DWARFFunctionEntry(
+                            symbol: symbol, definitionName: DIE.name(&die) ?? symbol, foundBy: foundBy,
+                            dieOffset: DIE.offset(&die)),
+                        type: type, typeDeclarations: TypeClosure.declarations(for: type))
+                } catch {
+                    if case .noCType(_, let reason) = error {
+                        firstError = firstError ?? .unverifiable(symbol: symbol, reason: reason)
+                    } else {
+                        firstError = firstError ?? error
+                    }
+                }
+            }
+            throw firstError!
         }
     }
 }

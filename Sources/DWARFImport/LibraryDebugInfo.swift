@@ -116,6 +116,14 @@ public final class LibraryDebugInfo: @unchecked Sendable {
         return String(cString: path)
     }
 
+    /// The difference between the addresses of a `dlopen`ed library and those of its file
+    /// (the link map's `l_addr`): a file address is the loaded one minus it.
+    public static func loadBias(of handle: UnsafeMutableRawPointer) -> UInt64? {
+        var bias: UInt = 0
+        guard CLibDW_load_bias(handle, &bias) == 0 else { return nil }
+        return UInt64(bias)
+    }
+
     /// The index, built on first use.
     func index() -> DWARFIndex {
         if let built = indexState.withLock({ $0 }) { return built }

@@ -82,6 +82,12 @@ struct Call: ParsableCommand {
             try sources.declare(into: shared)
             let bound = try shared.function(
                 function, declaration: decl, options: BindingOptions(backend: backend.binding, capturesErrno: errno, verification: verify))
+            // The verification's non-ABI differences (member names, qualifiers, pointees):
+            // the call goes ahead, but the declaration may still be wrong in meaning.
+            let warnings = bound.verificationWarnings
+            if !json {
+                for warning in warnings { printError("warning: \(bound.name): \(warning)") }
+            }
             // "--" ends the options; ArgumentParser passes it through with unrecognized arguments.
             let written = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
             // `out` / `out[N]`: fresh objects for out-parameters, printed after the call.
@@ -102,6 +108,14 @@ struct Call: ParsableCommand {
                     "function": bound.name, "declaration": bound.declaration, "backend": bound.backend.rawValue,
                     "verification": bound.verification.description, "result": Self.json(result),
                 ]
+                if !warnings.isEmpty {
+                    report["warnings"] = warnings.map { warning -> [String: Any] in
+                        [
+                            "position": warning.position, "declared": warning.declared, "actual": warning.actual,
+                            "detail": warning.detail, "message": warning.description,
+                        ]
+                    }
+                }
                 if let capturedErrno { report["errno"] = Int(capturedErrno) }
                 if let fallback = bound.fallbackReason { report["fallback"] = fallback }
                 if let text { report["string"] = text }

@@ -151,6 +151,42 @@ import Testing
         #expect(object["backend"] as? String == "libffi", "one call under the default adaptive tiering stays on libffi")
     }
 
+    /// Daily-use details checked against the libraries themselves: C's brace elision
+    /// (`gsl_complex` is `struct { double dat[2]; }`), an IFUNC bound from DWARF through the
+    /// implementation its resolver picks, the verification's warnings on stderr and in
+    /// JSON, and types named on one line in errors.
+    @Test func dailyUse() throws {
+        #expect(try call(["libgsl.so.27", "gsl_complex_abs", "{3, 4}"]) == (0, "5\n"))
+        #expect(try call(["libgsl.so.27", "gsl_complex_abs", "{.dat = 3, 4}"]) == (0, "5\n"))
+        #expect(try call(["libgsl.so.27", "gsl_complex_abs", "{{3, 4}}"]) == (0, "5\n"))
+        let tooMany = try call(["libgsl.so.27", "gsl_complex_abs", "{3, 4, 5}"])
+        #expect(tooMany.status == 1 && tooMany.output.hasPrefix("error: argument 1 (gsl_complex): column 8: too many initializers for gsl_complex"), "\(tooMany.output)")
+
+        #expect(try call(["libm.so.6", "cos", "0"]) == (0, "1\n"))
+        #expect(try call(["libc.so.6", "strlen", "\"hello\""]) == (0, "5\n"))
+        let cos = try run(ParseCommandTests.binary, ["signature", "libm.so.6", "cos"])
+        #expect(cos.output.contains("double cos(double x);") && cos.output.contains("(the resolver's pick)"), "\(cos.output)")
+        let wrongCos = try call(["libm.so.6", "cos", "--decl", "float cos(float)", "1"])
+        #expect(wrongCos.status == 1 && wrongCos.output.contains("[abi] result: declared float, actual double"), "\(wrongCos.output)")
+
+        let swapped = ["libc.so.6", "ldiv", "--decl", "typedef struct { long rem; long quot; } ldiv_t; ldiv_t ldiv(long, long);", "7", "2"]
+        let warned = try call(swapped)
+        #expect(warned.status == 0)
+        #expect(Set(warned.output.split(separator: "\n")) == [
+            "{3, 1}",
+            "warning: ldiv: result, member rem: declared long, actual long: member named rem against quot",
+            "warning: ldiv: result, member quot: declared long, actual long: member named quot against rem",
+        ], "\(warned.output)")
+        let json = try call(swapped + ["--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any] ?? [:]
+        let warnings = object["warnings"] as? [[String: Any]] ?? []
+        #expect(warnings.map { $0["position"] as? String } == ["result, member rem", "result, member quot"])
+        #expect(warnings.first?["detail"] as? String == "member named rem against quot")
+
+        let anonymous = try call(["libm.so.6", "cos", "--verify", "off", "--decl", "double cos(struct { double a; int b[3]; struct { char c; } in; } x);", "1"])
+        #expect(anonymous.output == "error: argument 1 (struct { double a; int b[3]; struct { char c; } in; }): column 1: expected an initializer list {…} for struct { double a; int b[3]; struct { char c; } in; }\n")
+    }
+
     @Test func failuresAreClearAndExitNonZero() throws {
         let cases: [([String], String)] = [
             (["libnothing.so.7", "f", "--decl", "int f(void)"], "error: cannot load library libnothing.so.7"),

@@ -83,6 +83,38 @@ import Testing
         #expect(failures.isEmpty, "\(failures.prefix(5))")
     }
 
+    /// IFUNC symbols (libm's `cos` picks `__cos_fma` on a machine with FMA): each one
+    /// math.h declares is verified against the DWARF of the implementation its resolver
+    /// picks here, or of a declaration of its name, and agrees with the header; cos and
+    /// exp bound from DWARF alone give the C library's results.
+    @Test func ifuncsAreCheckedThroughTheResolversPick() throws {
+        let listing = try run("/usr/bin/nm", ["-D", "--defined-only", "/lib/x86_64-linux-gnu/libm.so.6"]).output
+        let ifuncs = Set(listing.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, fields[1] == "i" else { return nil }
+            return String(fields[2].split(separator: "@")[0])
+        })
+        let libm = try SharedLibrary("libm.so.6")
+        try libm.declare(including: ["math.h"])
+        var verified = 0
+        var unverified: [String] = []
+        for name in ifuncs.sorted() {
+            guard let type = libm.declarations.function(named: name) else { continue }
+            switch try libm.check(name, type: type).verification {
+            case .verified: verified += 1
+            case .unverified(let reason):
+                // Only a pick written in assembly (nearbyint's SSE4.1 code) has no C type.
+                if !reason.hasSuffix("(the code is written in assembly)") { unverified.append("\(name): \(reason)") }
+            }
+        }
+        print("libm: \(ifuncs.count) IFUNC symbols, \(verified) of those math.h declares verified")
+        #expect(verified >= 20 && unverified.isEmpty, "\(unverified)")
+        let bare = try SharedLibrary("libm.so.6")
+        #expect(try bare.function("cos").call([.double(1)]) == .double(cos(1)))
+        #expect(try bare.function("exp").call([.double(1)]) == .double(exp(1)))
+        #expect(try bare.signature("cos").foundBy.hasSuffix("(the resolver's pick)"))
+    }
+
     @Test(arguments: backends)
     func gslPassesComplexNumbersByValue(_ backend: BindingOptions.Backend) throws {
         let gsl = try SharedLibrary("libgsl.so.27", options: BindingOptions(backend: backend))

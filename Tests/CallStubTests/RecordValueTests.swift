@@ -33,6 +33,12 @@ import Testing
         ("Wire", "{ 5, -33, 0x12345678ab, { {-2, {1, 2, 3}}, {.bytes = {[2] = 9}} }, { .u = 0xdeadbeef }, "
             + "{ 1.5, -0.25 }, \"hi\", B, (void *)0x1000, 1 }"),
         ("Net", "{ 8080, 0x7f000001, -2, 0.1 }"),
+        // Brace elision (C11 6.7.9p20): brace-less sub-aggregates take as many elements
+        // as they have members, also after a designator; a scalar may stand in braces.
+        ("Wire", "{ 5, -33, 0x12345678ab, -2, 1, 2, 3, 4, 5, 6, 7, { .u = 1 }, 1.5, -0.25, \"hi\", B, (void *)0x1000, 1 }"),
+        ("Wire", "{ .inner = 1, 2, 3, 4, 5, .point = 7, 8, \"abcdef\" }"),
+        ("Wire", "{ .inner[1] = 9, 8, .delta = { -1 } }"),
+        ("Net", "{ {8080}, 1, 2 }"),
     ]
 
     @Test(arguments: CCompiler.installed.filter { $0.name == "gcc" })

@@ -16,4 +16,6 @@ Dwfl *CLibDW_begin_offline(void);
 
 /// The file a dlopen handle was loaded from (its link map's l_name), or NULL.
 const char *CLibDW_loaded_path(void *handle);
+/* The difference between a loaded library's addresses and its file's (link_map l_addr). */
+int CLibDW_load_bias(void *handle, uintptr_t *bias);
 #endif
