@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks", "callstub-examples"]),
         // C programs against include/callstub.h and libCallStubC.so (the C sources are run, not built).
         .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),
-        .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport", "CDeclParser", "CTypeModel"]),
         .testTarget(name: "HeaderCorpusTests", dependencies: ["CallStub", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "DifferentialTests", dependencies: ["CallStub", "CallStubC", "Locks", "CTypeModel", "CDeclParser", "CTestSupport"]),
     ],

@@ -491,6 +491,15 @@ public enum CValueSyntax {
             }
         }
 
+        /// Whether the anonymous struct or union `type` has a member `name`, directly or
+        /// in anonymous records of its own.
+        static func declares(_ name: String, _ type: CQualType) -> Bool {
+            guard case .record(let record) = type.resolved.type, let definition = record.definition else { return false }
+            return definition.fields.contains { field in
+                field.name == name || (field.isAnonymousRecord && declares(name, field.type))
+            }
+        }
+
         /// A record from an initializer list: positional elements fill the initializable
         /// members in order; `.a.b = v` sets a member and continues after `a` (C11 6.7.9p17).
         func recordValue(
@@ -523,7 +532,12 @@ public enum CValueSyntax {
                         case .index(let index): path += "[\(index)]"
                         }
                     }
-                    if case .member(let first) = element.designators[0], let found = members.firstIndex(where: { $0.name == first }) {
+                    // Positional elements continue after the designated member, or after the
+                    // anonymous struct or union that holds it (C11 6.7.9p17).
+                    if case .member(let first) = element.designators[0],
+                        let found = members.firstIndex(where: { $0.name == first })
+                            ?? members.firstIndex(where: { $0.name.hasPrefix("#") && Self.declares(first, $0.location.type) })
+                    {
                         next = found + 1
                     }
                     let memberType = try value.fieldType(path)

@@ -38,6 +38,8 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
     case typeMismatch(position: String, cType: String, swiftType: String, reason: String)
     /// A record field path that does not exist, or a value that does not fit it.
     case invalidField(record: String, path: String, reason: String)
+    /// A file that could not be opened or mapped for viewing (`CMappedFile`).
+    case fileNotMapped(path: String, reason: String)
     /// The library's debug info cannot be read or does not describe the function.
     case debugInfo(String)
     /// The declaration disagrees with the library's debug info; `report` shows both sides.
@@ -63,6 +65,7 @@ public enum CallStubError: Error, Sendable, CustomStringConvertible {
         case .typeMismatch(let position, let cType, let swiftType, let reason):
             return "\(position) (\(cType)): Swift type \(swiftType) \(reason)"
         case .invalidField(let record, let path, let reason): return "\(record), field \(path): \(reason)"
+        case .fileNotMapped(let path, let reason): return "cannot map \(path): \(reason)"
         case .debugInfo(let message): return message
         case .signatureMismatch(_, let report): return report
         }

@@ -38,7 +38,7 @@ enum Status: Int32 {
         case .libraryClosed: self = .handle
         case .malformedDeclaration, .declarationMismatch, .invalidSignature: self = .declaration
         case .unsupportedSignature, .backendUnavailable: self = .backend
-        case .argumentCount, .invalidArgument, .typeMismatch, .invalidField: self = .argument
+        case .argumentCount, .invalidArgument, .typeMismatch, .invalidField, .fileNotMapped: self = .argument
         case .debugInfo: self = .debugInfo
         case .signatureMismatch: self = .mismatch
         }

@@ -60,7 +60,8 @@ extension LibraryDebugInfo {
                         : "no DIE describes the code at 0x\(String(entry.address, radix: 16))")
             }
             var firstError: DWARFImportError?
-            for var (die, foundBy) in candidates {
+            for (candidate, foundBy) in candidates {
+                var die = candidate
                 do throws(DWARFImportError) {
                     let type = try importer().functionType(&die)
                     return DWARFFunction(

@@ -39,13 +39,14 @@ public enum RandomRecords {
         ("__int128", 128),
     ]
 
-    /// A header of `count` records named R0, R1, ... (later ones may contain earlier ones).
-    public static func header(count: Int, seed: UInt64) -> String {
+    /// A header of `count` records named R0, R1, ... (later ones may contain earlier ones);
+    /// `bigEndianPercent` of those without bit-fields are `scalar_storage_order("big-endian")`.
+    public static func header(count: Int, seed: UInt64, bigEndianPercent: Int = 5) -> String {
         var random = SeededGenerator(seed: seed)
         var text = preamble
         var nestable: [String] = []
         for index in 0..<count {
-            let (definition, hasFlexibleArray) = record(index, nestable: nestable, random: &random)
+            let (definition, hasFlexibleArray) = record(index, nestable: nestable, bigEndianPercent: bigEndianPercent, random: &random)
             text += definition + "\n"
             if !hasFlexibleArray { nestable.append(definition.contains("union R\(index) {") ? "union R\(index)" : "struct R\(index)") }
         }
@@ -56,7 +57,9 @@ public enum RandomRecords {
         Int.random(in: 0..<100, using: &random) < percent
     }
 
-    private static func record(_ index: Int, nestable: [String], random: inout SeededGenerator) -> (String, Bool) {
+    private static func record(
+        _ index: Int, nestable: [String], bigEndianPercent: Int, random: inout SeededGenerator
+    ) -> (String, Bool) {
         let isUnion = chance(15, &random)
         var names = 0
         func nextName() -> String {
@@ -110,7 +113,7 @@ public enum RandomRecords {
         var attributes: [String] = []
         if chance(12, &random) { attributes.append("packed") }
         if chance(10, &random) { attributes.append("aligned(\([1, 2, 4, 8, 16, 32].randomElement(using: &random)!))") }
-        if !hasBitFields && chance(5, &random) { attributes.append("scalar_storage_order(\"big-endian\")") }
+        if !hasBitFields && chance(bigEndianPercent, &random) { attributes.append("scalar_storage_order(\"big-endian\")") }
         var text = "\(isUnion ? "union" : "struct") R\(index) {\n    " + lines.joined(separator: "\n    ") + "\n}"
         if !attributes.isEmpty { text += " __attribute__((\(attributes.joined(separator: ", "))))" }
         text += ";"
