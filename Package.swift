@@ -29,6 +29,11 @@ let package = Package(
             name: "CLibDW",
             linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf")]
         ),
+        // libctf without BFD (binutils-dev's ctf-api.h, libctf-nobfd0), sections read by libelf.
+        .target(
+            name: "CLibCTF",
+            linkerSettings: [.linkedLibrary("ctf-nobfd"), .linkedLibrary("elf")]
+        ),
 
         // MARK: - Swift modules
         // The one lock type (a pthread mutex in ThreadSanitizer builds, see Lock.swift).
@@ -37,6 +42,7 @@ let package = Package(
         .target(name: "CDeclParser", dependencies: ["CTypeModel", "Locks"]),
         .target(name: "ABILowering", dependencies: ["CTypeModel"]),
         .target(name: "DWARFImport", dependencies: ["Locks", "CTypeModel", "CLibDW"]),
+        .target(name: "CTFImport", dependencies: ["Locks", "CTypeModel", "CLibCTF"]),
         .target(name: "LLVMBackend", dependencies: ["Locks", "ABILowering", "CTypeModel", "CLLVM"]),
         .target(name: "FFIBackend", dependencies: ["ABILowering", "CTypeModel", "CFFI"]),
         .target(
@@ -76,6 +82,7 @@ let package = Package(
             name: "ABILoweringTests", dependencies: ["ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"],
             exclude: ["Golden"]),
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
+        .testTarget(name: "CTFImportTests", dependencies: ["CTFImport", "DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         // (callstub-examples: the README's and the lifetime examples, run in the debug build too.)
         .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks", "callstub-examples"]),

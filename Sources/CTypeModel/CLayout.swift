@@ -18,6 +18,8 @@ public enum CLayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case unsupported(String)
     /// A size that overflows the address space.
     case tooLarge(String)
+    /// Member offsets from a type-info source that no C layout reproduces.
+    case irreproducible(String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum CLayoutError: Error, Hashable, Sendable, CustomStringConvertible {
         case .enumeratorOutOfRange(let what): return "\(what): enumerator value does not fit any integer type"
         case .unsupported(let what): return "unsupported: \(what)"
         case .tooLarge(let what): return "\(what) is too large"
+        case .irreproducible(let reason): return reason
         }
     }
 }

@@ -87,44 +87,21 @@ final class DWARFTypeImporter {
         switch Int(encoding) {
         case DW_ATE_boolean: return .integer(.bool)
         case DW_ATE_float:
-            // 16 bytes is x87 extended (`long double`, `_Float64x`, `__float80`) or IEEE
-            // binary128 (`_Float128`, `__float128`): only the name tells them apart.
-            let isBinary128 = name.contains("_Float128") || name.contains("__float128")
-            switch size {
-            case 2: return .floating(.float16)
-            case 4: return .floating(.float)
-            case 8: return .floating(.double)
-            case 16 where isBinary128: return .floating(.float128)
-            case 16 where name.contains("long double") || name.contains("_Float64x") || name.contains("__float80"):
-                return .floating(.longDouble)
-            default: throw .noCType(die: DIE.offset(&die), reason: "\(name) (\(size) bytes) is not supported")
+            guard let kind = CBaseTypeNames.floating(named: name, size: Int(size)) else {
+                throw .noCType(die: DIE.offset(&die), reason: "\(name) (\(size) bytes) is not supported")
             }
+            return .floating(kind)
         case DW_ATE_complex_float:
-            switch size {
-            case 4: return .complex(.float16)
-            case 8: return .complex(.float)
-            case 16: return .complex(.double)
-            case 32 where name.contains("_Float128") || name.contains("__float128"): return .complex(.float128)
-            case 32: return .complex(.longDouble)
-            default: throw fail(&die, "DW_AT_byte_size", "\(name): no C complex type of \(size) bytes")
+            guard let kind = CBaseTypeNames.complex(named: name, size: Int(size)) else {
+                throw fail(&die, "DW_AT_byte_size", "\(name): no C complex type of \(size) bytes")
             }
+            return .complex(kind)
         case DW_ATE_signed, DW_ATE_signed_char, DW_ATE_unsigned, DW_ATE_unsigned_char:
             let signed = encoding == DW_ATE_signed || encoding == DW_ATE_signed_char
-            if name == "char" { return .char }
-            if name.contains("long long") { return .integer(signed ? .longLong : .unsignedLongLong) }
-            switch (size, signed) {
-            case (1, true): return .integer(.signedChar)
-            case (1, false): return .integer(.unsignedChar)
-            case (2, true): return .integer(.short)
-            case (2, false): return .integer(.unsignedShort)
-            case (4, true): return .integer(.int)
-            case (4, false): return .integer(.unsignedInt)
-            case (8, true): return .integer(.long)
-            case (8, false): return .integer(.unsignedLong)
-            case (16, true): return .integer(.int128)
-            case (16, false): return .integer(.unsignedInt128)
-            default: throw fail(&die, "DW_AT_byte_size", "\(name): no C integer type of \(size) bytes")
+            guard size <= 16, let kind = CBaseTypeNames.integer(named: name, size: Int(size), isSigned: signed) else {
+                throw fail(&die, "DW_AT_byte_size", "\(name): no C integer type of \(size) bytes")
             }
+            return .integer(kind)
         default:
             throw fail(&die, "DW_AT_encoding", "\(name): encoding 0x\(String(encoding, radix: 16)) has no C type")
         }
@@ -217,7 +194,12 @@ final class DWARFTypeImporter {
         let alignment = try DIE.unsigned(&die, DW_AT_alignment).map { (value: UInt64) throws(DWARFImportError) in
             try bounded(value, &die, "DW_AT_alignment")
         }
-        try defineMatching(record, fields: fields, offsets: offsets, size: size, alignment: alignment, die: &die)
+        do {
+            try record.defineMatching(fields: fields, offsets: offsets, size: size, alignment: alignment)
+        } catch {
+            if case .irreproducible(let reason) = error { throw fail(&die, "DW_AT_data_member_location", reason) }
+            throw fail(&die, "DW_TAG_member", error.description)
+        }
         return record
     }
 
@@ -234,112 +216,6 @@ final class DWARFTypeImporter {
             operations[0].atom == UInt8(DW_OP_plus_uconst)
         else { throw fail(&member, "DW_AT_data_member_location", "not a constant or DW_OP_plus_uconst") }
         return try bounded(operations[0].number, &member, "DW_AT_data_member_location")
-    }
-
-    /// Defines `record` so that its layout is DWARF's. DWARF lists only named members, and
-    /// says nothing of `packed`, `aligned` or `#pragma pack`; so members are added one at a
-    /// time under each candidate attribute set (natural, then packed), and where a member
-    /// would land before its DWARF offset, the gap is filled with unnamed bit-fields (what
-    /// an unnamed or zero-width bit-field, an aligned member or padding left there).
-    /// A record-level alignment is recovered from `DW_AT_alignment` or the record's size.
-    private func defineMatching(
-        _ record: CRecord, fields: [CField], offsets: [Int], size: Int?, alignment: Int?, die: inout Dwarf_Die
-    ) throws(DWARFImportError) {
-        func layout(_ fields: [CField], _ attributes: CRecordAttributes) -> CRecordLayout? {
-            (try? CRecord(kind: record.kind, tag: record.tag, fields: fields, attributes: attributes))?.definition?.layout
-        }
-        /// Unnamed bit-fields covering bits `start ..< start + count`: up to the next byte
-        /// with one of the right width, then whole bytes (an unnamed `unsigned char` never
-        /// straddles a byte, nor raises the record's alignment).
-        func fillers(from start: Int, count: Int) -> [CField] {
-            var result: [CField] = []
-            var position = start
-            var remaining = count
-            while remaining > 0 {
-                let width = min(remaining, 8 - position % 8)
-                result.append(CField(name: nil, type: CQualType(.integer(.unsignedChar)), bitWidth: width))
-                position += width
-                remaining -= width
-            }
-            return result
-        }
-        func build(_ attributes: CRecordAttributes) -> [CField]? {
-            var built: [CField] = []
-            for (original, target) in zip(fields, offsets) {
-                var field = original
-                guard let trial = layout(built + [field], attributes), var placed = trial.members.last?.offsetInBits else {
-                    return nil
-                }
-                if placed > target && field.bitWidth == nil {
-                    // Aligned more than its offset allows: the member was packed (or under
-                    // a #pragma pack) where it was declared.
-                    field.isPacked = true
-                    guard let packedTrial = layout(built + [field], attributes), let packedPlace = packedTrial.members.last?.offsetInBits
-                    else { return nil }
-                    placed = packedPlace
-                }
-                if placed == target {
-                    built.append(field)
-                    continue
-                }
-                guard placed < target, record.kind == .struct else { return nil }
-                let end = layout(built, attributes).map { current in
-                    current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
-                } ?? 0
-                guard end <= target else { return nil }
-                let padded = built + fillers(from: end, count: target - end)
-                guard layout(padded + [field], attributes)?.members.last?.offsetInBits == target else { return nil }
-                built = padded + [field]
-            }
-            return built
-        }
-        func finished(_ built: [CField], _ attributes: CRecordAttributes) -> ([CField], CRecordAttributes)? {
-            guard let current = layout(built, attributes) else { return nil }
-            if (size == nil || current.size == size) && (alignment == nil || current.alignment == alignment) {
-                return (built, attributes)
-            }
-            guard let size else { return nil }
-            // Trailing padding: a record alignment, or unnamed bit-fields at the end.
-            if alignment == nil {
-                // The smallest alignment that gives the size (an `aligned(N)` DWARF 4 cannot record).
-                for extra in [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] where extra > current.alignment {
-                    var aligned = attributes
-                    aligned.alignment = extra
-                    if let candidate = layout(built, aligned), candidate.size == size { return (built, aligned) }
-                }
-            }
-            let end = current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
-            if size * 8 > end {
-                // In a union every member starts at 0: one wide unnamed bit-field spans the size.
-                let padded =
-                    record.kind == .union
-                    ? built + [CField(name: nil, type: CQualType(.integer(size <= 8 ? .unsignedLongLong : .unsignedInt128)), bitWidth: min(size * 8, 128))]
-                    : built + fillers(from: end, count: size * 8 - end)
-                if let candidate = layout(padded, attributes), candidate.size == size,
-                    alignment == nil || candidate.alignment == alignment
-                {
-                    return (padded, attributes)
-                }
-            }
-            return nil
-        }
-        let candidates = [CRecordAttributes(alignment: alignment), CRecordAttributes(isPacked: true, alignment: alignment)]
-            + [1, 2, 4, 8].map { CRecordAttributes(alignment: alignment, maxFieldAlignment: $0) }
-        for attributes in candidates {
-            guard let built = build(attributes), let (finalFields, finalAttributes) = finished(built, attributes) else {
-                continue
-            }
-            do {
-                try record.define(fields: finalFields, attributes: finalAttributes)
-                return
-            } catch {
-                throw fail(&die, "DW_TAG_member", error.description)
-            }
-        }
-        let members = zip(fields, offsets).map { "\($0.name ?? "?")@\($1)\($0.bitWidth.map { ":\($0)" } ?? "")" }
-        throw fail(
-            &die, "DW_AT_data_member_location",
-            "\(record): no C layout reproduces the member offsets DWARF gives (size \(size.map(String.init) ?? "?"), bits: \(members.joined(separator: " ")))")
     }
 
     // MARK: - Enums

@@ -53,6 +53,14 @@ public enum RandomRecords {
         return text
     }
 
+    /// The header without `scalar_storage_order` (clang has none; DWARF layouts and CTF
+    /// do not carry it).
+    public static func removingByteOrder(_ header: String) -> String {
+        header.replacingOccurrences(of: ", scalar_storage_order(\"big-endian\")", with: "")
+            .replacingOccurrences(of: "scalar_storage_order(\"big-endian\"), ", with: "")
+            .replacingOccurrences(of: " __attribute__((scalar_storage_order(\"big-endian\")))", with: "")
+    }
+
     private static func chance(_ percent: Int, _ random: inout SeededGenerator) -> Bool {
         Int.random(in: 0..<100, using: &random) < percent
     }

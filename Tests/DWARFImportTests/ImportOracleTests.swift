@@ -50,26 +50,6 @@ func buildLibrary(_ source: String, compiler: CCompiler, flags: [String], name: 
     return (directory, library.path)
 }
 
-/// Every named member at any depth: path, bit offset, bit size; and each record's size.
-/// Alignment is compared separately: DWARF does not record `packed` or `#pragma pack`, so
-/// a packed record whose offsets are natural cannot be told from an unpacked one.
-func leaves(_ record: CRecord, base: Int = 0, prefix: String = "") -> [String] {
-    guard let definition = record.definition else { return ["\(prefix)<incomplete>"] }
-    var result = ["\(prefix)size \(definition.layout.size)"]
-    for (field, member) in zip(definition.fields, definition.layout.members) {
-        let offset = base + member.offsetInBits
-        if let name = field.name {
-            result.append("\(prefix)\(name) \(offset) \(member.sizeInBits)")
-            if field.bitWidth == nil, case .record(let inner) = field.type.type.resolved {
-                result += leaves(inner, base: offset, prefix: "\(prefix)\(name).")
-            }
-        } else if field.isAnonymousRecord, case .record(let inner) = field.type.type.resolved {
-            result += leaves(inner, base: offset, prefix: prefix).dropFirst()
-        }
-    }
-    return result
-}
-
 @Suite struct ImportOracleTests {
     @Test(arguments: DWARFFlavour.all)
     func importedRecordsMatchTheParsedHeader(_ flavour: DWARFFlavour) throws {
@@ -82,20 +62,12 @@ func leaves(_ record: CRecord, base: Int = 0, prefix: String = "") -> [String] {
 
             """
         // clang has no scalar_storage_order; the byte order is not part of a layout anyway.
-        header = header.replacingOccurrences(of: ", scalar_storage_order(\"big-endian\")", with: "")
-            .replacingOccurrences(of: "scalar_storage_order(\"big-endian\"), ", with: "")
-            .replacingOccurrences(of: " __attribute__((scalar_storage_order(\"big-endian\")))", with: "")
+        header = RandomRecords.removingByteOrder(header)
         let parsed = try CDeclParser.parse(header)
         if let dump = ProcessInfo.processInfo.environment["CALLSTUB_DUMP_SIGNATURES"] {
             try header.write(toFile: "\(dump)/records.h", atomically: true, encoding: .utf8)
         }
-        var functions = ""
-        var tags: [String] = []
-        for case .record(let record) in parsed.declarations {
-            guard let tag = record.tag else { continue }
-            tags.append(tag)
-            functions += "void use_\(tag)(\(record.kind.rawValue) \(tag) *p) {}\n"
-        }
+        let (tags, functions) = recordUsers(parsed.declarations)
         let (directory, path) = try buildLibrary(LayoutProbe.includes + header + functions, compiler: flavour.compiler, flags: flavour.flags)
         defer { try? FileManager.default.removeItem(at: directory) }
         let info = try DWARFImport.LibraryDebugInfo(libraryPath: path)
