@@ -48,6 +48,192 @@ static void *read_file(const char *path, size_t *size) {
     return buffer;
 }
 
+
+/* ---- Validation before libctf ------------------------------------------------------
+ * libctf 2.40 trusts much of what it reads: a damaged section makes it read out of
+ * bounds (a fuzz test crashed it in ctf_func_type_info). So every dictionary is checked
+ * here first, for the only form CallStub reads (CTF format v3, uncompressed, as gcc and
+ * GNU ld write it), bare or in an archive: the header and its sections inside the
+ * buffer, each type record inside the type section with the data its kind has, every
+ * type it names (parent or child) defined, every name inside its string table, and
+ * every type the function, object and variable sections name defined. */
+
+struct ctf_span { const unsigned char *data; size_t size; };
+
+static uint32_t read32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t read64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* The number of types in the dictionary's type section, or -1 with a reason. */
+static long count_types(struct ctf_span dict, const char **reason);
+
+static int type_defined(uint32_t id, int child, long own, long parent) {
+    if (id == 0) return 1;
+    if (id <= CTF_MAX_PTYPE) return child ? (long)id <= parent : (long)id <= own;
+    return child && (long)(id & CTF_MAX_PTYPE) <= own;
+}
+
+static int name_valid(uint32_t name, uint32_t string_length, size_t external_length) {
+    if (CTF_NAME_STID(name)) return (name & 0x7fffffff) < external_length;
+    return name < string_length || (name == 0 && string_length == 0);
+}
+
+/* Walks the type section; with `check`, also checks what each record names. */
+static long walk_types(struct ctf_span dict, int check, int child, long own, long parent,
+                       size_t external_length, const char **reason) {
+    const ctf_header_t *header = (const ctf_header_t *)dict.data;
+    const unsigned char *types = dict.data + sizeof(ctf_header_t) + header->cth_typeoff;
+    size_t size = header->cth_stroff - header->cth_typeoff;
+    size_t at = 0;
+    long count = 0;
+#define NEED(n) do { if ((n) > size - at) { *reason = "a type record runs past the type section"; return -1; } } while (0)
+#define TYPE(id) do { if (check && !type_defined((id), child, own, parent)) { *reason = "a type names a type that is not defined"; return -1; } } while (0)
+#define NAME(n) do { if (check && !name_valid((n), header->cth_strlen, external_length)) { *reason = "a name lies outside its string table"; return -1; } } while (0)
+    while (at < size) {
+        NEED(sizeof(ctf_stype_t));
+        const unsigned char *record = types + at;
+        uint32_t name = read32(record), info = read32(record + 4), size_or_type = read32(record + 8);
+        size_t head = size_or_type == CTF_LSIZE_SENT ? sizeof(ctf_type_t) : sizeof(ctf_stype_t);
+        NEED(head);
+        uint64_t type_size = size_or_type;
+        if (size_or_type == CTF_LSIZE_SENT) type_size = ((uint64_t)read32(record + 12) << 32) | read32(record + 16);
+        at += head;
+        NAME(name);
+        unsigned kind = CTF_V2_INFO_KIND(info);
+        uint32_t vlen = CTF_V2_INFO_VLEN(info);
+        const unsigned char *data = types + at;
+        switch (kind) {
+        case CTF_K_UNKNOWN:
+            break;
+        case CTF_K_INTEGER: case CTF_K_FLOAT:
+            NEED(4); at += 4; break;
+        case CTF_K_POINTER: case CTF_K_TYPEDEF: case CTF_K_VOLATILE: case CTF_K_CONST: case CTF_K_RESTRICT:
+            TYPE(size_or_type); break;
+        case CTF_K_FORWARD:
+            break;
+        case CTF_K_ARRAY:
+            NEED(sizeof(ctf_array_t));
+            TYPE(read32(data)); TYPE(read32(data + 4));
+            at += sizeof(ctf_array_t); break;
+        case CTF_K_FUNCTION: {
+            size_t bytes = ((size_t)vlen + (vlen & 1)) * 4;
+            NEED(bytes);
+            TYPE(size_or_type);
+            for (uint32_t i = 0; i < vlen; i++) TYPE(read32(data + 4 * i));
+            at += bytes; break;
+        }
+        case CTF_K_STRUCT: case CTF_K_UNION: {
+            size_t member = type_size >= CTF_LSTRUCT_THRESH ? sizeof(ctf_lmember_t) : sizeof(ctf_member_t);
+            NEED((size_t)vlen * member);
+            for (uint32_t i = 0; i < vlen; i++) {
+                const unsigned char *m = data + member * i;
+                NAME(read32(m));
+                TYPE(read32(m + 8));
+            }
+            at += (size_t)vlen * member; break;
+        }
+        case CTF_K_ENUM:
+            NEED((size_t)vlen * sizeof(ctf_enum_t));
+            for (uint32_t i = 0; i < vlen; i++) NAME(read32(data + sizeof(ctf_enum_t) * i));
+            at += (size_t)vlen * sizeof(ctf_enum_t); break;
+        case CTF_K_SLICE:
+            NEED(sizeof(ctf_slice_t));
+            TYPE(read32(data));
+            at += sizeof(ctf_slice_t); break;
+        default:
+            *reason = "a type of an unknown kind";
+            return -1;
+        }
+        if (++count > CTF_MAX_PTYPE) { *reason = "too many types"; return -1; }
+    }
+    return count;
+#undef NEED
+#undef TYPE
+#undef NAME
+}
+
+/* The header: magic, version 3, no compression, sections in order inside the buffer. */
+static int check_header(struct ctf_span dict, const char **reason) {
+    if (dict.size < sizeof(ctf_header_t)) { *reason = "shorter than a CTF header"; return 0; }
+    const ctf_header_t *header = (const ctf_header_t *)dict.data;
+    if (header->cth_magic != CTF_MAGIC) { *reason = "not CTF (bad magic number)"; return 0; }
+    if (header->cth_version != CTF_VERSION_3) { *reason = "a CTF version other than 3"; return 0; }
+    if (header->cth_flags & CTF_F_COMPRESS) { *reason = "compressed CTF is not supported"; return 0; }
+    if ((header->cth_flags & ~CTF_F_MAX) != 0) { *reason = "unknown CTF flags"; return 0; }
+    uint32_t offsets[] = {header->cth_lbloff, header->cth_objtoff, header->cth_funcoff, header->cth_objtidxoff,
+                          header->cth_funcidxoff, header->cth_varoff, header->cth_typeoff, header->cth_stroff};
+    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
+        if (offsets[i] % 4 != 0 || (i > 0 && offsets[i] < offsets[i - 1])) { *reason = "CTF sections out of order"; return 0; }
+    }
+    uint64_t end = (uint64_t)header->cth_stroff + header->cth_strlen;
+    if (end > dict.size - sizeof(ctf_header_t)) { *reason = "CTF sections run past the end"; return 0; }
+    if (header->cth_strlen > 0 && dict.data[sizeof(ctf_header_t) + end - 1] != 0) {
+        *reason = "the CTF string table is not terminated"; return 0;
+    }
+    return 1;
+}
+
+static long count_types(struct ctf_span dict, const char **reason) {
+    if (!check_header(dict, reason)) return -1;
+    return walk_types(dict, 0, 0, 0, 0, 0, reason);
+}
+
+/* A dictionary's types and the types its function, object and variable sections name. */
+static int check_dict(struct ctf_span dict, int child, long parent, size_t external_length, const char **reason) {
+    long own = count_types(dict, reason);
+    if (own < 0) return 0;
+    if (walk_types(dict, 1, child, own, parent, external_length, reason) < 0) return 0;
+    const ctf_header_t *header = (const ctf_header_t *)dict.data;
+    const unsigned char *base = dict.data + sizeof(ctf_header_t);
+    /* Object and function info: one type id per entry (the index sections hold names). */
+    for (uint32_t at = header->cth_objtoff; at + 4 <= header->cth_objtidxoff; at += 4) {
+        if (!type_defined(read32(base + at), child, own, parent)) { *reason = "a symbol's type is not defined"; return 0; }
+    }
+    for (uint32_t at = header->cth_objtidxoff; at + 4 <= header->cth_varoff; at += 4) {
+        if (!name_valid(read32(base + at), header->cth_strlen, external_length)) { *reason = "a symbol index name lies outside its string table"; return 0; }
+    }
+    for (uint32_t at = header->cth_varoff; at + 8 <= header->cth_typeoff; at += 8) {
+        if (!name_valid(read32(base + at), header->cth_strlen, external_length)
+            || !type_defined(read32(base + at + 4), child, own, parent)) { *reason = "a variable's name or type is not defined"; return 0; }
+    }
+    return 1;
+}
+
+#define CALLSTUB_CTFA_MAGIC 0x8b47f2a4d7623eebULL
+
+/* A bare dictionary, or an archive of them (GNU ld's, when types conflict): the parent,
+ * named ".ctf", first checked on its own, then each child against it. */
+static int check_ctf(const unsigned char *data, size_t size, size_t external_length, const char **reason) {
+    if (size >= 8 && read64(data) == CALLSTUB_CTFA_MAGIC) {
+        if (size < 40) { *reason = "a CTF archive shorter than its header"; return 0; }
+        uint64_t count = read64(data + 16), names = read64(data + 24), ctfs = read64(data + 32);
+        if (count == 0 || count > (size - 40) / 16 || names > size || ctfs > size) { *reason = "a damaged CTF archive header"; return 0; }
+        long parent = -1;
+        for (int pass = 0; pass < 2; pass++) {
+            for (uint64_t i = 0; i < count; i++) {
+                const unsigned char *entry = data + 40 + 16 * i;
+                uint64_t name = read64(entry), offset = read64(entry + 8);
+                if (name >= size - names || offset > size - ctfs || size - ctfs - offset < 8) { *reason = "a damaged CTF archive entry"; return 0; }
+                const char *label = (const char *)data + names + name;
+                if (memchr(label, 0, size - names - name) == NULL) { *reason = "a damaged CTF archive name"; return 0; }
+                uint64_t length = read64(data + ctfs + offset);
+                if (length > size - ctfs - offset - 8) { *reason = "a CTF archive member runs past the end"; return 0; }
+                struct ctf_span dict = {data + ctfs + offset + 8, (size_t)length};
+                int is_parent = strcmp(label, ".ctf") == 0;
+                if (pass == 0 && is_parent) {
+                    if (!check_dict(dict, 0, 0, external_length, reason)) return 0;
+                    parent = count_types(dict, reason);
+                } else if (pass == 1 && !is_parent) {
+                    if (parent < 0) { *reason = "a CTF archive without its parent dictionary"; return 0; }
+                    if (!check_dict(dict, 1, parent, external_length, reason)) return 0;
+                }
+            }
+        }
+        return 1;
+    }
+    struct ctf_span dict = {data, size};
+    return check_dict(dict, 0, 0, external_length, reason);
+}
+
 CLibCTF_types *CLibCTF_open(const char *elf_path, const char *ctf_path, const char **reason) {
     *reason = NULL;
     CLibCTF_types *types = calloc(1, sizeof *types);
@@ -82,6 +268,10 @@ CLibCTF_types *CLibCTF_open(const char *elf_path, const char *ctf_path, const ch
         if (types->ctf_data == NULL) *reason = "cannot read the CTF file";
     }
     if (*reason == NULL && types->ctf_data == NULL) *reason = "no .ctf section";
+    if (*reason == NULL && ((uintptr_t)types->ctf_data % 8 != 0
+                            || !check_ctf(types->ctf_data, types->ctf_size, string_size, reason))) {
+        if (*reason == NULL) *reason = "misaligned CTF buffer";
+    }
     if (*reason == NULL) {
         ctf_sect_t ctf = {.cts_name = ".ctf", .cts_data = types->ctf_data, .cts_size = types->ctf_size, .cts_entsize = 1};
         ctf_sect_t symbols = {.cts_name = ".dynsym", .cts_data = types->symbols, .cts_size = symbol_size, .cts_entsize = symbol_entry};

@@ -15,13 +15,23 @@ extension CRecord {
         fields: [CField], offsets: [Int], size: Int?, alignment: Int?
     ) throws(CLayoutError) {
         let record = self
+        // Offsets and sizes come from files that may be damaged: a member must lie inside
+        // the record, and no hole may need more than 64 KB of fillers (one per byte).
+        let largestGap = 8 * 65_536
+        if offsets.contains(where: { $0 < 0 }) || offsets.contains(where: { $0 > (size ?? Int.max / 16) * 8 }) {
+            throw .irreproducible("\(record): a member offset lies outside the record (size \(size.map(String.init) ?? "?"))")
+        }
+        if let last = offsets.max(), last > largestGap * max(1, fields.count), size == nil {
+            throw .irreproducible("\(record): member offsets far beyond any C layout")
+        }
         func layout(_ fields: [CField], _ attributes: CRecordAttributes) -> CRecordLayout? {
             (try? CRecord(kind: record.kind, tag: record.tag, fields: fields, attributes: attributes))?.definition?.layout
         }
         /// Unnamed bit-fields covering bits `start ..< start + count`: up to the next byte
         /// with one of the right width, then whole bytes (an unnamed `unsigned char` never
         /// straddles a byte, nor raises the record's alignment).
-        func fillers(from start: Int, count: Int) -> [CField] {
+        func fillers(from start: Int, count: Int) -> [CField]? {
+            guard count <= largestGap else { return nil }
             var result: [CField] = []
             var position = start
             var remaining = count
@@ -57,7 +67,8 @@ extension CRecord {
                     current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
                 } ?? 0
                 guard end <= target else { return nil }
-                let padded = built + fillers(from: end, count: target - end)
+                guard let filler = fillers(from: end, count: target - end) else { return nil }
+                let padded = built + filler
                 guard layout(padded + [field], attributes)?.members.last?.offsetInBits == target else { return nil }
                 built = padded + [field]
             }
@@ -81,14 +92,14 @@ extension CRecord {
             let end = current.members.map { $0.offsetInBits + $0.sizeInBits }.max() ?? 0
             if size * 8 > end {
                 // In a union every member starts at 0: one wide unnamed bit-field spans the size.
-                let padded =
+                let trailing =
                     record.kind == .union
-                    ? built + [CField(name: nil, type: CQualType(.integer(size <= 8 ? .unsignedLongLong : .unsignedInt128)), bitWidth: min(size * 8, 128))]
-                    : built + fillers(from: end, count: size * 8 - end)
-                if let candidate = layout(padded, attributes), candidate.size == size,
+                    ? [CField(name: nil, type: CQualType(.integer(size <= 8 ? .unsignedLongLong : .unsignedInt128)), bitWidth: min(size * 8, 128))]
+                    : fillers(from: end, count: size * 8 - end)
+                if let trailing, let candidate = layout(built + trailing, attributes), candidate.size == size,
                     alignment == nil || candidate.alignment == alignment
                 {
-                    return (padded, attributes)
+                    return (built + trailing, attributes)
                 }
             }
             return nil
