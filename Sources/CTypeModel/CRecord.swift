@@ -116,8 +116,12 @@ public final class CRecord: Hashable, Sendable, CustomStringConvertible {
     /// `struct P`, `union U`, or `struct <anonymous>`.
     public var description: String { "\(kind.rawValue) \(tag ?? "<anonymous>")" }
 
+    /// `body` with the definition, unretained: `self` is kept alive until `body` returns,
+    /// since it owns the definition (released in `deinit`). Without that, the optimizer
+    /// may end a temporary record's life after the load, before `body` reads it
+    /// (`(try? CRecord(…))?.definition` crashed in release builds).
     private func withDefined<Result>(_ body: (Defined) -> Result) -> Result? {
-        state.load(ordering: .acquiring)?._withUnsafeGuaranteedRef(body)
+        withExtendedLifetime(self) { state.load(ordering: .acquiring)?._withUnsafeGuaranteedRef(body) }
     }
 
     /// Defines the record, computing its layout. Fails if the record is already defined
