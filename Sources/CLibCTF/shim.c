@@ -63,9 +63,6 @@ struct ctf_span { const unsigned char *data; size_t size; };
 static uint32_t read32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t read64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-/* The number of types in the dictionary's type section, or -1 with a reason. */
-static long count_types(struct ctf_span dict, const char **reason);
-
 static int type_defined(uint32_t id, int child, long own, long parent) {
     if (id == 0) return 1;
     if (id <= CTF_MAX_PTYPE) return child ? (long)id <= parent : (long)id <= own;
@@ -172,30 +169,33 @@ static int check_header(struct ctf_span dict, const char **reason) {
     return 1;
 }
 
+/* The number of types in the dictionary's type section, or -1 with a reason. */
 static long count_types(struct ctf_span dict, const char **reason) {
     if (!check_header(dict, reason)) return -1;
     return walk_types(dict, 0, 0, 0, 0, 0, reason);
 }
 
-/* A dictionary's types and the types its function, object and variable sections name. */
-static int check_dict(struct ctf_span dict, int child, long parent, size_t external_length, const char **reason) {
+/* A dictionary's types (counted first: a type may name one defined after it) and the
+ * types its function, object and variable sections name. Returns how many types it
+ * defines, or -1 with a reason. */
+static long check_dict(struct ctf_span dict, int child, long parent, size_t external_length, const char **reason) {
     long own = count_types(dict, reason);
-    if (own < 0) return 0;
-    if (walk_types(dict, 1, child, own, parent, external_length, reason) < 0) return 0;
+    if (own < 0) return -1;
+    if (walk_types(dict, 1, child, own, parent, external_length, reason) < 0) return -1;
     const ctf_header_t *header = (const ctf_header_t *)dict.data;
     const unsigned char *base = dict.data + sizeof(ctf_header_t);
     /* Object and function info: one type id per entry (the index sections hold names). */
     for (uint32_t at = header->cth_objtoff; at + 4 <= header->cth_objtidxoff; at += 4) {
-        if (!type_defined(read32(base + at), child, own, parent)) { *reason = "a symbol's type is not defined"; return 0; }
+        if (!type_defined(read32(base + at), child, own, parent)) { *reason = "a symbol's type is not defined"; return -1; }
     }
     for (uint32_t at = header->cth_objtidxoff; at + 4 <= header->cth_varoff; at += 4) {
-        if (!name_valid(read32(base + at), header->cth_strlen, external_length)) { *reason = "a symbol index name lies outside its string table"; return 0; }
+        if (!name_valid(read32(base + at), header->cth_strlen, external_length)) { *reason = "a symbol index name lies outside its string table"; return -1; }
     }
     for (uint32_t at = header->cth_varoff; at + 8 <= header->cth_typeoff; at += 8) {
         if (!name_valid(read32(base + at), header->cth_strlen, external_length)
-            || !type_defined(read32(base + at + 4), child, own, parent)) { *reason = "a variable's name or type is not defined"; return 0; }
+            || !type_defined(read32(base + at + 4), child, own, parent)) { *reason = "a variable's name or type is not defined"; return -1; }
     }
-    return 1;
+    return own;
 }
 
 #define CALLSTUB_CTFA_MAGIC 0x8b47f2a4d7623eebULL
@@ -220,18 +220,17 @@ static int check_ctf(const unsigned char *data, size_t size, size_t external_len
                 struct ctf_span dict = {data + ctfs + offset + 8, (size_t)length};
                 int is_parent = strcmp(label, ".ctf") == 0;
                 if (pass == 0 && is_parent) {
-                    if (!check_dict(dict, 0, 0, external_length, reason)) return 0;
-                    parent = count_types(dict, reason);
+                    if ((parent = check_dict(dict, 0, 0, external_length, reason)) < 0) return 0;
                 } else if (pass == 1 && !is_parent) {
                     if (parent < 0) { *reason = "a CTF archive without its parent dictionary"; return 0; }
-                    if (!check_dict(dict, 1, parent, external_length, reason)) return 0;
+                    if (check_dict(dict, 1, parent, external_length, reason) < 0) return 0;
                 }
             }
         }
         return 1;
     }
     struct ctf_span dict = {data, size};
-    return check_dict(dict, 0, 0, external_length, reason);
+    return check_dict(dict, 0, 0, external_length, reason) >= 0;
 }
 
 CLibCTF_types *CLibCTF_open(const char *elf_path, const char *ctf_path, const char **reason) {

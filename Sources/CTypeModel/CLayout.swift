@@ -118,6 +118,15 @@ public struct CRecordLayout: Hashable, Sendable {
     public var alignment: Int
     public var members: [CMemberLayout]
 
+    /// The alignment an ordinary (not bit-field) member is placed with: its type's
+    /// (`natural`), 1 when packed, raised by its `aligned(N)`, capped by `#pragma pack(N)`.
+    public static func placementAlignment(of field: CField, natural: Int, in attributes: CRecordAttributes) -> Int {
+        var alignment = attributes.isPacked || field.isPacked ? 1 : natural
+        if let explicit = field.alignment { alignment = max(alignment, explicit) }
+        if let pack = attributes.maxFieldAlignment { alignment = min(alignment, pack) }
+        return alignment
+    }
+
     /// Lays out a struct or union as gcc and clang do for x86-64 SysV (psABI §3.1.2,
     /// "Aggregates and Unions" and "Bit-Fields"), including their extensions: `packed`,
     /// `aligned(N)`, `#pragma pack(N)` and zero-width bit-fields.
@@ -190,9 +199,7 @@ public struct CRecordLayout: Hashable, Sendable {
             }
 
             // MARK: Ordinary members
-            var fieldAlignment = packed ? 1 : natural.alignment
-            if let explicit = field.alignment { fieldAlignment = max(fieldAlignment, explicit) }
-            if let pack = attributes.maxFieldAlignment { fieldAlignment = min(fieldAlignment, pack) }
+            let fieldAlignment = placementAlignment(of: field, natural: natural.alignment, in: attributes)
             alignment = max(alignment, fieldAlignment)
             let position = kind == .union ? 0 : alignUp(offset, fieldAlignment * 8)
             let bits = natural.size * 8

@@ -97,7 +97,9 @@ private struct RegionWalk {
                 let start = regions.count
                 try visit(
                     field.type, path: memberPath, offsetInBits: offsetInBits + member.offsetInBits,
-                    alignment: min(alignment, Self.alignment(of: field, in: definition.attributes)), bitWidth: field.bitWidth,
+                    alignment: min(alignment, CRecordLayout.placementAlignment(
+                        of: field, natural: (try? field.type.layout().alignment) ?? 1, in: definition.attributes)),
+                    bitWidth: field.bitWidth,
                     alternativeOf: isAlternative ? alternativeOf ?? firstMember : alternativeOf)
                 if record.kind == .union, firstMember == nil, start < regions.count { firstMember = regions[start].path }
             }
@@ -133,15 +135,5 @@ private struct RegionWalk {
             kind: .member, path: path, type: type, offsetInBits: offsetInBits, sizeInBits: sizeInBits,
             isBitField: bitWidth != nil, byteOrder: innermost.byteOrder ?? .little, scalarSize: scalarSize,
             alignment: alignment, alternativeOf: alternativeOf))
-    }
-
-    /// The alignment a member is placed with, by the rules of `CRecordLayout.compute`:
-    /// its type's, 1 when packed, raised by `aligned(N)`, capped by `#pragma pack(N)`.
-    static func alignment(of field: CField, in attributes: CRecordAttributes) -> Int {
-        let natural = (try? field.type.layout().alignment) ?? 1
-        var alignment = attributes.isPacked || field.isPacked ? 1 : natural
-        if let explicit = field.alignment { alignment = max(alignment, explicit) }
-        if let pack = attributes.maxFieldAlignment { alignment = min(alignment, pack) }
-        return alignment
     }
 }

@@ -18,17 +18,16 @@ struct CObjectAccess {
     let root: CQualType
     /// The object's size in bytes.
     let size: Int
-    /// How errors name the object: `struct P`.
-    let label: String
 
     init(_ root: CQualType, size: Int) {
         self.root = root
         self.size = size
-        label = root.description
     }
 
+    /// An error naming the object (`struct P`), printed only when one is thrown: an
+    /// anonymous record's name is its whole body.
     func fail(_ path: String, _ reason: String) -> CallStubError {
-        .invalidField(record: label, path: path, reason: reason)
+        .invalidField(record: root.description, path: path, reason: reason)
     }
 
     // MARK: Locating members

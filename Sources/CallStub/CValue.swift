@@ -100,10 +100,13 @@ extension CValue: CustomStringConvertible {
         text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
-    /// A C string literal with the usual escapes.
+    /// A C string literal with the usual escapes; other control characters as octal
+    /// escapes (`\0`, `\033`), three digits when a digit follows, since an octal escape
+    /// takes up to three and a hexadecimal one any number.
     static func quoted(_ string: String) -> String {
         var text = "\""
-        for scalar in string.unicodeScalars {
+        let scalars = Array(string.unicodeScalars)
+        for (index, scalar) in scalars.enumerated() {
             switch scalar {
             case "\"": text += "\\\""
             case "\\": text += "\\\\"
@@ -112,7 +115,9 @@ extension CValue: CustomStringConvertible {
             case "\r": text += "\\r"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
-                    text += "\\x" + String(scalar.value, radix: 16)
+                    let digitFollows = index + 1 < scalars.count && ("0"..."9").contains(scalars[index + 1])
+                    let octal = String(scalar.value, radix: 8)
+                    text += "\\" + (digitFollows ? String(repeating: "0", count: 3 - octal.count) + octal : octal)
                 } else {
                     text.unicodeScalars.append(scalar)
                 }

@@ -15,9 +15,18 @@ struct ViewedType: ParsableArguments {
     @OptionGroup(title: "Declarations")
     var sources: DeclarationSources
 
+    /// The two positional arguments, DECLS and the command's own (`second`): with
+    /// --header/--include, DECLS may be left out, and a single argument is the command's
+    /// own unless `secondGiven` elsewhere (as `view --hex` gives its bytes).
+    func positional(_ first: String?, _ second: String?, secondGiven: Bool = false) -> (declarations: String?, own: String?) {
+        if !sources.isEmpty, second == nil, !secondGiven { return (nil, first) }
+        return (first, second)
+    }
+
     /// The type named by --type, in the declarations `text` and any --header/--include,
     /// and the scope they define.
     func resolve(declarations text: String?) throws -> (CQualType, CScope) {
+        guard text != nil || !sources.isEmpty else { throw ViewError("give the declarations (DECLS or --header/--include)") }
         let source = (try sources.texts() + (text.map { [$0] } ?? [])).joined(separator: "\n")
         let scope: CScope
         do { scope = try CDeclParser.parse(source).scope } catch {
@@ -103,10 +112,7 @@ struct View: ParsableCommand {
 
     func run() throws {
         try ViewError.reporting {
-            // With --header/--include and one positional argument, it is the input.
-            var (text, inputPath) = (declarations, input)
-            if !viewed.sources.isEmpty, input == nil, hex == nil, let only = declarations { (text, inputPath) = (nil, only) }
-            guard text != nil || !viewed.sources.isEmpty else { throw ViewError("give the declarations (DECLS or --header/--include)") }
+            let (text, inputPath) = viewed.positional(declarations, input, secondGiven: hex != nil)
             let (type, _) = try viewed.resolve(declarations: text)
             let bytes = try readBytes(path: inputPath)
             guard let start = Self.integer(offset), start >= 0 else { throw ViewError("--offset '\(offset)' is not a byte offset") }
@@ -201,11 +207,9 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         try ViewError.reporting {
-            var (text, value) = (declarations, initializer)
-            if !viewed.sources.isEmpty, initializer == nil { (text, value) = (nil, declarations) }
-            guard var value else { throw ViewError("give the initializer") }
+            let (text, given) = viewed.positional(declarations, initializer)
+            guard var value = given else { throw ViewError("give the initializer") }
             if value == "-" { value = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
-            guard text != nil || !viewed.sources.isEmpty else { throw ViewError("give the declarations (DECLS or --header/--include)") }
             let (type, scope) = try viewed.resolve(declarations: text)
             let parsed: CValue
             do throws(CValueSyntaxError) { parsed = try CValueSyntax.parse(value, as: type, scope: scope) } catch {

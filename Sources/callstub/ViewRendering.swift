@@ -85,10 +85,17 @@ struct ViewedObjects {
         self.objects = objects
     }
 
+    /// `A`…`Z`, `AA`…`ZZ`, `AAA`…: a key for every number (bijective base 26).
     static func key(_ number: Int) -> String {
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-        if number < 26 { return String(letters[number]) }
-        return String(letters[(number / 26 - 1) % 26]) + String(letters[number % 26])
+        var key = ""
+        var rest = number + 1
+        while rest > 0 {
+            rest -= 1
+            key.insert(letters[rest % 26], at: key.startIndex)
+            rest /= 26
+        }
+        return key
     }
 
     /// The region each byte of an object is shown as: the first member touching it, else
@@ -144,35 +151,21 @@ enum ViewRendering {
         return value.description
     }
 
-    /// `"33t\0"`: the bytes up to the last non-zero one, then `\0` if a zero follows
-    /// (the rest is zero, as C fills it); nil when a byte is not text (printable ASCII,
-    /// tab, newline, carriage return) or non-zero bytes follow a zero in a way a literal
-    /// would show only with escapes that read back differently.
+    /// `"33t\0"`: the bytes up to the last non-zero one, then `\0` if zeros follow (the
+    /// rest is zero, as C fills it), in C's escapes; nil when a byte is not ASCII (a
+    /// literal's text is UTF-8, so it would not read back as the same bytes).
     static func stringLiteral(_ items: [CValue]) -> String? {
         var bytes: [UInt8] = []
         for item in items {
             switch item {
-            case .int(let number) where number >= -128 && number < 256: bytes.append(UInt8(truncatingIfNeeded: number))
-            case .uint(let number) where number < 256: bytes.append(UInt8(number))
+            case .int(let number) where number >= 0 && number < 0x80: bytes.append(UInt8(number))
+            case .uint(let number) where number < 0x80: bytes.append(UInt8(number))
             default: return nil
             }
         }
         let end = (bytes.lastIndex { $0 != 0 } ?? -1) + 1
-        var text = "\""
-        for (index, byte) in bytes[..<end].enumerated() {
-            switch byte {
-            case 0: text += index + 1 < end && bytes[index + 1] >= 0x30 && bytes[index + 1] <= 0x37 ? "\\000" : "\\0"
-            case 0x22: text += "\\\""
-            case 0x5c: text += "\\\\"
-            case 0x0a: text += "\\n"
-            case 0x09: text += "\\t"
-            case 0x0d: text += "\\r"
-            case 0x20...0x7e: text += String(UnicodeScalar(byte))
-            default: return nil
-            }
-        }
-        if end < bytes.count { text += "\\0" }
-        return text + "\""
+        let text = CValue.string(String(decoding: bytes[..<end], as: UTF8.self)).description
+        return end < bytes.count ? String(text.dropLast()) + "\\0\"" : text
     }
 
     // MARK: Text
@@ -237,11 +230,14 @@ enum ViewRendering {
         return out
     }
 
+    /// Bytes as `00 00 00 6c …` on one line.
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined(separator: " ")
+    }
+
     /// Bytes as `00 00 00 6c …`, 16 to a line.
     static func hexLines(_ bytes: [UInt8]) -> String {
-        stride(from: 0, to: bytes.count, by: 16).map { start in
-            bytes[start..<min(start + 16, bytes.count)].map { String(format: "%02x", $0) }.joined(separator: " ")
-        }.joined(separator: "\n")
+        stride(from: 0, to: bytes.count, by: 16).map { hex(bytes[$0..<min($0 + 16, bytes.count)]) }.joined(separator: "\n")
     }
 
     // MARK: JSON
@@ -253,26 +249,24 @@ enum ViewRendering {
             for (index, region) in viewed.regions.enumerated() {
                 var entry: [String: Any] = [
                     "kind": region.kind.rawValue, "offset": region.offsetInBytes, "bitOffset": region.offsetInBits,
-                    "bitSize": region.sizeInBits, "bytes": hexLines(region.byteRange.map { object.bytes[$0] }).replacingOccurrences(of: "\n", with: " "),
+                    "bitSize": region.sizeInBits, "bytes": hex(region.byteRange.map { object.bytes[$0] }),
+                    "size": region.isPartialBytes ? NSNull() : region.sizeInBits / 8 as Any,
                 ]
                 if region.kind == .member, let type = region.type, let value = object.values[index] {
                     entry["key"] = viewed.keys[index]
                     entry["path"] = region.path
                     entry["type"] = type.description
-                    entry["size"] = region.isPartialBytes ? NSNull() : region.sizeInBits / 8 as Any
                     entry["bitField"] = region.isBitField
                     entry["byteOrder"] = region.scalarSize == 1 ? NSNull() : region.byteOrder.rawValue as Any
                     entry["alignment"] = region.alignment
                     entry["value"] = Call.json(value.value)
                     entry["text"] = value.text
                     if let first = region.alternativeOf { entry["alternativeOf"] = first }
-                } else {
-                    entry["size"] = region.isPartialBytes ? NSNull() : region.sizeInBits / 8 as Any
                 }
                 regions.append(entry)
             }
             objects.append([
-                "index": object.index, "offset": object.offset, "bytes": hexLines(object.bytes).replacingOccurrences(of: "\n", with: " "),
+                "index": object.index, "offset": object.offset, "bytes": hex(object.bytes),
                 "regions": regions, "initializer": object.initializer,
             ])
         }

@@ -99,6 +99,8 @@ import Testing
         }
         print("CTF records: \(tags.count) records; \(tags.count - packedBitFields) without packed bit-fields, \(mismatches.count) differ; \(packedBitFields) with, \(packedDiffer) differ; \(types.size) bytes of CTF")
         #expect(tags.count - packedBitFields > 150)
+        // The linker's sizes (docs/compact-types.md) spoil 9 of these today: no more.
+        #expect(packedDiffer <= 9)
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(tags.count) records differ\n\(mismatches.prefix(4).joined(separator: "\n"))")
     }
 
@@ -120,8 +122,7 @@ import Testing
 @Suite struct CorruptCTFTests {
     /// The fixture's CTF as a sidecar file, damaged at seeded random places (bit flips,
     /// bytes overwritten, truncation): opening it and looking every function up gives
-    /// types or typed errors, never a crash (libctf alone crashed in the first rounds;
-    /// 3000 rounds ran clean with the validation pass).
+    /// types or typed errors, never a crash (libctf alone crashed in the first rounds).
     @Test func damagedCTFGivesTypedErrors() throws {
         let (directory, library) = try FixtureCTFTests.build(["-gctf"])
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -137,7 +138,9 @@ import Testing
         var random = SeededGenerator(seed: 0xC7F_BAD)
         var outcomes = (opened: 0, refused: 0, imported: 0, failed: 0)
         let damaged = directory.appendingPathComponent("damaged.ctf").path
-        for round in 0..<300 {
+        // CALLSTUB_CTF_FUZZ_ROUNDS runs more (3000 ran clean when the validation landed).
+        let rounds = ProcessInfo.processInfo.environment["CALLSTUB_CTF_FUZZ_ROUNDS"].flatMap { Int($0) } ?? 300
+        for round in 0..<rounds {
             var bytes = original
             switch round % 3 {
             case 0:
@@ -169,6 +172,8 @@ import Testing
             }
         }
         print("corrupt CTF: \(outcomes.opened) opened, \(outcomes.refused) refused; lookups: \(outcomes.imported) imported, \(outcomes.failed) typed errors")
-        #expect(outcomes.opened + outcomes.refused == 300)
+        #expect(outcomes.opened + outcomes.refused == rounds)
+        // Damage that leaves the CTF valid is read through libctf: the fuzz reaches it.
+        #expect(outcomes.opened > 0 && outcomes.imported > 0)
     }
 }

@@ -15,6 +15,24 @@ public enum RandomInitializers {
         public var expected: Any
     }
 
+    /// The first `count` tagged records of `declarations` (a generated header's, in order)
+    /// small enough to initialize in full: at most 64 members and 4 KB (nesting arrays of
+    /// records makes a few of many thousand members). `asMembers` also leaves out those
+    /// ending in a flexible array member, which cannot be a member of another struct.
+    public static func initializableRecords(
+        _ declarations: [CDeclaration], count: Int, asMembers: Bool = false
+    ) throws -> [(name: String, type: CQualType)] {
+        var chosen: [(name: String, type: CQualType)] = []
+        for case .record(let record) in declarations where chosen.count < count {
+            guard let tag = record.tag, let definition = record.definition, definition.layout.size <= 4096 else { continue }
+            if asMembers, case .array(_, nil)? = definition.fields.last?.type.resolved.type { continue }
+            let type = CQualType(.record(record))
+            guard try type.layoutRegions().count <= 64 else { continue }
+            chosen.append(("\(record.kind.rawValue) \(tag)", type))
+        }
+        return chosen
+    }
+
     /// An initializer for an object of `type`: each member the regions list (a union's
     /// first member only), with a random value.
     public static func members(of type: CQualType, random: inout SeededGenerator) throws -> [Member] {

@@ -130,5 +130,9 @@ import Testing
         #expect(try CValueSyntax.parse("'\\n'", as: CQualType(.char)) == .int(10))
         #expect(try CValueSyntax.parseVariadic("5000000000").1 == nil)
         #expect(try CValueSyntax.parseVariadic("(short)3").1 == CQualType(.integer(.short)))
+        // Control characters print as octal escapes, three digits before a digit, and read back.
+        let controls = CValue.string("\u{1b}1\u{1}x\u{0}")
+        #expect(controls.description == #""\0331\1x\0""#)
+        #expect(try CValueSyntax.parse(controls.description, as: CQualType(.pointer(to: .char))) == controls)
     }
 }
