@@ -47,7 +47,9 @@ let package = Package(
         .target(name: "FFIBackend", dependencies: ["ABILowering", "CTypeModel", "CFFI"]),
         .target(
             name: "CallStub",
-            dependencies: ["Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "LLVMBackend", "FFIBackend"]
+            dependencies: [
+                "Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "CTFImport", "LLVMBackend", "FFIBackend",
+            ]
         ),
         // The C API: @_cdecl functions over the public Swift API, nothing more; its three
         // hot entry points are C (CallStubCFastPath), jumping into stubs or back to Swift.
@@ -63,6 +65,8 @@ let package = Package(
             name: "callstub",
             dependencies: [
                 "CallStub", "CCrashReport",
+                // For `callstub types` (where the types cache is).
+                "CTFImport",
                 // For `callstub bench`'s C API column (C calling callstub_call).
                 "CallStubC",
                 // For `callstub bench`'s bare ffi_call column and plans.
@@ -85,7 +89,8 @@ let package = Package(
         .testTarget(name: "CTFImportTests", dependencies: ["CTFImport", "DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         // (callstub-examples: the README's and the lifetime examples, run in the debug build too.)
-        .testTarget(name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks", "callstub-examples"]),
+        .testTarget(
+            name: "CallStubTests", dependencies: ["CallStub", "CTestSupport", "Locks", "callstub-examples", "CTFImport", "DWARFImport"]),
         // C programs against include/callstub.h and libCallStubC.so (the C sources are run, not built).
         .testTarget(name: "CAPITests", dependencies: ["CTestSupport"], exclude: ["C"]),
         .testTarget(name: "CLITests", dependencies: ["callstub", "CTestSupport", "CDeclParser", "CTypeModel"]),

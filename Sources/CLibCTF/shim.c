@@ -299,3 +299,188 @@ void CLibCTF_close(CLibCTF_types *types) {
     free(types->strings);
     free(types);
 }
+
+int CLibCTF_build_id(const char *path, unsigned char *out, size_t capacity) {
+    elf_version(EV_CURRENT);
+    int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+    if (descriptor < 0) return -1;
+    Elf *elf = elf_begin(descriptor, ELF_C_READ, NULL);
+    int length = -1;
+    if (elf != NULL && elf_kind(elf) == ELF_K_ELF) {
+        for (Elf_Scn *section = elf_nextscn(elf, NULL); section != NULL && length < 0; section = elf_nextscn(elf, section)) {
+            GElf_Shdr header;
+            if (gelf_getshdr(section, &header) == NULL || header.sh_type != SHT_NOTE) continue;
+            Elf_Data *data = elf_getdata(section, NULL);
+            if (data == NULL) continue;
+            GElf_Nhdr note;
+            size_t offset = 0, name_offset = 0, description_offset = 0;
+            while ((offset = gelf_getnote(data, offset, &note, &name_offset, &description_offset)) > 0) {
+                if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4
+                    && memcmp((const char *)data->d_buf + name_offset, "GNU", 4) == 0
+                    && note.n_descsz > 0 && note.n_descsz <= capacity) {
+                    memcpy(out, (const char *)data->d_buf + description_offset, note.n_descsz);
+                    length = (int)note.n_descsz;
+                    break;
+                }
+            }
+        }
+    }
+    if (elf != NULL) elf_end(elf);
+    close(descriptor);
+    return length;
+}
+
+/* ---- Linking a written dictionary against a library ------------------------------ */
+
+struct string_table { const char *data; size_t size; size_t next; };
+
+/* ctf_link_add_strtab's iterator: every non-empty string of .dynstr with its offset. */
+static const char *next_string(uint32_t *offset, void *argument) {
+    struct string_table *table = argument;
+    while (table->next < table->size) {
+        size_t at = table->next;
+        const char *text = table->data + at;
+        size_t length = strnlen(text, table->size - at);
+        table->next = at + length + 1;
+        if (length > 0 && at + length < table->size) { *offset = (uint32_t)at; return text; }
+    }
+    return NULL;
+}
+
+/* libctf 2.40 writes a linked dictionary's symbol indexes unsorted when it is told not
+ * to filter symbols by the linker's symbol table, and its reader then fails to find
+ * names in them (it sorts them on open, wrongly for names in the external string table).
+ * So the pairs (name, type) of each table are sorted here by name, as strcmp orders
+ * them, and the dictionary marked CTF_F_IDXSORTED: the reader then searches them as
+ * they are. */
+struct symbol_entry { const char *name; uint32_t name_ref; uint32_t type; };
+
+static int compare_entries(const void *left, const void *right) {
+    return strcmp(((const struct symbol_entry *)left)->name, ((const struct symbol_entry *)right)->name);
+}
+
+static int sort_table(unsigned char *base, uint32_t types_at, uint32_t types_end, uint32_t names_at, uint32_t names_end,
+                      const char *strings, size_t string_size, const char *external, size_t external_size) {
+    size_t count = (names_end - names_at) / 4;
+    if (count == 0) return 1;
+    if ((types_end - types_at) / 4 != count) return 0;
+    struct symbol_entry *entries = calloc(count, sizeof *entries);
+    if (entries == NULL) return 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t name = read32(base + names_at + 4 * i), offset = name & 0x7fffffff;
+        const char *text = CTF_NAME_STID(name) ? (offset < external_size ? external + offset : NULL)
+                                               : (offset < string_size ? strings + offset : NULL);
+        if (text == NULL) { free(entries); return 0; }
+        entries[i] = (struct symbol_entry){text, name, read32(base + types_at + 4 * i)};
+    }
+    qsort(entries, count, sizeof *entries, compare_entries);
+    for (size_t i = 0; i < count; i++) {
+        memcpy(base + names_at + 4 * i, &entries[i].name_ref, 4);
+        memcpy(base + types_at + 4 * i, &entries[i].type, 4);
+    }
+    free(entries);
+    return 1;
+}
+
+static int sort_symbol_indexes(unsigned char *data, size_t size, const char *external, size_t external_size) {
+    unsigned char *dict = data;
+    size_t dict_size = size;
+    if (size >= 8 && read64(data) == CALLSTUB_CTFA_MAGIC) {
+        /* An archive: the symbol tables are in the parent, ".ctf". */
+        if (size < 40) return 0;
+        uint64_t count = read64(data + 16), names = read64(data + 24), ctfs = read64(data + 32);
+        dict = NULL;
+        for (uint64_t i = 0; i < count && 40 + 16 * i + 16 <= size; i++) {
+            uint64_t name = read64(data + 40 + 16 * i), offset = read64(data + 40 + 16 * i + 8);
+            if (names + name >= size || ctfs + offset + 8 > size) return 0;
+            if (strcmp((const char *)data + names + name, ".ctf") != 0) continue;
+            dict_size = read64(data + ctfs + offset);
+            dict = data + ctfs + offset + 8;
+            if (dict_size > size - ctfs - offset - 8) return 0;
+        }
+        if (dict == NULL) return 0;
+    }
+    const char *reason = NULL;
+    struct ctf_span span = {dict, dict_size};
+    if (!check_header(span, &reason)) return 0;
+    ctf_header_t *header = (ctf_header_t *)dict;
+    unsigned char *base = dict + sizeof(ctf_header_t);
+    const char *strings = (const char *)base + header->cth_stroff;
+    if (!sort_table(base, header->cth_objtoff, header->cth_funcoff, header->cth_objtidxoff, header->cth_funcidxoff,
+                    strings, header->cth_strlen, external, external_size)
+        || !sort_table(base, header->cth_funcoff, header->cth_objtidxoff, header->cth_funcidxoff, header->cth_varoff,
+                       strings, header->cth_strlen, external, external_size))
+        return 0;
+    header->cth_flags |= CTF_F_IDXSORTED;
+    return 1;
+}
+
+unsigned char *CLibCTF_link(const unsigned char *ctf, size_t size, const char *elf_path, const char *cuname,
+                            size_t *out_size, const char **reason) {
+    *reason = NULL;
+    unsigned char *written = NULL;
+    void *symbols = NULL, *strings = NULL;
+    size_t symbol_size = 0, string_size = 0, symbol_entry = 0;
+    elf_version(EV_CURRENT);
+    int descriptor = open(elf_path, O_RDONLY | O_CLOEXEC);
+    if (descriptor < 0) { *reason = "cannot open the library"; return NULL; }
+    Elf *elf = elf_begin(descriptor, ELF_C_READ, NULL);
+    if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
+        *reason = "not an ELF file";
+    } else {
+        for (Elf_Scn *section = elf_nextscn(elf, NULL); section != NULL; section = elf_nextscn(elf, section)) {
+            GElf_Shdr header;
+            if (gelf_getshdr(section, &header) == NULL || header.sh_type != SHT_DYNSYM || symbols != NULL) continue;
+            symbols = copy_section(section, &symbol_size);
+            symbol_entry = header.sh_entsize;
+            Elf_Scn *linked = elf_getscn(elf, header.sh_link);
+            if (linked != NULL) strings = copy_section(linked, &string_size);
+        }
+        if (symbols == NULL || strings == NULL || symbol_entry < sizeof(Elf64_Sym)) *reason = "the library has no dynamic symbol table";
+    }
+    if (elf != NULL) elf_end(elf);
+    close(descriptor);
+
+    ctf_archive_t *input = NULL;
+    ctf_dict_t *output = NULL;
+    int error = 0;
+    if (*reason == NULL) {
+        ctf_sect_t section = {.cts_name = ".ctf", .cts_data = ctf, .cts_size = size, .cts_entsize = 1};
+        input = ctf_arc_bufopen(&section, NULL, NULL, &error);
+        if (input == NULL) *reason = ctf_errmsg(error);
+    }
+    if (*reason == NULL && (output = ctf_create(&error)) == NULL) *reason = ctf_errmsg(error);
+    if (*reason == NULL) {
+        /* The output owns its inputs once added (closed with it). */
+        if (ctf_link_add_ctf(output, input, "callstub") < 0) *reason = ctf_errmsg(ctf_errno(output));
+        else input = NULL;
+    }
+    if (*reason == NULL && ctf_link(output, CTF_LINK_SHARE_UNCONFLICTED | CTF_LINK_NO_FILTER_REPORTED_SYMS | CTF_LINK_OMIT_VARIABLES_SECTION) < 0) *reason = ctf_errmsg(ctf_errno(output));
+    if (*reason == NULL) {
+        struct string_table table = {strings, string_size, 0};
+        if (ctf_link_add_strtab(output, next_string, &table) < 0) *reason = ctf_errmsg(ctf_errno(output));
+    }
+    if (*reason == NULL && cuname != NULL && ctf_cuname_set(output, cuname) < 0) *reason = ctf_errmsg(ctf_errno(output));
+    if (*reason == NULL && (written = ctf_link_write(output, out_size, (size_t)-1)) == NULL)
+        *reason = ctf_errmsg(ctf_errno(output));
+    if (*reason == NULL && !sort_symbol_indexes(written, *out_size, strings, string_size)) {
+        *reason = "the linked dictionary's symbol tables could not be sorted";
+        free(written);
+        written = NULL;
+    }
+    if (output != NULL) ctf_dict_close(output);
+    if (input != NULL) ctf_arc_close(input);
+    free(symbols);
+    free(strings);
+    return written;
+}
+
+char *CLibCTF_cuname(CLibCTF_types *types) {
+    int error = 0;
+    ctf_dict_t *first = ctf_arc_open_by_name(types->archive, NULL, &error);
+    if (first == NULL) return NULL;
+    const char *name = ctf_cuname(first);
+    char *copy = name != NULL ? strdup(name) : NULL;
+    ctf_dict_close(first);
+    return copy;
+}

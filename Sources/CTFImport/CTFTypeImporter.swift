@@ -208,6 +208,14 @@ final class CTFTypeImporter {
                 linkerSize = max(linkerSize, offset / 8 + ctf_type_size(dictionary, memberType))
             }
         }
+        // CTF writes `[]` and GNU `[0]` alike, as 0 elements: only the last member of a
+        // struct with others may be a flexible array member, any other is `[0]`.
+        for index in fields.indices {
+            guard case .array(let element, count: nil) = fields[index].type.type else { continue }
+            if kind == .union || index != fields.count - 1 || fields.count == 1 {
+                fields[index].type.type = .array(element, count: 0)
+            }
+        }
         let size = ctf_type_size(dictionary, id)
         guard size >= 0 else { throw fail(id, libctfError()) }
         do {

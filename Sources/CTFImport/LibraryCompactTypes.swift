@@ -7,6 +7,10 @@ internal import CLibCTF
 import CTypeModel
 import Locks
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Why CTF could not be read or does not describe a function.
 public enum CTFImportError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The library or its CTF could not be opened.
@@ -62,6 +66,22 @@ public final class LibraryCompactTypes: @unchecked Sendable {
         guard let opened = CLibCTF_open(path, sidecar, &reason) else {
             throw .cannotOpen(path: sidecar ?? path, reason: reason.map { String(cString: $0) } ?? "unknown")
         }
+        // CTF linked against one build of a library names that build's strings and symbols
+        // by position: with another build it would describe the wrong functions.
+        if let label = CLibCTF_cuname(opened) {
+            let name = String(cString: label)
+            free(label)
+            if name.hasPrefix(CTFTypeWriter.buildIDLabel) {
+                let written = String(name.dropFirst(CTFTypeWriter.buildIDLabel.count))
+                let actual = Self.buildID(ofFile: path)
+                guard written == actual else {
+                    CLibCTF_close(opened)
+                    throw .cannotOpen(
+                        path: sidecar ?? path,
+                        reason: "written for another build of the library (build-id \(written); \(path) has \(actual ?? "none"))")
+                }
+            }
+        }
         types = opened
         libraryPath = path
         source = sidecar.map { .sidecar(path: $0) } ?? .embedded(library: path)
@@ -98,5 +118,80 @@ public final class LibraryCompactTypes: @unchecked Sendable {
         let importer = CTFTypeImporter(dictionary: dictionary)
         importers[key] = importer
         return importer
+    }
+}
+
+// MARK: - Finding a library's CTF
+
+extension LibraryCompactTypes {
+    /// The directory of CTF files named by build-id: `$CALLSTUB_TYPES_DIR`, else
+    /// `$XDG_CACHE_HOME/callstub/types`, else `~/.cache/callstub/types`.
+    public static var cacheDirectory: String? {
+        func variable(_ name: String) -> String? {
+            guard let value = getenv(name), value.pointee != 0 else { return nil }
+            return String(cString: value)
+        }
+        if let explicit = variable("CALLSTUB_TYPES_DIR") { return explicit }
+        if let cache = variable("XDG_CACHE_HOME") { return cache + "/callstub/types" }
+        if let home = variable("HOME") { return home + "/.cache/callstub/types" }
+        return nil
+    }
+
+    /// The GNU build-id of the ELF file at `path`, in hex, or `nil` when it has none.
+    public static func buildID(ofFile path: String) -> String? {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = CLibCTF_build_id(path, &bytes, bytes.count)
+        guard count > 0 else { return nil }
+        return bytes[..<Int(count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The sidecar files looked at for the library at `path`, in order: `LIB.ctf` beside
+    /// it, then `BUILD-ID.ctf` in the cache directory.
+    public static func sidecarPaths(forLibrary path: String) -> [String] {
+        var paths = [path + ".ctf"]
+        if let directory = cacheDirectory, let id = buildID(ofFile: path) { paths.append("\(directory)/\(id).ctf") }
+        return paths
+    }
+
+    /// Opens the library's CTF: its `.ctf` section, else the first sidecar file found
+    /// (`sidecarPaths`). A sidecar must be a regular file that neither another user nor
+    /// a group can write (it decides what is checked). Throws `cannotOpen` saying where
+    /// it looked and why each place gave nothing.
+    public static func open(libraryPath path: String) throws(CTFImportError) -> LibraryCompactTypes {
+        var looked: [String] = []
+        do {
+            return try LibraryCompactTypes(libraryPath: path)
+        } catch {
+            guard case .cannotOpen(_, let reason) = error else { throw error }
+            // A file that is no ELF has no sidecar either.
+            if reason == "not an ELF file" || reason == "cannot open the library" { throw error }
+            looked.append(reason == "no .ctf section" ? "no .ctf section" : ".ctf section: \(reason)")
+        }
+        for sidecar in sidecarPaths(forLibrary: path) {
+            var status = stat()
+            guard stat(sidecar, &status) == 0 else {
+                looked.append("no \(sidecar)")
+                continue
+            }
+            if let distrust = distrust(status) {
+                looked.append("\(sidecar) ignored: \(distrust)")
+                continue
+            }
+            do {
+                return try LibraryCompactTypes(libraryPath: path, sidecar: sidecar)
+            } catch {
+                guard case .cannotOpen(_, let reason) = error else { throw error }
+                looked.append("\(sidecar): \(reason)")
+            }
+        }
+        throw .cannotOpen(path: path, reason: looked.joined(separator: "; "))
+    }
+
+    /// Why a sidecar file is not to be trusted, if it is not.
+    private static func distrust(_ status: stat) -> String? {
+        if status.st_mode & S_IFMT != S_IFREG { return "not a regular file" }
+        if status.st_uid != getuid() && status.st_uid != 0 { return "owned by another user (uid \(status.st_uid))" }
+        if status.st_mode & (S_IWGRP | S_IWOTH) != 0 { return "writable by its group or by others" }
+        return nil
     }
 }

@@ -62,7 +62,7 @@ public struct BindingOptions: Hashable, Sendable {
 public enum SignatureVerification: Hashable, Sendable, CustomStringConvertible {
     /// Not checked; `reason` says why.
     case unverified(reason: String)
-    /// Checked against the library's DWARF; `source` says where it was found.
+    /// Checked against the library's type info (DWARF or CTF); `source` says where it was found.
     case verified(source: String)
 
     public var description: String {

@@ -55,7 +55,7 @@ public enum CPreprocessor {
         var template = Array("/tmp/callstub-cpp-XXXXXX.i".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 2) }
         guard descriptor >= 0 else {
-            throw .preprocessorFailed(command: options.command, message: "cannot create a temporary file: \(errnoText())")
+            throw .preprocessorFailed(command: options.command, message: "cannot create a temporary file: \(String(cString: strerror(errno)))")
         }
         close(descriptor)
         let output = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -74,47 +74,15 @@ public enum CPreprocessor {
 
     // MARK: - Process and files
 
-    /// Runs `arguments` (PATH lookup for the first) and returns its exit status and what
-    /// it wrote to standard error; standard output and input are /dev/null.
+    /// Runs `arguments` (see `ChildProcess.run`), naming the preprocessor if it cannot start.
     private static func run(_ arguments: [String], command: String) throws(CallStubError) -> (Int32, String) {
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { throw .preprocessorFailed(command: command, message: "pipe: \(errnoText())") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
-        var cStrings: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in cStrings { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &cStrings, environ)
-        close(pipeEnds[1])
-        guard spawned == 0 else {
-            close(pipeEnds[0])
-            let reason = spawned == ENOENT ? "not found on PATH; install a C compiler (gcc or clang) or name one" : String(cString: strerror(spawned))
+        switch ChildProcess.run(arguments) {
+        case .success(let outcome):
+            return outcome
+        case .failure(let failure):
+            let reason = failure.code == ENOENT ? "not found on PATH; install a C compiler (gcc or clang) or name one" : failure.description
             throw .preprocessorFailed(command: command, message: "the C preprocessor '\(command)' was \(reason)")
         }
-        var messages: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
-            if count > 0 {
-                messages += buffer[0..<count]
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
-        }
-        close(pipeEnds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS, written out: Swift does not import the macros.
-        let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, String(decoding: messages, as: UTF8.self).trimmingTrailingNewlines())
     }
 
     private static func readFile(_ path: String) -> String? {
@@ -130,11 +98,10 @@ public enum CPreprocessor {
         return ferror(file) == 0 ? String(decoding: bytes, as: UTF8.self) : nil
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 extension String {
-    fileprivate func trimmingTrailingNewlines() -> String {
+    func trimmingTrailingNewlines() -> String {
         var text = Substring(self)
         while text.last == "\n" { text = text.dropLast() }
         return String(text)

@@ -19,7 +19,7 @@ public enum VerificationPolicy: String, Hashable, Sendable, CaseIterable {
     case off
 }
 
-/// A function's signature as the library's debug info gives it.
+/// A function's signature as the library's type info (DWARF or CTF) gives it.
 public struct DebugSignature: Sendable {
     /// The symbol.
     public var name: String
@@ -29,9 +29,9 @@ public struct DebugSignature: Sendable {
     public var type: CFunctionType
     /// The header's declarations: the types the signature uses, by name.
     public var declarations: CScope
-    /// Where the DWARF came from.
+    /// Where the types came from ("DWARF in …", "CTF in …").
     public var source: String
-    /// How the function's DIE was found, and under which name.
+    /// How the function was found (for DWARF: its DIE), and under which name.
     public var foundBy: String
     public var definitionName: String
 }
@@ -43,16 +43,14 @@ extension SharedLibrary {
         return LibraryDebugInfo.loadedPath(of: handle.raw)
     }
 
-    /// The library's debug info, opened (and its index built) on first use.
-    func debugInfo() throws(CallStubError) -> LibraryDebugInfo {
-        let outcome = debugState.withLock { state -> Result<LibraryDebugInfo, CallStubError> in
+    /// The library's type info (DWARF, else CTF), opened on first use.
+    func typeInfo() throws(CallStubError) -> LibraryTypeInfo {
+        let outcome = debugState.withLock { state -> Result<LibraryTypeInfo, CallStubError> in
             if let known = state { return known }
-            let opened: Result<LibraryDebugInfo, CallStubError>
+            let opened: Result<LibraryTypeInfo, CallStubError>
             if let path {
-                do throws(DWARFImportError) {
-                    opened = .success(try LibraryDebugInfo(libraryPath: path))
-                } catch {
-                    opened = .failure(.debugInfo(error.description))
+                do throws(CallStubError) { opened = .success(try LibraryTypeInfo.open(libraryPath: path)) } catch {
+                    opened = .failure(error)
                 }
             } else {
                 opened = .failure(.debugInfo("\(name): the library's file is unknown"))
@@ -63,28 +61,25 @@ extension SharedLibrary {
         return try outcome.get()
     }
 
-    /// Opens the library's debug info and builds its index now (otherwise the first
-    /// verification does). Returns where the DWARF came from.
+    /// Opens the library's type info and, for DWARF, builds its index now (otherwise the
+    /// first verification does). Returns where the types came from.
     @discardableResult
     public func loadDebugInfo() throws(CallStubError) -> String {
-        let info = try debugInfo()
-        info.buildIndex()
-        return info.source.description
+        let info = try typeInfo()
+        if case .dwarf(let dwarf) = info { dwarf.buildIndex() }
+        return info.source
     }
 
-    /// Where the library's DWARF comes from, or why there is none.
+    /// Where the library's types come from ("DWARF in …", "CTF in …"), or why there are none.
     public var debugInfoSource: Result<String, CallStubError> {
-        do throws(CallStubError) { return .success(try debugInfo().source.description) } catch { return .failure(error) }
+        do throws(CallStubError) { return .success(try typeInfo().source) } catch { return .failure(error) }
     }
 
-    /// The function type of `name` as the library's DWARF describes it: a lookup and an
-    /// import, no C text. Records keep one identity per library across lookups.
+    /// The function type of `name` as the library's type info (DWARF or CTF) describes
+    /// it: a lookup and an import, no C text. Records keep one identity per library
+    /// across lookups.
     public func debugFunctionType(_ name: String) throws(CallStubError) -> CFunctionType {
-        do { return try debugInfo().function(symbol: name, implementation: implementationAddress(name)).type } catch let error as DWARFImportError {
-            throw .debugInfo(error.description)
-        } catch {
-            throw error as! CallStubError
-        }
+        try typeInfo().function(symbol: name, implementation: implementationAddress(name)).type
     }
 
     /// Where the code `dlsym` gives for `name` lies in the library's file (for an IFUNC
@@ -98,25 +93,22 @@ extension SharedLibrary {
         }
     }
 
-    /// The signature of `name` from the library's DWARF.
+    /// The signature of `name` from the library's type info (DWARF, else CTF).
     public func signature(_ name: String) throws(CallStubError) -> DebugSignature {
-        let info = try debugInfo()
-        let function: DWARFFunction
-        do { function = try info.function(symbol: name, implementation: implementationAddress(name)) } catch {
-            throw .debugInfo(error.description)
-        }
-        let header = function.header(declaring: name)
+        let info = try typeInfo()
+        let function = try info.function(symbol: name, implementation: implementationAddress(name))
+        let header = CPrinter().print(function.typeDeclarations + [.function(name: name, type: function.type)])
         // Read back in a scope of its own: the header defines every name it uses.
         let parsed: CParseResult
         do { parsed = try CDeclParser.parse(header, scope: CScope()) } catch {
-            throw .debugInfo("\(name): the signature read from DWARF does not parse back: \(error.description)")
+            throw .debugInfo("\(name): the signature read from \(info.format) does not parse back: \(error.description)")
         }
         guard let type = parsed.scope.function(named: name) else {
-            throw .debugInfo("\(name): the signature read from DWARF does not parse back")
+            throw .debugInfo("\(name): the signature read from \(info.format) does not parse back")
         }
         return DebugSignature(
-            name: name, header: header, type: type, declarations: parsed.scope, source: info.source.description,
-            foundBy: function.entry.foundBy, definitionName: function.entry.definitionName)
+            name: name, header: header, type: type, declarations: parsed.scope, source: info.source,
+            foundBy: function.foundBy, definitionName: function.definitionName)
     }
 
     /// Checks a declaration against the library's DWARF without binding it (no symbol
@@ -188,7 +180,8 @@ extension SharedLibrary {
     static func mismatchReport(
         _ name: String, declared: CFunctionType, actual: DebugSignature, differences: [SignatureDifference]
     ) -> String {
-        var lines = ["the declaration of \(name) disagrees with the library's DWARF (\(actual.source)):"]
+        let format = actual.source.hasPrefix("CTF") ? "CTF" : "DWARF"
+        var lines = ["the declaration of \(name) disagrees with the library's \(format) (\(actual.source)):"]
         for difference in differences {
             lines.append("  [\(difference.severity.rawValue)] \(difference)")
         }

@@ -67,8 +67,8 @@ public final class SharedLibrary: Sendable, CustomStringConvertible {
         var handle: LibraryHandle?
         var declarations: CScope
     }
-    /// The library's debug info, once looked for.
-    let debugState = Lock<Result<LibraryDebugInfo, CallStubError>?>(nil)
+    /// The library's type info (DWARF or CTF), once looked for.
+    let debugState = Lock<Result<LibraryTypeInfo, CallStubError>?>(nil)
 
     /// Opens a library by file name (searched as the dynamic linker does, e.g.
     /// `libm.so.6`) or by path. The corresponding C function is `dlopen` with

@@ -166,6 +166,8 @@ struct DWARFIndex: @unchecked Sendable {
     }
 
     var symbols: [String: Symbol] = [:]
+    /// Data objects (STT_OBJECT, STT_TLS), global or weak, defined, by name.
+    var objects: [String: Symbol] = [:]
     /// Address (bias applied) → the DIE of the subprogram whose code starts there.
     var functionsByAddress: [UInt64: Dwarf_Die] = [:]
 
@@ -180,7 +182,8 @@ struct DWARFIndex: @unchecked Sendable {
                 guard let name = dwfl_module_getsym_info(module, index, &symbol, &address, &section, nil, nil) else { continue }
                 let type = Int32(symbol.st_info & 0xf)
                 let binding = Int32(symbol.st_info >> 4)
-                guard type == STT_FUNC || type == STT_GNU_IFUNC, binding == STB_GLOBAL || binding == STB_WEAK,
+                let isObject = type == STT_OBJECT || type == STT_TLS
+                guard type == STT_FUNC || type == STT_GNU_IFUNC || isObject, binding == STB_GLOBAL || binding == STB_WEAK,
                     symbol.st_shndx != UInt16(SHN_UNDEF)
                 else { continue }
                 var text = String(cString: name)
@@ -191,6 +194,11 @@ struct DWARFIndex: @unchecked Sendable {
                 }
                 if binding == STB_GLOBAL { priority += 1 }
                 let entry = Symbol(address: address, isIndirectFunction: type == STT_GNU_IFUNC, priority: priority)
+                if isObject {
+                    if let existing = objects[text], existing.priority >= priority { continue }
+                    objects[text] = entry
+                    continue
+                }
                 if let existing = symbols[text], existing.priority >= priority { continue }
                 symbols[text] = entry
             }
@@ -253,6 +261,8 @@ struct DWARFNameIndex: @unchecked Sendable {
     var functionsByName: [String: Dwarf_Die] = [:]
     /// `struct T`, `union T`, `enum T` and typedef names → their defining DIEs.
     var typesByName: [String: Dwarf_Die] = [:]
+    /// Name → a top-level variable DIE with a type (definitions preferred).
+    var variablesByName: [String: Dwarf_Die] = [:]
 
     init(dwarf: OpaquePointer) {
         DWARFIndex.forEachTopLevelDIE(dwarf) { die in record(&die) }
@@ -266,6 +276,9 @@ struct DWARFNameIndex: @unchecked Sendable {
             var low: Dwarf_Addr = 0
             let hasCode = dwarf_entrypc(&die, &low) == 0 || DIE.has(&die, DW_AT_ranges)
             if hasCode || functionsByName[name] == nil { functionsByName[name] = die }
+        case DW_TAG_variable:
+            guard let name = DIE.name(&die), DIE.has(&die, DW_AT_type) else { return }
+            if DIE.has(&die, DW_AT_location) || variablesByName[name] == nil { variablesByName[name] = die }
         case DW_TAG_structure_type, DW_TAG_union_type, DW_TAG_enumeration_type, DW_TAG_typedef:
             guard let name = DIE.name(&die), !DIE.flag(&die, DW_AT_declaration) else { return }
             let key: String

@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the stub compile-time and memory measurement.")
     var noCompile = false
 
-    @Flag(name: .long, help: "Skip the DWARF (glibc debug info) measurement.")
+    @Flag(name: .long, help: "Skip the DWARF and CTF measurements (glibc's and GSL's debug info).")
     var noDWARF = false
 
     @Flag(name: .long, help: "Skip the callback measurement.")
@@ -74,6 +74,7 @@ struct Bench: ParsableCommand {
         var rows: [BenchRow] = []
         let cases = BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) }
         var dwarf: DWARFFigures?
+        var compactTypes: CompactTypeFigures?
         var callbacks: CallbackFigures?
         for (index, benchCase) in cases.enumerated() {
             if !json { printError("[\(index + 1)/\(cases.count)] \(benchCase.name)") }
@@ -94,6 +95,8 @@ struct Bench: ParsableCommand {
         if !noDWARF {
             if !json { printError("DWARF: glibc's debug info") }
             dwarf = DWARFFigures.measure()
+            if !json { printError("CTF: glibc's and GSL's types exported and read back") }
+            compactTypes = CompactTypeFigures.measure()
         }
         var startup: StartupFigures?
         if !noStartup {
@@ -129,8 +132,8 @@ struct Bench: ParsableCommand {
             if !json { printError("chart written to \(chart)") }
         }
         let report = BenchReport(
-            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, callbacks: callbacks,
-            startup: startup)
+            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, compactTypes: compactTypes,
+            callbacks: callbacks, startup: startup)
         print(json ? report.jsonText() : report.table())
     }
 }
@@ -640,6 +643,7 @@ struct BenchReport: Encodable {
     let peerNotes: [String]
     let compile: CompileFigures?
     let dwarf: DWARFFigures?
+    let compactTypes: CompactTypeFigures?
     let callbacks: CallbackFigures?
     let startup: StartupFigures?
 
@@ -742,6 +746,7 @@ struct BenchReport: Encodable {
                     dwarf.lookupMilliseconds, dwarf.signatureMilliseconds))
             }
         }
+        if let compactTypes { lines += compactTypes.lines() }
         if let startup { lines += startup.lines() }
         return lines.joined(separator: "\n")
     }

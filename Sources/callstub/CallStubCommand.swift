@@ -13,7 +13,9 @@ struct CallStubCommand: ParsableCommand {
         commandName: "callstub",
         abstract: "Call C functions whose signatures are known only at run time.",
         version: CallStubVersion.current,
-        subcommands: [Bench.self, Call.self, Signature.self, Check.self, Plan.self, IR.self, Parse.self, View.self, Encode.self]
+        subcommands: [
+            Bench.self, Call.self, Signature.self, Check.self, Plan.self, IR.self, Parse.self, View.self, Encode.self, Types.self,
+        ]
     )
 
     /// Runs the command line. Every error exits with status 1, as the README says, usage
