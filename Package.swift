@@ -86,7 +86,9 @@ let package = Package(
             name: "ABILoweringTests", dependencies: ["ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"],
             exclude: ["Golden"]),
         .testTarget(name: "DWARFImportTests", dependencies: ["DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
-        .testTarget(name: "CTFImportTests", dependencies: ["CTFImport", "DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport"]),
+        .testTarget(
+            name: "CTFImportTests",
+            dependencies: ["CTFImport", "DWARFImport", "ABILowering", "CDeclParser", "CTypeModel", "CTestSupport", "CallStub"]),
         .testTarget(name: "BackendSmokeTests", dependencies: ["ABILowering", "CDeclParser", "DWARFImport", "LLVMBackend", "FFIBackend", "CTestSupport"]),
         // (callstub-examples: the README's and the lifetime examples, run in the debug build too.)
         .testTarget(

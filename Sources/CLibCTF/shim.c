@@ -75,8 +75,15 @@ static int name_valid(uint32_t name, uint32_t string_length, size_t external_len
 }
 
 /* Walks the type section; with `check`, also checks what each record names. */
+/* The type a reference kind leads to within the same dictionary (a local index, 0 for
+ * none or one in the parent). */
+static uint32_t local_index(uint32_t id, int child, long own) {
+    if (child) return id > CTF_MAX_PTYPE && (long)(id & CTF_MAX_PTYPE) <= own ? (id & CTF_MAX_PTYPE) : 0;
+    return id <= CTF_MAX_PTYPE && (long)id <= own ? id : 0;
+}
+
 static long walk_types(struct ctf_span dict, int check, int child, long own, long parent,
-                       size_t external_length, const char **reason) {
+                       size_t external_length, uint32_t *successors, const char **reason) {
     const ctf_header_t *header = (const ctf_header_t *)dict.data;
     const unsigned char *types = dict.data + sizeof(ctf_header_t) + header->cth_typeoff;
     size_t size = header->cth_stroff - header->cth_typeoff;
@@ -104,18 +111,28 @@ static long walk_types(struct ctf_span dict, int check, int child, long own, lon
         case CTF_K_INTEGER: case CTF_K_FLOAT:
             NEED(4); at += 4; break;
         case CTF_K_POINTER: case CTF_K_TYPEDEF: case CTF_K_VOLATILE: case CTF_K_CONST: case CTF_K_RESTRICT:
-            TYPE(size_or_type); break;
+            TYPE(size_or_type);
+            if (successors != NULL) successors[count + 1] = local_index(size_or_type, child, own);
+            break;
         case CTF_K_FORWARD:
+            /* What it forwards (libctf indexes its name tables by it). */
+            if (check && size_or_type != CTF_K_UNKNOWN && size_or_type != CTF_K_STRUCT && size_or_type != CTF_K_UNION
+                && size_or_type != CTF_K_ENUM) {
+                *reason = "a forward of a kind other than struct, union or enum";
+                return -1;
+            }
             break;
         case CTF_K_ARRAY:
             NEED(sizeof(ctf_array_t));
             TYPE(read32(data)); TYPE(read32(data + 4));
+            if (successors != NULL) successors[count + 1] = local_index(read32(data), child, own);
             at += sizeof(ctf_array_t); break;
         case CTF_K_FUNCTION: {
             size_t bytes = ((size_t)vlen + (vlen & 1)) * 4;
             NEED(bytes);
             TYPE(size_or_type);
             for (uint32_t i = 0; i < vlen; i++) TYPE(read32(data + 4 * i));
+            if (successors != NULL) successors[count + 1] = local_index(size_or_type, child, own);
             at += bytes; break;
         }
         case CTF_K_STRUCT: case CTF_K_UNION: {
@@ -135,6 +152,7 @@ static long walk_types(struct ctf_span dict, int check, int child, long own, lon
         case CTF_K_SLICE:
             NEED(sizeof(ctf_slice_t));
             TYPE(read32(data));
+            if (successors != NULL) successors[count + 1] = local_index(read32(data), child, own);
             at += sizeof(ctf_slice_t); break;
         default:
             *reason = "a type of an unknown kind";
@@ -172,7 +190,7 @@ static int check_header(struct ctf_span dict, const char **reason) {
 /* The number of types in the dictionary's type section, or -1 with a reason. */
 static long count_types(struct ctf_span dict, const char **reason) {
     if (!check_header(dict, reason)) return -1;
-    return walk_types(dict, 0, 0, 0, 0, 0, reason);
+    return walk_types(dict, 0, 0, 0, 0, 0, NULL, reason);
 }
 
 /* A dictionary's types (counted first: a type may name one defined after it) and the
@@ -181,7 +199,23 @@ static long count_types(struct ctf_span dict, const char **reason) {
 static long check_dict(struct ctf_span dict, int child, long parent, size_t external_length, const char **reason) {
     long own = count_types(dict, reason);
     if (own < 0) return -1;
-    if (walk_types(dict, 1, child, own, parent, external_length, reason) < 0) return -1;
+    /* Each type's one successor along pointers, typedefs, qualifiers, slices, array
+     * elements and function results: C has no cycle among those (only through a struct
+     * or union), and libctf follows them without a bound (a pointer to itself crashed it). */
+    uint32_t *successors = calloc((size_t)own + 1, sizeof *successors);
+    unsigned char *state = calloc((size_t)own + 1, 1);
+    if (successors == NULL || state == NULL) { free(successors); free(state); *reason = "out of memory"; return -1; }
+    long checked = walk_types(dict, 1, child, own, parent, external_length, successors, reason);
+    for (long start = 1; checked >= 0 && start <= own; start++) {
+        /* 0 unseen, 1 on the current path, 2 known to end. */
+        uint32_t at = (uint32_t)start;
+        while (at != 0 && state[at] == 0) { state[at] = 1; at = successors[at]; }
+        if (at != 0 && state[at] == 1) { *reason = "a type refers back to itself through pointers, typedefs or qualifiers"; checked = -1; }
+        for (at = (uint32_t)start; at != 0 && state[at] == 1; at = successors[at]) state[at] = 2;
+    }
+    free(successors);
+    free(state);
+    if (checked < 0) return -1;
     const ctf_header_t *header = (const ctf_header_t *)dict.data;
     const unsigned char *base = dict.data + sizeof(ctf_header_t);
     /* Object and function info: one type id per entry (the index sections hold names). */

@@ -12,6 +12,8 @@ final class CTFTypeImporter {
     let dictionary: OpaquePointer
     private var records: [ctf_id_t: CRecord] = [:]
     private var enums: [ctf_id_t: CEnum] = [:]
+    /// Packed variants of enums, by the enum they narrow (see `narrowingPackedEnums`).
+    private var packedEnums: [ObjectIdentifier: CEnum] = [:]
     private var typedefs: [ctf_id_t: CTypedef] = [:]
     private var depth = 0
 
@@ -218,6 +220,9 @@ final class CTFTypeImporter {
         }
         let size = ctf_type_size(dictionary, id)
         guard size >= 0 else { throw fail(id, libctfError()) }
+        if let narrowedEnd = narrowingPackedEnums(&fields, offsets: offsets, recordBits: size * 8, isUnion: kind == .union) {
+            linkerSize = max(linkerSize, narrowedEnd)  // the linker sized the record with the 4-byte enum
+        }
         do {
             // GNU ld 2.40 links a record whose bit-field slice reaches past its end with
             // the size max(real size, the last slice's byte offset + the slice's size):
@@ -235,6 +240,43 @@ final class CTFTypeImporter {
             throw fail(id, error.description)
         }
         return record
+    }
+
+    /// gcc 12 writes a packed enum (`enum __attribute__((packed)) E`) with size 4, its
+    /// underlying type's size unknown to CTF. A member of an enum type that has less than 4
+    /// bytes before the next member (or the record's end) can only be a packed enum: it is
+    /// given the packed variant (the smallest type that holds its values, as gcc chooses),
+    /// when that fits. Returns where the last narrowed member would end at 4 bytes (GNU ld
+    /// sizes the record so, as it does for bit-field slices), if any was narrowed.
+    private func narrowingPackedEnums(_ fields: inout [CField], offsets: [Int], recordBits: Int, isUnion: Bool) -> Int? {
+        var end: Int?
+        for index in fields.indices where fields[index].bitWidth == nil {
+            let room = (isUnion || index == fields.count - 1 ? recordBits : offsets[index + 1]) - offsets[index]
+            guard room < 32, let narrowed = packed(fields[index].type), let bits = narrowed.type.integerKind.map({ $0.size * 8 }),
+                bits <= room
+            else { continue }
+            fields[index].type = narrowed
+            end = max(end ?? 0, offsets[index] / 8 + 4)
+        }
+        return end
+    }
+
+    /// `type` (an enum of 4 bytes, or a typedef of one) with the enum packed.
+    private func packed(_ type: CQualType) -> CQualType? {
+        switch type.type {
+        case .typedef(let alias):
+            guard let inner = packed(alias.underlying) else { return nil }
+            return CQualType(.typedef(CTypedef(name: alias.name, underlying: inner)), type.qualifiers)
+        case .enumeration(let enumeration):
+            guard let definition = enumeration.definition, !definition.isPacked, definition.underlying.size == 4 else { return nil }
+            let key = ObjectIdentifier(enumeration)
+            if let known = packedEnums[key] { return CQualType(.enumeration(known), type.qualifiers) }
+            guard let made = try? CEnum(tag: enumeration.tag, enumerators: definition.enumerators, isPacked: true) else { return nil }
+            packedEnums[key] = made
+            return CQualType(.enumeration(made), type.qualifiers)
+        default:
+            return nil
+        }
     }
 
     /// The size of the layout that reproduces `offsets` with no size given, if any.

@@ -6,6 +6,7 @@
 import ABILowering
 import CDeclParser
 import CTFImport
+import CallStub
 import CTestSupport
 import CTypeModel
 import DWARFImport
@@ -14,15 +15,20 @@ import Testing
 
 @Suite struct FixtureCTFTests {
     static func build(_ flags: [String]) throws -> (directory: URL, path: String) {
-        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-ctf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (directory, try build(flags, in: directory))
+    }
+
+    /// The fixture built by gcc with `flags` in `directory`.
+    static func build(_ flags: [String], in directory: URL) throws -> String {
+        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
         let library = directory.appendingPathComponent("libfixture.so").path
         let source = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.c").path
         let result = try run(gcc.path, ["-std=gnu11", "-w", "-O0", "-shared", "-fPIC", "-I", FixtureLibrary.sourceDirectory.path]
             + flags + ["-o", library, source])
         guard result.status == 0 else { throw CTFImportError.cannotOpen(path: library, reason: result.output) }
-        return (directory, library)
+        return library
     }
 
     @Test func fixtureTypesFromCTFEqualTheHeaderAndDWARF() throws {
@@ -58,7 +64,8 @@ import Testing
         var header = RandomRecords.header(count: 300, seed: 0xC7F)
         // Big-endian records read the same from CTF (it has no byte order): left out here.
         header = RandomRecords.removingByteOrder(header)
-        // gcc writes a packed enum's size as 4 in CTF (docs/compact-types.md): E1 is packed.
+        // gcc writes a packed enum's size as 4 in CTF (docs/compact-types.md): E1 is packed, which
+        // the importer sees only where a member follows within 4 bytes (packedEnumsAreSeenWhereAMemberFollows).
         header = header.replacingOccurrences(of: "enum __attribute__((packed)) E1", with: "enum E1")
         let parsed = try CDeclParser.parse(header)
         let (tags, functions) = recordUsers(parsed.declarations)
@@ -104,6 +111,43 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(tags.count) records differ\n\(mismatches.prefix(4).joined(separator: "\n"))")
     }
 
+    /// A packed enum, written with size 4 by gcc 12, is read as packed where a member
+    /// follows it within 4 bytes; where padding, a union or the record's end (which GNU ld
+    /// moves to the 4-byte enum's end) hides its size, it cannot be.
+    @Test func packedEnumsAreSeenWhereAMemberFollows() throws {
+        let header = """
+            enum __attribute__((packed)) Small { SMALL_A = 1, SMALL_B = 200 };
+            enum __attribute__((packed)) Signed { SIGNED_A = -1, SIGNED_B = 300 };
+            struct Tight { enum Small a; char b; enum Signed c; short d; enum Small e; char f; };
+            struct Hidden { enum Small a; int b; };
+            """
+        let functions = "int use_tight(struct Tight *p) { return p->b; }\nint use_hidden(struct Hidden *p) { return p->b; }\n"
+        let parsed = try CDeclParser.parse(header)
+        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-ctf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("enums.c").path
+        let library = directory.appendingPathComponent("libenums.so").path
+        try (header + "\n" + functions).write(toFile: source, atomically: true, encoding: .utf8)
+        let built = try run(gcc.path, ["-std=gnu11", "-w", "-shared", "-fPIC", "-gctf", "-o", library, source])
+        try #require(built.status == 0, "\(built.output)")
+        let types = try LibraryCompactTypes(libraryPath: library)
+        func imported(_ symbol: String) throws -> CRecord {
+            let function = try types.function(symbol: symbol)
+            guard case .pointer(let pointee) = function.parameters.first?.type.resolved.type,
+                case .record(let record) = pointee.resolved.type
+            else { throw CTFImportError.malformed("\(symbol): no record parameter") }
+            return record
+        }
+        let tight = try imported("use_tight")
+        let expected = leaves(try #require(parsed.scope.record(tagged: "Tight")))
+        #expect(leaves(tight) == expected, "CTF \(leaves(tight)), parsed \(expected)")
+        // `struct Hidden`'s enum has 3 bytes of padding after it: read as 4 bytes wide.
+        let hidden = try imported("use_hidden")
+        #expect(hidden.definition?.layout.members.first?.sizeInBits == 32)
+    }
+
     /// Whether the record, or one it holds, has bit-fields laid out under `packed` or
     /// `#pragma pack`.
     static func packsBitFields(_ record: CRecord, depth: Int = 0) -> Bool {
@@ -120,21 +164,67 @@ import Testing
 }
 
 @Suite struct CorruptCTFTests {
-    /// The fixture's CTF as a sidecar file, damaged at seeded random places (bit flips,
-    /// bytes overwritten, truncation): opening it and looking every function up gives
-    /// types or typed errors, never a crash (libctf alone crashed in the first rounds).
-    @Test func damagedCTFGivesTypedErrors() throws {
-        let (directory, library) = try FixtureCTFTests.build(["-gctf"])
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let section = directory.appendingPathComponent("fixture.ctf").path
+    /// What is damaged: a library, its CTF (as a sidecar file) and the functions to look up.
+    struct Input: CustomStringConvertible, Sendable {
+        let description: String
+        let make: @Sendable (URL) throws -> (library: String, ctf: [UInt8], names: [String])
+    }
+
+    static let inputs = [
+        // One dictionary, as gcc and GNU ld write it.
+        Input(description: "the fixture built with -gctf") { directory in
+            let library = try FixtureCTFTests.build(["-gctf"], in: directory)
+            return (library, try section(of: library, in: directory), try fixtureNames())
+        },
+        // An archive: a parent and a child dictionary for the conflicting `struct S`.
+        Input(description: "a GNU ld archive of conflicting types") { directory in
+            let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
+            let first = directory.appendingPathComponent("a.c"), second = directory.appendingPathComponent("b.c")
+            try "struct S { int a; char *b; }; int fa(struct S *s) { return s->a; }\nstruct S *ga(void) { return 0; }\n"
+                .write(to: first, atomically: true, encoding: .utf8)
+            try "struct S { double x, y; }; double fb(struct S s) { return s.x; }\nstruct S gb(double x) { struct S s = {x, x}; return s; }\n"
+                .write(to: second, atomically: true, encoding: .utf8)
+            let library = directory.appendingPathComponent("libconflict.so").path
+            let result = try run(gcc.path, ["-gctf", "-shared", "-fPIC", "-o", library, first.path, second.path])
+            try #require(result.status == 0, "\(result.output)")
+            let ctf = try section(of: library, in: directory)
+            try #require(ctf.count > 8 && ctf[0] == 0xeb && ctf[1] == 0x3e, "an archive (CTFA magic)")
+            return (library, ctf, ["fa", "ga", "fb", "gb"])
+        },
+        // CallStub's own: exported from DWARF, linked against the library (names in .dynstr).
+        Input(description: "the fixture's CTF exported from DWARF") { directory in
+            let library = try FixtureCTFTests.build(["-g"], in: directory)
+            return (library, try LibraryTypes.export(libraryPath: library).ctf, try fixtureNames())
+        },
+    ]
+
+    static func section(of library: String, in directory: URL) throws -> [UInt8] {
+        let section = directory.appendingPathComponent("section.ctf").path
         let dumped = try run("/usr/bin/objcopy", ["--dump-section", ".ctf=\(section)", library, directory.appendingPathComponent("copy.so").path])
         try #require(dumped.status == 0, "\(dumped.output)")
-        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: section)))
-        #expect(try LibraryCompactTypes(libraryPath: library, sidecar: section).function(symbol: "dsum8").parameters.count == 8)
-        let names = try CDeclParser.parse(FixtureLibrary.header).declarations.compactMap { declaration -> String? in
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: section)))
+    }
+
+    static func fixtureNames() throws -> [String] {
+        try CDeclParser.parse(FixtureLibrary.header).declarations.compactMap { declaration -> String? in
             if case .function(let name, _) = declaration { return name }
             return nil
         }
+    }
+
+    /// The CTF damaged at seeded random places (bit flips, bytes overwritten, truncation):
+    /// opening it and looking every function up gives types or typed errors, never a crash
+    /// (libctf alone crashed in the first rounds).
+    @Test(arguments: inputs)
+    func damagedCTFGivesTypedErrors(_ input: Input) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-ctf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (library, original, names) = try input.make(directory)
+        let intact = directory.appendingPathComponent("intact.ctf").path
+        try Data(original).write(to: URL(fileURLWithPath: intact))
+        let whole = try LibraryCompactTypes(libraryPath: library, sidecar: intact)
+        for name in names { _ = try whole.function(symbol: name) }
         var random = SeededGenerator(seed: 0xC7F_BAD)
         var outcomes = (opened: 0, refused: 0, imported: 0, failed: 0)
         let damaged = directory.appendingPathComponent("damaged.ctf").path
@@ -171,7 +261,7 @@ import Testing
                 }
             }
         }
-        print("corrupt CTF: \(outcomes.opened) opened, \(outcomes.refused) refused; lookups: \(outcomes.imported) imported, \(outcomes.failed) typed errors")
+        print("corrupt CTF (\(input)): \(outcomes.opened) opened, \(outcomes.refused) refused; lookups: \(outcomes.imported) imported, \(outcomes.failed) typed errors")
         #expect(outcomes.opened + outcomes.refused == rounds)
         // Damage that leaves the CTF valid is read through libctf: the fuzz reaches it.
         #expect(outcomes.opened > 0 && outcomes.imported > 0)
