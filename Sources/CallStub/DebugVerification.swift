@@ -84,7 +84,7 @@ extension SharedLibrary {
 
     /// Where the code `dlsym` gives for `name` lies in the library's file (for an IFUNC
     /// symbol: the implementation its resolver picked here), asked only when needed.
-    private func implementationAddress(_ name: String) -> () -> UInt64? {
+    func implementationAddress(_ name: String) -> () -> UInt64? {
         { [self] in
             guard let raw = try? handle().raw, let code = try? address(of: name).address,
                 let bias = LibraryDebugInfo.loadBias(of: raw), UInt64(code) >= bias

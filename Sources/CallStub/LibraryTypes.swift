@@ -44,8 +44,8 @@ public enum LibraryTypes {
         public var omitted: [Omission]
     }
 
-    /// The CTF of the library at `path`: the types of its exported functions (IFUNCs by
-    /// their declaration) and data objects, read from its DWARF (CALLSTUB_DEBUG_INFO does
+    /// The CTF of the library at `path`: the types of its exported functions (an IFUNC by
+    /// the implementation its resolver picks here, for which the library is loaded) and data objects, read from its DWARF (CALLSTUB_DEBUG_INFO does
     /// not apply: exporting needs DWARF). Throws `debugInfo` when the library has none.
     public static func export(libraryPath path: String) throws(CallStubError) -> Export {
         let info: LibraryDebugInfo
@@ -54,9 +54,19 @@ public enum LibraryTypes {
         do { writer = try CTFTypeWriter() } catch { throw .debugInfo("cannot write CTF: \(error.description)") }
         var omitted: [Omission] = []
         let (functions, objects) = info.exportedSymbols
+        // An IFUNC's DWARF is that of the implementation its resolver picks (glibc's `cos`
+        // is `__cos_fma`'s code, with no declaration named `cos`): the library is loaded to
+        // ask, as a call would, only when the first IFUNC needs it.
+        var loaded: SharedLibrary??
+        func implementation(of symbol: String) -> () -> UInt64? {
+            {
+                if loaded == nil { loaded = .some(try? SharedLibrary(path)) }
+                return loaded??.implementationAddress(symbol)()
+            }
+        }
         for symbol in functions {
             do {
-                let function = try info.function(symbol: symbol)
+                let function = try info.function(symbol: symbol, implementation: implementation(of: symbol))
                 try writer.addFunction(symbol: symbol, type: function.type)
             } catch {
                 omitted.append(Omission(symbol: symbol, error: error))
