@@ -132,7 +132,8 @@ extension LibraryCompactTypes {
             return String(cString: value)
         }
         if let explicit = variable("CALLSTUB_TYPES_DIR") { return explicit }
-        if let cache = variable("XDG_CACHE_HOME") { return cache + "/callstub/types" }
+        // (A relative XDG_CACHE_HOME is invalid and ignored, as the XDG spec asks.)
+        if let cache = variable("XDG_CACHE_HOME"), cache.hasPrefix("/") { return cache + "/callstub/types" }
         if let home = variable("HOME") { return home + "/.cache/callstub/types" }
         return nil
     }

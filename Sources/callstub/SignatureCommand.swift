@@ -1,5 +1,5 @@
-// `callstub signature` and `callstub check`: what a library's DWARF says a function is,
-// and whether declarations agree with it.
+// `callstub signature` and `callstub check`: what a library's type info (DWARF, else CTF)
+// says a function is, and whether declarations agree with it.
 
 import ArgumentParser
 import CallStub
@@ -11,7 +11,9 @@ struct Signature: ParsableCommand {
         abstract: "Print a function's signature as the library's debug info gives it.",
         discussion: """
             Prints a C header: the typedefs, structs, unions and enums the signature uses,
-            then the prototype, and (on standard error) where the DWARF came from.
+            then the prototype, and (on standard error) where the types came from: DWARF,
+            else compact type info (CTF) from the library's .ctf section, LIB.ctf beside it
+            or the types cache (CALLSTUB_DEBUG_INFO=off skips DWARF).
 
               callstub signature libc.so.6 div
             """
@@ -41,8 +43,8 @@ struct Check: ParsableCommand {
         commandName: "check",
         abstract: "Check C declarations against a library's debug info.",
         discussion: """
-            Every function the declarations declare is looked up in the library's DWARF and
-            compared: differences that change the call fail the check; the others are
+            Every function the declarations declare is looked up in the library's DWARF (else
+            its CTF) and compared: differences that change the call fail the check; the others are
             warnings (failures with --strict). Functions without debug info are listed as
             not checked; when nothing could be checked the command fails (status 1).
 
@@ -97,6 +99,7 @@ struct Check: ParsableCommand {
             printError("error: " + error.rendered)
             throw ExitCode.failure
         }
+        if case .success(let source) = shared.debugInfoSource { printError("checking against \(source)") }
         var failures = 0
         var checked = 0
         var skipped = 0
