@@ -45,8 +45,9 @@ public enum LibraryTypes {
     }
 
     /// The CTF of the library at `path`: the types of its exported functions (an IFUNC by
-    /// the implementation its resolver picks here, for which the library is loaded) and data objects, read from its DWARF (CALLSTUB_DEBUG_INFO does
-    /// not apply: exporting needs DWARF). Throws `debugInfo` when the library has none.
+    /// the implementation its resolver picks here, for which the library is loaded) and
+    /// data objects, read from its DWARF (CALLSTUB_DEBUG_INFO does not apply: exporting
+    /// needs DWARF). Throws `debugInfo` when the library has none.
     public static func export(libraryPath path: String) throws(CallStubError) -> Export {
         let info: LibraryDebugInfo
         do { info = try LibraryDebugInfo(libraryPath: path) } catch { throw .debugInfo(error.description) }
@@ -92,7 +93,8 @@ public enum LibraryTypes {
     public static func embed(_ ctf: [UInt8], inLibrary path: String, output: String) throws(CallStubError) {
         func failure(_ message: String) -> CallStubError { .debugInfo("cannot embed CTF in \(path): \(message)") }
         guard access(path, R_OK) == 0 else { throw failure(String(cString: strerror(errno))) }
-        let section = try temporaryFile(near: "/tmp/callstub-ctf", contents: ctf, failure: failure)
+        let temporary = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        let section = try temporaryFile(near: temporary + "/callstub-ctf", contents: ctf, failure: failure)
         defer { unlink(section) }
         let staged = try temporaryFile(near: output, contents: [], failure: failure)
         var renamed = false
