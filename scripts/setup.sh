@@ -13,9 +13,12 @@ set -euo pipefail
 # cffi and LuaJIT are the peers `callstub bench --peers` compares it with.
 # chromium: the CLI tests open `callstub view --html` pages in headless Chromium.
 # binutils-dev: libctf's header (ctf-api.h), for reading compact type info (CTF).
+# autoconf automake libtool libltdl-dev texinfo: to build libffi 3.8 (its call plans are a
+# `callstub bench --peers` column) from the peers directory's release tarball.
 packages=(llvm-19-dev libffi-dev libdw-dev libelf-dev gcc clang-19 pkg-config libc6-dbg dwz libgsl27 libgsl-dbg
     libgsl-dev zlib1g-dev libsqlite3-dev libxml2-dev libssl-dev liblua5.4-dev
-    python3-dev python3-venv python3-setuptools python3-pytest python3-cffi luajit chromium binutils-dev)
+    python3-dev python3-venv python3-setuptools python3-pytest python3-cffi luajit chromium binutils-dev
+    autoconf automake libtool libltdl-dev texinfo)
 missing=()
 for package in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

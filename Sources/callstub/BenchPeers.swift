@@ -84,35 +84,43 @@ enum BenchPeers {
                 continue
             }
             notes += (report.missing ?? []).map { "peer \($0)" }
-            for column in report.columns {
-                var median: [String: Double] = [:]
-                var spread: [String: Double] = [:]
-                for (name, samples) in column.samples where !samples.isEmpty {
-                    let sorted = samples.sorted()
-                    median[name] = sorted[sorted.count / 2]
-                    spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
-                }
-                figures.append(PeerFigures(column: "peer: \(column.name)", version: column.version, median: median, spread: spread))
-            }
+            figures += report.columns.map(Self.figures)
+        }
+        // libffi 3.8's call plans: the strongest slow path, built from its release tarball.
+        switch BenchLibFFIPlans.measure(library: library, cases: cases, calls: calls, repetitions: repetitions, progress: progress) {
+        case .success(let column): figures.append(column)
+        case .failure(let note): notes.append(note.text)
         }
         return (figures, notes)
     }
 
+    /// A column's medians and spreads (interquartile range) per case.
+    static func figures(_ column: Column) -> PeerFigures {
+        var median: [String: Double] = [:]
+        var spread: [String: Double] = [:]
+        for (name, samples) in column.samples where !samples.isEmpty {
+            let sorted = samples.sorted()
+            median[name] = sorted[sorted.count / 2]
+            spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
+        }
+        return PeerFigures(column: "peer: \(column.name)", version: column.version, median: median, spread: spread)
+    }
+
     /// A script's output: a column per FFI it ran, and the FFIs that were not there
     /// (`missing`, "name: reason").
-    private struct Report: Decodable {
+    struct Report: Decodable {
         let columns: [Column]
         let missing: [String]?
     }
 
-    private struct Column: Decodable {
+    struct Column: Decodable {
         let name: String
         let version: String
         let samples: [String: [Double]]
     }
 
     /// Runs a command found on PATH; standard error goes to a file so that neither pipe fills.
-    private static func run(_ arguments: [String]) -> (status: Int32, output: String, errors: String) {
+    static func run(_ arguments: [String]) -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
