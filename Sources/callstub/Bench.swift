@@ -369,33 +369,36 @@ struct BenchCase: Sendable {
         BenchCase(name: "ii", declaration: "int ii(struct { int a, b; })") { c in
             let (j, f) = (try c.jit.function("ii"), try c.ffi.function("ii"))
             let value = try CRecordValue(j.makeRecord("struct II").record, elements: [.int(1), .int(2)])
-            let ffiValue = try CRecordValue(f.makeRecord("struct II").record, bytes: value.bytes)
-            let (jt, ft) = (try j.typed(CRecordValue.self, returning: Int32.self), try f.typed(CRecordValue.self, returning: Int32.self))
-            return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(value)) } },
+            // Typed: a Swift struct checked against the C record once (no allocation per call).
+            let (jt, ft) = (try j.typed(BenchII.self, returning: Int32.self), try f.typed(BenchII.self, returning: Int32.self))
+            let typedValue = BenchII(a: 1, b: 2)
+            return [c.direct("ii"), try c.raw(j, [value.bytes]), { n in timed(n) { _ in Double(jt(typedValue)) } },
                 { n in timed(n) { _ in if case .int(let v) = try! j.call([.record(value)]) { return Double(v) }; return 0 } },
-                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(ffiValue)) } }, c.buffered(j, [.record(value)]), try c.capi(j, [value.bytes]), try c.dropIn(f, [value.bytes])]
+                try c.ffiCall(f, [value.bytes]), try c.raw(f, [value.bytes]), { n in timed(n) { _ in Double(ft(typedValue)) } }, c.buffered(j, [.record(value)]), try c.capi(j, [value.bytes]), try c.dropIn(f, [value.bytes])]
         },
         BenchCase(name: "dd2", declaration: "struct DD dd2(struct DD, struct DD), DD = { double a, b; }") { c in
             let (j, f) = (try c.jit.function("dd2"), try c.ffi.function("dd2"))
             let x = try CRecordValue(j.makeRecord("struct DD").record, elements: [.double(1), .double(2)])
-            let fx = try CRecordValue(f.makeRecord("struct DD").record, bytes: x.bytes)
-            let (jt, ft) = (try j.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self), try f.typed((CRecordValue, CRecordValue).self, returning: CRecordValue.self))
-            return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(jt(x, x).bytes[0]) } },
+            let (jt, ft) = (try j.typed((BenchDD, BenchDD).self, returning: BenchDD.self), try f.typed((BenchDD, BenchDD).self, returning: BenchDD.self))
+            let typedX = BenchDD(a: 1, b: 2)
+            return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in jt(typedX, typedX).a } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in Double(ft(fx, fx).bytes[0]) } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes]), try c.dropIn(f, [x.bytes, x.bytes])]
+                try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in ft(typedX, typedX).a } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes]), try c.dropIn(f, [x.bytes, x.bytes])]
         },
         BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
             let (j, f) = (try c.jit.function("l4"), try c.ffi.function("l4"))
             let x = try CRecordValue(j.makeRecord("struct L4").record, elements: [.int(1), .int(2), .int(3), .int(4)])
-            let fx = try CRecordValue(f.makeRecord("struct L4").record, bytes: x.bytes)
-            let (jt, ft) = (try j.typed(CRecordValue.self, returning: CRecordValue.self), try f.typed(CRecordValue.self, returning: CRecordValue.self))
-            return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(x).bytes[0]) } },
+            let (jt, ft) = (try j.typed(BenchL4.self, returning: BenchL4.self), try f.typed(BenchL4.self, returning: BenchL4.self))
+            let typedX = BenchL4(a: 1, b: 2, c: 3, d: 4)
+            return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(typedX).a) } },
                 { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
-                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(fx).bytes[0]) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes]), try c.dropIn(f, [x.bytes])]
+                try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(typedX).a) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes]), try c.dropIn(f, [x.bytes])]
         },
         BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
             let (j, f) = (try c.jit.function("fid"), try c.ffi.function("fid"))
             let x = try CRecordValue(j.makeRecord("struct FID").record, elements: [.float(1.5), .int(2), .double(2.5)])
+            // Typed: the CRecordValue, whose bytes are in memory already (a Swift struct with a
+            // float and an int in one eightbyte is reassembled through memory, a stall).
             let fx = try CRecordValue(f.makeRecord("struct FID").record, bytes: x.bytes)
             let (jt, ft) = (try j.typed(CRecordValue.self, returning: Double.self), try f.typed(CRecordValue.self, returning: Double.self))
             return [c.direct("fid"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in jt(x) } },
@@ -751,3 +754,12 @@ struct BenchReport: Encodable {
         return lines.joined(separator: "\n")
     }
 }
+
+// The matrix's records as Swift structs for the typed columns (`CRecordConvertible`:
+// checked against the C records when the typed handles are made).
+struct BenchII: CRecordConvertible { var a, b: Int32
+    static var cRecordFields: [CRecordField] { [.init(\BenchII.a), .init(\BenchII.b)] } }
+struct BenchDD: CRecordConvertible { var a, b: Double
+    static var cRecordFields: [CRecordField] { [.init(\BenchDD.a), .init(\BenchDD.b)] } }
+struct BenchL4: CRecordConvertible { var a, b, c, d: Int
+    static var cRecordFields: [CRecordField] { [.init(\BenchL4.a), .init(\BenchL4.b), .init(\BenchL4.c), .init(\BenchL4.d)] } }

@@ -13,6 +13,7 @@ enum Fixture {
         int add2(int a, int b) { return a + b; }
         double fma3(double a, double b, double c) { return a * b + c; }
         struct DD { double a, b; };
+        __attribute__((optimize("no-tree-slp-vectorize")))  /* no store-forwarding stall: docs/benchmarks.md */
         struct DD dd2(struct DD x, struct DD y) { struct DD r = { x.a + y.a, x.b + y.b }; return r; }
         long call_n(int (*f)(int), long n) { long sum = 0; for (long i = 0; i < n; i++) sum += f((int)i); return sum; }
         """
@@ -90,6 +91,17 @@ let benchmarks: @Sendable () -> Void = {
             var sum: UInt8 = 0
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { sum &+= dd2(value, value).bytes[0] }
+            benchmark.stopMeasurement()
+            blackHole(sum)
+        }
+        Benchmark("typed dd2 Swift struct by value (\(backend))") { benchmark in
+            // A Swift struct checked once against struct DD (CRecordConvertible): its bytes
+            // go in and come back as they are, no allocation per call.
+            let dd2 = try Fixture.open(backend).function("dd2").typed((DD, DD).self, returning: DD.self)
+            var sum = 0.0
+            let value = DD(a: 1, b: 2)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { sum += dd2(value, value).b }
             benchmark.stopMeasurement()
             blackHole(sum)
         }
@@ -226,4 +238,10 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try? libc.function(names[index % names.count]))
         }
     }
+}
+
+/// `struct DD { double a, b; }` as a Swift struct for typed calls.
+struct DD: CRecordConvertible {
+    var a, b: Double
+    static var cRecordFields: [CRecordField] { [.init(\DD.a), .init(\DD.b)] }
 }
