@@ -104,7 +104,7 @@ extension CRecordConvertible {
             // by member would be reloaded 8 bytes at a time over narrower stores, a
             // store-forwarding stall (struct { int a, b; }: 7.5 ns a call instead of 3.9).
             // (The compiler still goes through memory where a float and an integer share
-            // an eightbyte: struct { float a; int b; double c; } takes 12 ns, docs/fast-path.md.)
+            // an eightbyte: struct { float a; int b; double c; } takes 12 ns, docs/calling.md.)
             switch MemoryLayout<Self>.size {
             case 8:
                 var word = unsafeBitCast(self, to: UInt64.self)
