@@ -47,3 +47,16 @@ struct StandardError: TextOutputStream {
         FileHandle.standardError.write(Data(string.utf8))
     }
 }
+
+/// The contents of the file at `path`, or nil when it cannot be read. Reads to the end
+/// rather than by the size `stat` gives, so that pipes and process substitutions
+/// (`--file <(…)`, `/dev/stdin`) read whole; FileManager's `contents(atPath:)` gives nil
+/// for them.
+func readInputFile(_ path: String) -> Data? {
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR, let handle = FileHandle(forReadingAtPath: path) else {
+        return nil
+    }
+    defer { try? handle.close() }
+    return try? handle.readToEnd() ?? Data()
+}

@@ -38,7 +38,7 @@ struct DeclarationSources: ParsableArguments {
             if !header.isEmpty { texts.append(try CPreprocessor.preprocess(including: header, options: preprocessorOptions)) }
         } else {
             for path in header {
-                guard let data = FileManager.default.contents(atPath: path) else {
+                guard let data = readInputFile(path) else {
                     printError("error: cannot read header \(path)")
                     throw ExitCode.failure
                 }

@@ -66,7 +66,7 @@ struct Parse: ParsableCommand {
         if path == "-" {
             return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = readInputFile(path) else {
             printError("error: cannot read \(path)")
             throw ExitCode.failure
         }

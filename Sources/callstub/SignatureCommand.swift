@@ -75,7 +75,7 @@ struct Check: ParsableCommand {
             if file == "-" {
                 texts.append(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
+                guard let data = readInputFile(file) else {
                     printError("error: cannot read \(file)")
                     throw ExitCode.failure
                 }

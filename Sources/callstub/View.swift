@@ -145,7 +145,7 @@ struct View: ParsableCommand {
         }
         guard let path else { throw ViewError("give the bytes: FILE, - for standard input, or --hex") }
         if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ViewError("cannot read \(path)") }
+        guard let data = readInputFile(path) else { throw ViewError("cannot read \(path)") }
         return Array(data)
     }
 

@@ -26,6 +26,19 @@ import Testing
         #expect(missing.output.hasPrefix("error: no_such_function_xyz: no such function symbol"))
     }
 
+    /// A pipe given as the file (`--file <(…)`, `/dev/stdin`) is read to its end: its
+    /// size is unknown beforehand.
+    @Test func checkReadsAPipe() throws {
+        let piped = try run(
+            ParseCommandTests.binary, ["check", "libc.so.6", "--file", "/dev/stdin"],
+            input: "long strtol(const char *, char **, int);\n")
+        #expect(piped.status == 0, "\(piped.output)")
+        #expect(piped.output.contains("ok       strtol"))
+        let directory = try callstub(["check", "libc.so.6", "--file", "/tmp"])
+        #expect(directory.status == 1)
+        #expect(directory.output.contains("error: cannot read /tmp"))
+    }
+
     @Test func checkAFileOfDeclarations() throws {
         let file = FixtureLibrary.sourceDirectory.appendingPathComponent("glibc-declarations.h").path
         let good = try callstub(["check", "libc.so.6", "--file", file])
