@@ -65,7 +65,7 @@ let package = Package(
             name: "callstub",
             dependencies: [
                 "CallStub", "CCrashReport",
-                // For `callstub types` (where the types cache is).
+                // For `callstub bench`'s CTF line (opening CTF directly, timed).
                 "CTFImport",
                 // For `callstub bench`'s C API column (C calling callstub_call).
                 "CallStubC",

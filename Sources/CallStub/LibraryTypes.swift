@@ -34,8 +34,10 @@ public enum LibraryTypes {
         /// against the library: it names the library's symbols and strings by position, and
         /// records its build-id, so it describes that build only.
         public var ctf: [UInt8]
-        /// Where the DWARF came from.
+        /// Where the DWARF came from ("DWARF in …").
         public var source: String
+        /// The file the DWARF was read from (the library, or its separate debug file).
+        public var debugFile: String
         /// The number of function and data-object symbols written.
         public var functions: Int
         public var objects: Int
@@ -83,8 +85,48 @@ public enum LibraryTypes {
         let ctf: [UInt8]
         do { ctf = try writer.serialized(linkedTo: path) } catch { throw .debugInfo("cannot write CTF: \(error.description)") }
         return Export(
-            ctf: ctf, source: info.source.description, functions: writer.functionCount, objects: writer.objectCount,
-            omitted: omitted)
+            ctf: ctf, source: info.source.description, debugFile: info.source.path, functions: writer.functionCount,
+            objects: writer.objectCount, omitted: omitted)
+    }
+
+    /// Writes `ctf` (an export of the library at `path`) to `output`, or without one to
+    /// the types cache as `BUILD-ID.ctf`, where CallStub looks for that build's types (the
+    /// directory created 0700; the file 0600, written whole or not at all). Returns the
+    /// path written.
+    @discardableResult
+    public static func store(_ ctf: [UInt8], forLibrary path: String, to output: String? = nil) throws(CallStubError) -> String {
+        func failure(_ message: String) -> CallStubError { .debugInfo("cannot store the CTF of \(path): \(message)") }
+        let destination: String
+        if let output {
+            destination = output
+        } else {
+            guard let directory = LibraryCompactTypes.cacheDirectory else { throw failure("no cache directory (set HOME or CALLSTUB_TYPES_DIR)") }
+            guard let id = LibraryCompactTypes.buildID(ofFile: path) else { throw failure("the library has no build-id: give a file to write") }
+            try makeDirectories(directory, failure: failure)
+            destination = "\(directory)/\(id).ctf"
+        }
+        let staged = try temporaryFile(near: destination, contents: ctf, failure: failure)
+        guard rename(staged, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(staged)
+            throw failure("cannot write \(destination): \(reason)")
+        }
+        return destination
+    }
+
+    /// Creates `directory` and its missing parents, each 0700.
+    private static func makeDirectories(_ directory: String, failure: (String) -> CallStubError) throws(CallStubError) {
+        var status = stat()
+        if stat(directory, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFDIR else { throw failure("\(directory) is not a directory") }
+            return
+        }
+        if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
+            try makeDirectories(String(directory[..<slash]), failure: failure)
+        }
+        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+            throw failure("cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Writes a copy of the library at `path` to `output` with `ctf` as its `.ctf` section

@@ -35,8 +35,7 @@ struct CompactTypeFigures: Encodable {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let export = try LibraryTypes.export(libraryPath: path)
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-                let debugFile = export.source.hasPrefix("DWARF in ") ? String(export.source.dropFirst("DWARF in ".count)) : path
-                let debugBytes = (try? FileManager.default.attributesOfItem(atPath: debugFile)[.size] as? Int) ?? 0
+                let debugBytes = (try? FileManager.default.attributesOfItem(atPath: export.debugFile)[.size] as? Int) ?? 0
                 exports.append(Export(
                     library: path, bytes: export.ctf.count, debugFileBytes: debugBytes, functions: export.functions,
                     objects: export.objects, exportMilliseconds: milliseconds))

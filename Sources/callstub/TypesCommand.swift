@@ -2,7 +2,6 @@
 // type info (CTF) from its DWARF, as a file or as the `.ctf` section of a copy of it.
 
 import ArgumentParser
-import CTFImport
 import CallStub
 import Foundation
 
@@ -65,45 +64,17 @@ struct TypesExport: ParsableCommand {
     var output: String?
 
     func run() throws {
-        do {
+        do throws(CallStubError) {
             let path = try exported.path()
             let export = try exported.export(from: path)
-            let destination: String
-            if let output {
-                destination = output
-            } else {
-                guard let directory = LibraryCompactTypes.cacheDirectory, let id = LibraryCompactTypes.buildID(ofFile: path) else {
-                    throw CallStubError.debugInfo("\(path) has no build-id (or no home directory for the cache): give -o FILE")
-                }
-                // The cache is trusted only when no one else can write it (0700, files 0600).
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                destination = "\(directory)/\(id).ctf"
-            }
-            if destination == "-" {
+            if output == "-" {
                 FileHandle.standardOutput.write(Data(export.ctf))
             } else {
-                try writeAtomically(export.ctf, to: destination)
-                printError("wrote \(destination)")
+                printError("wrote \(try LibraryTypes.store(export.ctf, forLibrary: path, to: output))")
             }
-        } catch let error as CallStubError {
+        } catch {
             printError("error: \(error.description)")
             throw ExitCode.failure
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-    }
-
-    /// Writes a temporary file beside `path` and renames it into place (mode 0600 by default).
-    private func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let staged = path + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: staged, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw CallStubError.debugInfo("cannot write \(path)")
-        }
-        guard rename(staged, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(staged)
-            throw CallStubError.debugInfo("cannot write \(path): \(reason)")
         }
     }
 }
