@@ -22,13 +22,7 @@ import Testing
 
     /// The fixture built by gcc with `flags` in `directory`.
     static func build(_ flags: [String], in directory: URL) throws -> String {
-        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
-        let library = directory.appendingPathComponent("libfixture.so").path
-        let source = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.c").path
-        let result = try run(gcc.path, ["-std=gnu11", "-w", "-O0", "-shared", "-fPIC", "-I", FixtureLibrary.sourceDirectory.path]
-            + flags + ["-o", library, source])
-        guard result.status == 0 else { throw CTFImportError.cannotOpen(path: library, reason: result.output) }
-        return library
+        try FixtureLibrary.build(gccFlags: flags, in: directory, name: "libfixture.so")
     }
 
     @Test func fixtureTypesFromCTFEqualTheHeaderAndDWARF() throws {

@@ -38,4 +38,22 @@ public struct FixtureLibrary: Sendable, CustomStringConvertible {
         }
         return libraries
     }()
+
+    /// Why `build` failed: the compiler's output, or no gcc.
+    public struct BuildFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The fixture built by gcc with `flags` (-g, -gctf, -O2…) into `directory` as `name`;
+    /// returns its path.
+    public static func build(gccFlags flags: [String], in directory: URL, name: String) throws -> String {
+        guard let gcc = CCompiler.installed.first(where: { $0.name == "gcc" }) else { throw BuildFailure(description: "no gcc") }
+        let library = directory.appendingPathComponent(name).path
+        let source = sourceDirectory.appendingPathComponent("callstub_fixture.c").path
+        let result = try run(
+            gcc.path, ["-std=gnu11", "-w", "-O1", "-shared", "-fPIC", "-I", sourceDirectory.path] + flags
+                + ["-o", library, source, "-lpthread"])
+        guard result.status == 0 else { throw BuildFailure(description: result.output) }
+        return library
+    }
 }

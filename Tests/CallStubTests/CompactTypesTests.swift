@@ -19,16 +19,8 @@ import Testing
         return directory
     }
 
-    /// The fixture built by gcc with `flags`, in `directory`.
     static func fixture(_ flags: [String], in directory: URL, name: String) throws -> String {
-        let gcc = try #require(CCompiler.installed.first { $0.name == "gcc" })
-        let library = directory.appendingPathComponent(name).path
-        let source = FixtureLibrary.sourceDirectory.appendingPathComponent("callstub_fixture.c").path
-        let result = try run(
-            gcc.path, ["-std=gnu11", "-w", "-O1", "-shared", "-fPIC", "-I", FixtureLibrary.sourceDirectory.path] + flags
-                + ["-o", library, source, "-lpthread"])
-        try #require(result.status == 0, "\(result.output)")
-        return library
+        try FixtureLibrary.build(gccFlags: flags, in: directory, name: name)
     }
 
     /// A copy of `library` without DWARF (`objcopy --strip-debug`).
@@ -124,7 +116,8 @@ import Testing
                 }
             }
         }
-        let debugSize = (try? FileManager.default.attributesOfItem(atPath: dwarf.source.path)[.size] as? Int) ?? 0
+        #expect(export.debugFile == dwarf.source.path)
+        let debugSize = (try? FileManager.default.attributesOfItem(atPath: export.debugFile)[.size] as? Int) ?? 0
         print(
             "CTF export of \(real): \(export.functions) functions, \(export.objects) data objects, \(export.omitted.count) left out, "
                 + "\(export.ctf.count) bytes (\(String(format: "%.1f", 100 * Double(export.ctf.count) / Double(max(debugSize, 1))))% of the "
