@@ -49,6 +49,7 @@ let package = Package(
             name: "CallStub",
             dependencies: [
                 "Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "CTFImport", "LLVMBackend", "FFIBackend",
+                "CRegisterCall",
             ]
         ),
         // The C API: @_cdecl functions over the public Swift API, nothing more; its three
@@ -61,6 +62,8 @@ let package = Package(
         .target(name: "CallStubC", dependencies: ["CallStub", "Locks", "CallStubCFastPath"]),
         // `callstub call`'s report of a crash inside the called function.
         .target(name: "CCrashReport"),
+        // %al for typed register calls of variadic functions (naked entry points).
+        .target(name: "CRegisterCall"),
         .executableTarget(
             name: "callstub",
             dependencies: [

@@ -18,12 +18,13 @@ for n in range(MAX_ARITY + 1):
     loads = ", ".join(f"A{i}.campaignLoad(frame.slot({i}), types[{i}])" for i in range(n))
     out.append(f"func typedCall{n}<{generics}R: CampaignResult>(")
     out.append(f"    _ function: BoundFunction{params}, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer")
-    out.append(") throws {")
+    out.append(") throws -> Bool {")
     if n == 0:
         out.append("    let typed = try function.typed(returning: R.self)")
     else:
         out.append(f"    let typed = try function.typed({tuple_type}.self, returning: R.self)")
     out.append(f"    typed({loads}).campaignStore(result)")
+    out.append("    return typed.callsFunctionDirectly")
     out.append("}")
     out.append("")
     if n > MAX_CALLBACK_ARITY:
@@ -51,14 +52,14 @@ def dispatch(doc, head, opening, limit, case, what):
 
 
 table = dispatch(
-    "/// Calls the typed helper of `types.count` arguments with the types opened.",
+    "/// Calls the typed helper of `types.count` arguments with the types opened; true when\n/// the handle called the function itself (a register call).",
     ["func typedCall(",
      "    _ function: BoundFunction, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,",
      "    frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer",
-     ") throws {"],
+     ") throws -> Bool {"],
     ["    let t = swiftTypes"],
     MAX_ARITY,
-    lambda n, opened: f"try typedCall{n}(function, {opened}resultType, frame: frame, types: types, result: result)",
+    lambda n, opened: f"return try typedCall{n}(function, {opened}resultType, frame: frame, types: types, result: result)",
     "typed calls")
 table += dispatch(
     "/// Makes the typed callback of `swiftTypes.count` arguments with the types opened.",

@@ -25,23 +25,41 @@ def finish(path, lines):
 
 MAX_ARITY = 16
 out, w = start(
-    "Typed call handles of 0 to %d arguments: arguments go into a frame on the stack" % MAX_ARITY,
-    "(no heap allocation for scalars and pointers) and the call goes to the prepared entry.")
+    "Typed call handles of 0 to %d arguments: integers, pointers, floats and doubles that fit" % MAX_ARITY,
+    "in the argument registers go to the C function itself (RegisterCall.swift); other",
+    "arguments go into a frame on the stack (no heap allocation for scalars and pointers)",
+    "and the call goes to the prepared entry.")
 for n in range(MAX_ARITY + 1):
     params = ", ".join(["A%d: CArgumentConvertible" % i for i in range(n)] + ["R: CResultConvertible"])
     w("/// A typed handle of a C function of %d argument%s; make it with `BoundFunction.typed`." % (n, "" if n == 1 else "s"))
     w("public struct TypedFunction%d<%s>: Sendable {" % (n, params))
     w("    @usableFromInline let target: CallTarget")
+    w("    /// Where a register call goes when these types make one (RegisterCall.swift).")
+    w("    @usableFromInline let registerCall: RegisterCallEntry")
     w("")
-    w("    init(target: CallTarget) {")
+    w("    init(target: CallTarget, registerCall: RegisterCallEntry) {")
     w("        self.target = target")
+    w("        self.registerCall = registerCall")
     w("    }")
+    w("")
+    w("    /// Whether calls go to the C function itself with the arguments in registers (integers,")
+    w("    /// pointers, floats and doubles that fit; see docs/calling.md), not through a stub or libffi.")
+    w("    public var callsFunctionDirectly: Bool { %s }" % ("registerCall.address != 0" if n <= 14 else "false"))
     w("")
     args = ", ".join("_ a%d: A%d" % (i, i) for i in range(n))
     w("    /// Calls the function. Nothing is checked: the types were checked when the handle was made.")
     w("    @inlinable @inline(__always) @discardableResult")
     w("    public func callAsFunction(%s) -> R {" % args)
-    w("        withResultBuffer(target) { result in")
+    if n <= 14:
+        # The static half of the test folds away once the handle is specialised.
+        tests = ["A%d.cRegisterClass != nil" % i for i in range(n)] + ["R.cRegisterResult != nil", "registerCall.address != 0"]
+        w("        if %s {" % ", ".join(tests))
+        w("            var registers = CRegisterFile()")
+        for i in range(n):
+            w("            registers.place(a%d)" % i)
+        w("            return registers.call(registerCall, returning: R.self)")
+        w("        }")
+    w("        return withResultBuffer(target) { result in")
     indent = "            "
     for i in range(n):
         w(indent + "a%d.withCArgument(for: target, at: %d) { p%d in" % (i, i, i))
@@ -79,7 +97,8 @@ for n in range(MAX_ARITY + 1):
         metas = "[]"
     w("    /// A typed handle: Swift types checked against the C signature now, calls unchecked.")
     w("    public func typed<%s>(%s, returning result: R.Type) throws(CallStubError) -> TypedFunction%d<%s> {" % (generics, argtype, n, names))
-    w("        TypedFunction%d(target: try typedTarget(arguments: %s, result: R.self))" % (n, metas))
+    w("        let target = try typedTarget(arguments: %s, result: R.self)" % metas)
+    w("        return TypedFunction%d(target: target, registerCall: target.registerCallEntry(arguments: %s, result: R.self))" % (n, metas))
     w("    }")
     w("")
     if n == 0:
@@ -90,7 +109,8 @@ for n in range(MAX_ARITY + 1):
         vnames = ", ".join(["A%d" % i for i in range(n)] + ["CVoid"])
     w("    /// A typed handle of a `void` function.")
     w("    public func typed%s(%s, returning result: Void.Type) throws(CallStubError) -> TypedFunction%d<%s> {" % (vgenerics, argtype, n, vnames))
-    w("        TypedFunction%d(target: try typedTarget(arguments: %s, result: CVoid.self))" % (n, metas))
+    w("        let target = try typedTarget(arguments: %s, result: CVoid.self)" % metas)
+    w("        return TypedFunction%d(target: target, registerCall: target.registerCallEntry(arguments: %s, result: CVoid.self))" % (n, metas))
     w("    }")
     if n != MAX_ARITY:
         w("")

@@ -18,6 +18,9 @@ public final class CallTarget: Sendable {
     /// handles and variadic shapes hold only the target) can call it.
     private let library: LibraryHandle
     let capturesErrno: Bool
+    /// Whether typed handles may call the function itself (RegisterCall.swift): not when
+    /// the binding asked for libffi.
+    let allowsRegisterCalls: Bool
     /// The x86-64 SysV lowering: what a stub implements.
     let plan: CallPlan
     /// libffi's prepared interface, or `nil` when libffi cannot take the signature.
@@ -31,8 +34,7 @@ public final class CallTarget: Sendable {
     private let tierUpThreshold: Int
     /// Why the JIT is not used although it was allowed (`nil` when it is, or not yet tried).
     private let fallback = Lock<String?>(nil)
-    /// Where each argument sits in a dynamic call frame, and the frame's size.
-    let argumentOffsets: [Int]
+    /// The size of a dynamic call's frame (where each argument sits: `steps`).
     let frameSize: Int
     /// Bytes a result buffer needs (at least 16: libffi stores whole registers).
     @usableFromInline let resultBufferSize: Int
@@ -43,7 +45,10 @@ public final class CallTarget: Sendable {
     private let resultOffset: Int
     private let scratchSize: Int
     private let scratchAlignment: Int
-    private let argumentCoders: [FastCoder]
+    /// One step per argument of a dynamic call (where its value goes, how it converts),
+    /// read without bounds checks or reference counting; written once in `init` and only
+    /// read after (so shared across threads safely), freed in `deinit`.
+    nonisolated(unsafe) private let steps: UnsafeMutableBufferPointer<ArgumentStep>
     private let resultCoder: FastCoder
     /// The record type of each record argument, for the typed path's identity check.
     /// Each argument's alignment, and the result's: typed calls copy records aligned
@@ -55,6 +60,12 @@ public final class CallTarget: Sendable {
     /// a `CRecordValue` (read here, not from the signature, on every call).
     let resultRecord: CRecord?
     let resultSize: Int
+    /// The bytes of the last record result handed out, reused for the next one when the
+    /// caller has dropped it (a record result costs no allocation then); guarded by
+    /// `recycledResultBusy`, taken without waiting: a thread that finds it busy allocates.
+    /// (Exclusivity is what the flag guarantees: the run-time check cost ~150 instructions.)
+    @exclusivity(unchecked) nonisolated(unsafe) private var recycledResultBytes: [UInt8] = []
+    private let recycledResultBusy = Atomic<Bool>(false)
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
     /// compiles a stub now and fails without one; `.auto` prepares libffi and compiles a
@@ -69,6 +80,7 @@ public final class CallTarget: Sendable {
         self.function = function
         self.library = library
         self.capturesErrno = options.capturesErrno
+        allowsRegisterCalls = options.backend != .libffi
         plan = X86_64SysV.plan(signature)
 
         var ffi: FFICallInterface?
@@ -115,7 +127,6 @@ public final class CallTarget: Sendable {
             offsets.append(size)
             size += slot.valueClass.size
         }
-        argumentOffsets = offsets
         frameSize = max(size, 1)
         resultBufferSize = max(16, signature.result.valueClass.size)
         argumentCount = signature.arguments.count
@@ -131,7 +142,10 @@ public final class CallTarget: Sendable {
         argumentArrayOffset = (frameSize + 15) / 16 * 16
         resultOffset = (argumentArrayOffset + argumentCount * 8 + alignment - 1) / alignment * alignment
         scratchSize = resultOffset + resultBufferSize
-        argumentCoders = signature.arguments.map { FastCoder($0.valueClass) }
+        steps = UnsafeMutableBufferPointer.allocate(capacity: max(1, signature.arguments.count))
+        for (index, slot) in signature.arguments.enumerated() {
+            steps.initializeElement(at: index, to: ArgumentStep(offset: offsets[index], coder: FastCoder(slot.valueClass)))
+        }
         resultCoder = FastCoder(signature.result.valueClass)
         recordIdentities = signature.arguments.map { slot in
             if case .record(let record) = slot.valueClass { return ObjectIdentifier(record) }
@@ -193,6 +207,7 @@ public final class CallTarget: Sendable {
     }
 
     deinit {
+        steps.deallocate()
         // The stub is shared by every target of the same shape; the compiler frees its
         // code when the last one goes.
         if stubAddress.load(ordering: .acquiring) != 0 { JITRuntime.release(plan: plan, capturesErrno: capturesErrno) }
@@ -260,18 +275,42 @@ public final class CallTarget: Sendable {
     private func call(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
         var strings: StringArena?  // copies of .string arguments, made only when there are some
         let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        for index in values.indices {
-            let destination = base + argumentOffsets[index]
-            if !argumentCoders[index].store(values[index], at: destination) {
+        // The count was checked against this shape by the caller.
+        let stepBase = steps.baseAddress.unsafelyUnwrapped
+        let valueBase = values.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<CValue>.alignment).unsafelyUnwrapped
+        var index = 0
+        while index < values.count {
+            let step = stepBase[index]
+            let destination = base + step.offset
+            if !step.coder.store(valueBase + index, at: destination) {
                 try storeGeneral(values[index], index: index, at: destination, strings: &strings)
             }
             argumentArray[index] = destination
+            index += 1
         }
         let result = base + resultOffset
         result.storeBytes(of: (0 as UInt64, 0 as UInt64), as: (UInt64, UInt64).self)
         invoke(argumentArray, result)
         withExtendedLifetime(strings) {}
+        if resultRecord != nil { return .record(recordResult(from: result)) }
         return resultCoder.load(from: result) ?? ValueCoding.load(signature.result.valueClass, from: result)
+    }
+
+    /// A record result as a value, in the recycled bytes when no other thread is using them.
+    func recordResult(from buffer: UnsafeRawPointer) -> CRecordValue {
+        let record = resultRecord.unsafelyUnwrapped
+        guard recycledResultBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
+        }
+        defer { recycledResultBusy.store(false, ordering: .releasing) }
+        if recycledResultBytes.count == resultSize {
+            // Written in place when the last result was dropped (the array is uniquely
+            // referenced); else copy-on-write gives a new array, kept for the next call.
+            recycledResultBytes.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize) }
+        } else {
+            recycledResultBytes = Array(UnsafeRawBufferPointer(start: buffer, count: resultSize))
+        }
+        return CRecordValue(trusted: record, bytes: recycledResultBytes)
     }
 
     private func storeGeneral(
@@ -286,6 +325,12 @@ public final class CallTarget: Sendable {
             throw .invalidArgument(position: position, type: slot.declared.description, reason: error.reason)
         }
     }
+}
+
+/// Where one argument of a dynamic call goes in the frame, and how its value converts.
+struct ArgumentStep {
+    let offset: Int
+    let coder: FastCoder
 }
 
 /// The fast conversions of the dynamic path: the common pairs of value kind and C scalar,
@@ -313,17 +358,25 @@ enum FastCoder {
     }
 
     /// Stores the value if this is a fast pair and the value fits; `false` sends it to the
-    /// general path (which also produces the error message).
+    /// general path (which also produces the error message). The value is read in place:
+    /// the switch on the coder comes first, so each case reads one payload kind without
+    /// copying the whole `CValue` (and retaining a record's storage).
     @inline(__always)
-    func store(_ value: CValue, at destination: UnsafeMutableRawPointer) -> Bool {
-        switch (self, value) {
-        case (.double, .double(let number)):
-            destination.storeBytes(of: number, as: Double.self)
-        case (.double, .int(let number)):
-            destination.storeBytes(of: Double(number), as: Double.self)
-        case (.float, .float(let number)):
+    func store(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> Bool {
+        switch self {
+        case .double:
+            if case .double(let number) = value.pointee {
+                destination.storeBytes(of: number, as: Double.self)
+            } else if case .int(let number) = value.pointee {
+                destination.storeBytes(of: Double(number), as: Double.self)
+            } else {
+                return false
+            }
+        case .float:
+            guard case .float(let number) = value.pointee else { return false }
             destination.storeBytes(of: number, as: Float.self)
-        case (.signed(let size), .int(let number)):
+        case .signed(let size):
+            guard case .int(let number) = value.pointee else { return false }
             switch size {
             case 8: destination.storeBytes(of: number, as: Int64.self)
             case 4:
@@ -336,7 +389,8 @@ enum FastCoder {
                 guard let narrow = Int8(exactly: number) else { return false }
                 destination.storeBytes(of: narrow, as: Int8.self)
             }
-        case (.unsigned(let size), .uint(let number)):
+        case .unsigned(let size):
+            guard case .uint(let number) = value.pointee else { return false }
             switch size {
             case 8: destination.storeBytes(of: number, as: UInt64.self)
             case 4:
@@ -344,12 +398,23 @@ enum FastCoder {
                 destination.storeBytes(of: narrow, as: UInt32.self)
             default: return false
             }
-        case (.pointer, .pointer(let pointer)):
+        case .pointer:
+            guard case .pointer(let pointer) = value.pointee else { return false }
             destination.storeBytes(of: pointer.address, as: UInt.self)
-        case (.record(let identity, let size), .record(let value)):
-            guard ObjectIdentifier(value.record) == identity else { return false }
-            value.bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: size) }
-        default:
+        case .record(let identity, let size):
+            guard case .record(let record) = value.pointee, ObjectIdentifier(record.record) == identity else { return false }
+            record.bytes.withUnsafeBytes { source in
+                let from = source.baseAddress.unsafelyUnwrapped
+                // The usual small sizes as whole words, without a call to memmove.
+                switch size {
+                case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                case 16:
+                    destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                    destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+                default: destination.copyMemory(from: from, byteCount: size)
+                }
+            }
+        case .general:
             return false
         }
         return true

@@ -21,6 +21,11 @@ public protocol CArgumentConvertible {
     func withCArgument<Result>(
         for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
     ) -> Result
+    /// The argument register class values of this type travel in when a typed handle calls
+    /// the C function itself (RegisterCall.swift), or `nil` (the default) for the frame.
+    static var cRegisterClass: CRegisterClass? { get }
+    /// The value as the 64 bits its register holds (only read when `cRegisterClass` is set).
+    var cRegisterWord: UInt64 { get }
 }
 
 /// A Swift type that a C result can be read as in typed calls.
@@ -29,6 +34,11 @@ public protocol CResultConvertible {
     static func cResultMismatch(for valueClass: CValueClass) -> String?
     /// Reads the result from the result buffer of a call through `target`.
     static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> Self
+    /// The register class a result of this type is read from in a register call, or `nil`
+    /// (the default) for the result buffer.
+    static var cRegisterResult: CRegisterClass? { get }
+    /// Reads the result from %rax (`integer`) or %xmm0 (`vector`) after a register call.
+    static func fromCRegisters(integer: UInt64, vector: Double) -> Self
 }
 
 /// A Swift type whose memory is exactly a C scalar's: passed and returned by copying bytes.
@@ -251,8 +261,8 @@ extension CRecordValue: CArgumentConvertible, CResultConvertible {
     }
 
     public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> CRecordValue {
-        guard let record = target.resultRecord else { preconditionFailure("checked when the typed handle was made") }
-        return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: target.resultSize)))
+        precondition(target.resultRecord != nil, "checked when the typed handle was made")
+        return target.recordResult(from: buffer)
     }
 }
 

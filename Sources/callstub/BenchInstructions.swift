@@ -20,9 +20,13 @@ enum BenchInstructions {
         guard let valgrind = ["/usr/bin/valgrind", "/usr/local/bin/valgrind"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw BenchInstructionsError("valgrind is not installed (apt-get install valgrind)")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-callgrind-\(getpid())")
+        // CALLSTUB_BENCH_CALLGRIND_DIR keeps the dumps (cg.out.K, measurement K of
+        // order.txt) for callgrind_annotate; by default they go with the run.
+        let kept = ProcessInfo.processInfo.environment["CALLSTUB_BENCH_CALLGRIND_DIR"]
+        let directory = kept.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("callstub-callgrind-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { if kept == nil { try? FileManager.default.removeItem(at: directory) } }
         // A copy of this program without debug info.
         let binary = directory.appendingPathComponent("callstub")
         try FileManager.default.copyItem(atPath: CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : Bundle.main.executablePath!, toPath: binary.path)

@@ -313,13 +313,20 @@ final class BatchRunner {
                     ? try function.call(values, variadicTypes: tailTypes) : try function.call(values)
                 if let resultType { try value.store(as: resultType, to: result) }
             })
-            if backend == .jit && !signature.isVariadic {
-                outcomes.append(path("jit.typed", window: resultSize) { result in
-                    try typedCall(
+            // A variadic call is typed when each extra argument's Swift type names its C
+            // type as a variadic argument (records and promoted types do not).
+            let typedTail = tailTypes.allSatisfy { CampaignSwiftTypes.swiftType(for: $0).cVariadicType != nil }
+            if backend == .jit && typedTail {
+                var registerCall = false
+                let typed = path("jit.typed", window: resultSize) { result in
+                    registerCall = try typedCall(
                         function, argumentTypes.map { CampaignSwiftTypes.swiftType(for: $0) },
                         resultType.map { CampaignSwiftTypes.swiftType(for: $0) } ?? CVoid.self,
                         frame: frame, types: argumentTypes, result: result)
-                })
+                }
+                outcomes.append(typed)
+                // How many typed calls went to the function itself (RegisterCall.swift).
+                if registerCall { report.pathCalls["jit.typed (register call)", default: 0] += 1 }
             }
         }
 

@@ -163,6 +163,50 @@ enum CampaignGenerator {
         (["float", "float"], "SSE"), (["short", "char"], "INTEGER"), (["int", "float"], "INTEGER"),
     ]
 
+    /// Signatures a typed handle calls with its arguments in registers (RegisterCall.swift):
+    /// integers of every width, `_Bool`, enums, pointers, `float` and `double`, up to six
+    /// and eight of them (often exactly at the limit), a result of those or void; a quarter
+    /// variadic with promoted tails. Drawn from a generator of their own and appended, so
+    /// the other signatures of a seed (and the cases the docs cite) stay as they were.
+    static func registerCallSignatures(count: Int, seed: UInt64, firstIndex: Int) -> [CampaignSignature] {
+        var random = SeededGenerator(seed: seed ^ 0x5245_4749_5354_4552)
+        func number(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
+        let integers = CampaignScalar.all.indices.filter {
+            switch CampaignScalar.all[$0].kind {
+            case .integer(let bytes): return bytes <= 8
+            case .bool, .pointer: return true
+            default: return false
+            }
+        }
+        let vectors = [CampaignScalar.index("float"), CampaignScalar.index("double")]
+        let promotedIntegers = integers.filter { CampaignScalar.all[$0].isPromoted }
+        let double = CampaignScalar.index("double")
+        return (0..<count).map { offset in
+            let integerCount = number(0...2) == 0 ? 6 : number(0...6)
+            let vectorCount = number(0...2) == 0 ? 8 : number(0...8)
+            var arguments: [(type: CampaignType, promoted: CampaignType)] = []
+            for _ in 0..<integerCount {
+                let type = integers.randomElement(using: &random)!
+                arguments.append((.scalar(type), .scalar(promotedIntegers.contains(type) ? type : promotedIntegers.randomElement(using: &random)!)))
+            }
+            for _ in 0..<vectorCount {
+                arguments.append((.scalar(vectors.randomElement(using: &random)!), .scalar(double)))
+            }
+            arguments.shuffle(using: &random)
+            var parameters = arguments.map(\.type)
+            var tail: [CampaignType]?
+            if number(0...3) == 0, !arguments.isEmpty {
+                let fixed = number(1...arguments.count)
+                parameters = Array(parameters.prefix(fixed))
+                tail = arguments.dropFirst(fixed).map(\.promoted)
+            }
+            let result: CampaignType? = number(0...9) == 0
+                ? nil : .scalar((integers + vectors).randomElement(using: &random)!)
+            return CampaignSignature(
+                index: firstIndex + offset, result: result, parameters: parameters, variadicTail: tail, template: "register call")
+        }
+    }
+
     static func make(count: Int, seed: UInt64, profile: CampaignProfile = .full) -> CampaignBatch {
         var random = SeededGenerator(seed: seed)
         func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &random) < percent }
@@ -340,6 +384,9 @@ enum CampaignGenerator {
             if parameters.count > 16 { parameters = Array(parameters.prefix(16)) }
             let result: CampaignType? = chance(10) ? nil : (chance(25) ? aggregateOrWide() : anyType())
             signatures.append(CampaignSignature(index: index, result: result, parameters: parameters, variadicTail: tail, template: template))
+        }
+        if profile == .full {
+            signatures += registerCallSignatures(count: max(1, count / 8), seed: seed, firstIndex: signatures.count)
         }
         var batch = CampaignBatch(seed: seed, records: records, signatures: signatures)
         if profile == .libffi {

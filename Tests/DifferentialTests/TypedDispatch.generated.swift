@@ -7,9 +7,10 @@ import CallStub
 
 func typedCall0<R: CampaignResult>(
     _ function: BoundFunction, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed(returning: R.self)
     typed().campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback0<R: CampaignResult & CCallbackResult>(
@@ -23,9 +24,10 @@ func typedCallback0<R: CampaignResult & CCallbackResult>(
 
 func typedCall1<A0: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed(A0.self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback1<A0: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -40,9 +42,10 @@ func typedCallback1<A0: CampaignArgument & CCallbackArgument, R: CampaignResult 
 
 func typedCall2<A0: CampaignArgument, A1: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback2<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -58,9 +61,10 @@ func typedCallback2<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall3<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback3<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -77,9 +81,10 @@ func typedCallback3<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall4<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback4<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -97,9 +102,10 @@ func typedCallback4<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall5<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback5<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -118,9 +124,10 @@ func typedCallback5<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall6<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback6<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -140,9 +147,10 @@ func typedCallback6<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall7<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback7<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -163,9 +171,10 @@ func typedCallback7<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall8<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback8<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, A7: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -187,9 +196,10 @@ func typedCallback8<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall9<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback9<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, A7: CampaignArgument & CCallbackArgument, A8: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -212,9 +222,10 @@ func typedCallback9<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgume
 
 func typedCall10<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback10<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, A7: CampaignArgument & CCallbackArgument, A8: CampaignArgument & CCallbackArgument, A9: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -238,9 +249,10 @@ func typedCallback10<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgum
 
 func typedCall11<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback11<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, A7: CampaignArgument & CCallbackArgument, A8: CampaignArgument & CCallbackArgument, A9: CampaignArgument & CCallbackArgument, A10: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -265,9 +277,10 @@ func typedCallback11<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgum
 
 func typedCall12<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, A11: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: A11.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10]), A11.campaignLoad(frame.slot(11), types[11])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCallback12<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgument & CCallbackArgument, A2: CampaignArgument & CCallbackArgument, A3: CampaignArgument & CCallbackArgument, A4: CampaignArgument & CCallbackArgument, A5: CampaignArgument & CCallbackArgument, A6: CampaignArgument & CCallbackArgument, A7: CampaignArgument & CCallbackArgument, A8: CampaignArgument & CCallbackArgument, A9: CampaignArgument & CCallbackArgument, A10: CampaignArgument & CCallbackArgument, A11: CampaignArgument & CCallbackArgument, R: CampaignResult & CCallbackResult>(
@@ -293,56 +306,61 @@ func typedCallback12<A0: CampaignArgument & CCallbackArgument, A1: CampaignArgum
 
 func typedCall13<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, A11: CampaignArgument, A12: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: A11.Type, _: A12.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10]), A11.campaignLoad(frame.slot(11), types[11]), A12.campaignLoad(frame.slot(12), types[12])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCall14<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, A11: CampaignArgument, A12: CampaignArgument, A13: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: A11.Type, _: A12.Type, _: A13.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10]), A11.campaignLoad(frame.slot(11), types[11]), A12.campaignLoad(frame.slot(12), types[12]), A13.campaignLoad(frame.slot(13), types[13])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCall15<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, A11: CampaignArgument, A12: CampaignArgument, A13: CampaignArgument, A14: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: A11.Type, _: A12.Type, _: A13.Type, _: A14.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10]), A11.campaignLoad(frame.slot(11), types[11]), A12.campaignLoad(frame.slot(12), types[12]), A13.campaignLoad(frame.slot(13), types[13]), A14.campaignLoad(frame.slot(14), types[14])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
 func typedCall16<A0: CampaignArgument, A1: CampaignArgument, A2: CampaignArgument, A3: CampaignArgument, A4: CampaignArgument, A5: CampaignArgument, A6: CampaignArgument, A7: CampaignArgument, A8: CampaignArgument, A9: CampaignArgument, A10: CampaignArgument, A11: CampaignArgument, A12: CampaignArgument, A13: CampaignArgument, A14: CampaignArgument, A15: CampaignArgument, R: CampaignResult>(
     _ function: BoundFunction, _: A0.Type, _: A1.Type, _: A2.Type, _: A3.Type, _: A4.Type, _: A5.Type, _: A6.Type, _: A7.Type, _: A8.Type, _: A9.Type, _: A10.Type, _: A11.Type, _: A12.Type, _: A13.Type, _: A14.Type, _: A15.Type, _: R.Type, frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let typed = try function.typed((A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15).self, returning: R.self)
     typed(A0.campaignLoad(frame.slot(0), types[0]), A1.campaignLoad(frame.slot(1), types[1]), A2.campaignLoad(frame.slot(2), types[2]), A3.campaignLoad(frame.slot(3), types[3]), A4.campaignLoad(frame.slot(4), types[4]), A5.campaignLoad(frame.slot(5), types[5]), A6.campaignLoad(frame.slot(6), types[6]), A7.campaignLoad(frame.slot(7), types[7]), A8.campaignLoad(frame.slot(8), types[8]), A9.campaignLoad(frame.slot(9), types[9]), A10.campaignLoad(frame.slot(10), types[10]), A11.campaignLoad(frame.slot(11), types[11]), A12.campaignLoad(frame.slot(12), types[12]), A13.campaignLoad(frame.slot(13), types[13]), A14.campaignLoad(frame.slot(14), types[14]), A15.campaignLoad(frame.slot(15), types[15])).campaignStore(result)
+    return typed.callsFunctionDirectly
 }
 
-/// Calls the typed helper of `types.count` arguments with the types opened.
+/// Calls the typed helper of `types.count` arguments with the types opened; true when
+/// the handle called the function itself (a register call).
 func typedCall(
     _ function: BoundFunction, _ swiftTypes: [any CampaignArgument.Type], _ resultType: any CampaignResult.Type,
     frame: ArgumentFrame, types: [CQualType], result: UnsafeMutableRawPointer
-) throws {
+) throws -> Bool {
     let t = swiftTypes
     switch t.count {
-    case 0: try typedCall0(function, resultType, frame: frame, types: types, result: result)
-    case 1: try typedCall1(function, t[0], resultType, frame: frame, types: types, result: result)
-    case 2: try typedCall2(function, t[0], t[1], resultType, frame: frame, types: types, result: result)
-    case 3: try typedCall3(function, t[0], t[1], t[2], resultType, frame: frame, types: types, result: result)
-    case 4: try typedCall4(function, t[0], t[1], t[2], t[3], resultType, frame: frame, types: types, result: result)
-    case 5: try typedCall5(function, t[0], t[1], t[2], t[3], t[4], resultType, frame: frame, types: types, result: result)
-    case 6: try typedCall6(function, t[0], t[1], t[2], t[3], t[4], t[5], resultType, frame: frame, types: types, result: result)
-    case 7: try typedCall7(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], resultType, frame: frame, types: types, result: result)
-    case 8: try typedCall8(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], resultType, frame: frame, types: types, result: result)
-    case 9: try typedCall9(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], resultType, frame: frame, types: types, result: result)
-    case 10: try typedCall10(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], resultType, frame: frame, types: types, result: result)
-    case 11: try typedCall11(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], resultType, frame: frame, types: types, result: result)
-    case 12: try typedCall12(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], resultType, frame: frame, types: types, result: result)
-    case 13: try typedCall13(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], resultType, frame: frame, types: types, result: result)
-    case 14: try typedCall14(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], resultType, frame: frame, types: types, result: result)
-    case 15: try typedCall15(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], resultType, frame: frame, types: types, result: result)
-    case 16: try typedCall16(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15], resultType, frame: frame, types: types, result: result)
+    case 0: return try typedCall0(function, resultType, frame: frame, types: types, result: result)
+    case 1: return try typedCall1(function, t[0], resultType, frame: frame, types: types, result: result)
+    case 2: return try typedCall2(function, t[0], t[1], resultType, frame: frame, types: types, result: result)
+    case 3: return try typedCall3(function, t[0], t[1], t[2], resultType, frame: frame, types: types, result: result)
+    case 4: return try typedCall4(function, t[0], t[1], t[2], t[3], resultType, frame: frame, types: types, result: result)
+    case 5: return try typedCall5(function, t[0], t[1], t[2], t[3], t[4], resultType, frame: frame, types: types, result: result)
+    case 6: return try typedCall6(function, t[0], t[1], t[2], t[3], t[4], t[5], resultType, frame: frame, types: types, result: result)
+    case 7: return try typedCall7(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], resultType, frame: frame, types: types, result: result)
+    case 8: return try typedCall8(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], resultType, frame: frame, types: types, result: result)
+    case 9: return try typedCall9(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], resultType, frame: frame, types: types, result: result)
+    case 10: return try typedCall10(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], resultType, frame: frame, types: types, result: result)
+    case 11: return try typedCall11(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], resultType, frame: frame, types: types, result: result)
+    case 12: return try typedCall12(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], resultType, frame: frame, types: types, result: result)
+    case 13: return try typedCall13(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], resultType, frame: frame, types: types, result: result)
+    case 14: return try typedCall14(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], resultType, frame: frame, types: types, result: result)
+    case 15: return try typedCall15(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], resultType, frame: frame, types: types, result: result)
+    case 16: return try typedCall16(function, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15], resultType, frame: frame, types: types, result: result)
     default: fatalError("typed calls take at most 16 arguments")
     }
 }
