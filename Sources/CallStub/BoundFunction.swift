@@ -116,6 +116,10 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     @usableFromInline let fixedTarget: CallTarget
     private let variadicTargets = Lock<[[CQualType]: CallTarget]>([:])
     private let inferredTargets = Lock(InferredTargets())
+    /// The inferred tail used last, read without a lock: one of the `InferredTail`s the
+    /// locked table holds, which live as long as this function (the table stops growing
+    /// at its limit instead of dropping them), so a reader needs no reference of its own.
+    private let lastInferredTail = Atomic<Unmanaged<InferredTail>?>(nil)
     /// Distinct variadic tails kept prepared; beyond this the cache starts over.
     static let variadicCacheLimit = 256
 
@@ -214,40 +218,53 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         if arguments.count == fixed { return try fixedTarget.call(arguments) }
         // Most tails are scalars: find their shape by a packed code of the value kinds,
         // without building or hashing C types.
-        if let code = Self.inferredTailCode(arguments[fixed...]),
-            let cached = inferredTargets.withLock({ $0.target(for: code) })
-        {
-            return try cached.call(arguments)
+        let code = Self.inferredTailCode(arguments[fixed...])
+        if let code {
+            if let last = lastInferredTail.load(ordering: .acquiring),
+                let target = last._withUnsafeGuaranteedRef({ $0.code == code ? $0.target : nil })
+            {
+                return try target.call(arguments)
+            }
+            if let cached = inferredTargets.withLock({ $0.tail(for: code) }) {
+                lastInferredTail.store(Unmanaged.passUnretained(cached), ordering: .releasing)
+                return try cached.target.call(arguments)
+            }
         }
         var tail: [CQualType] = []
         for (offset, value) in arguments[fixed...].enumerated() {
             tail.append(try Self.variadicType(of: value, position: fixed + offset + 1))
         }
         let target = try target(variadicTail: tail)
-        if let code = Self.inferredTailCode(arguments[fixed...]) {
-            inferredTargets.withLock { $0.insert(target, for: code, limit: Self.variadicCacheLimit) }
+        if let code, let entry = inferredTargets.withLock({ $0.insert(target, for: code, limit: Self.variadicCacheLimit) }) {
+            lastInferredTail.store(Unmanaged.passUnretained(entry), ordering: .releasing)
         }
         return try target.call(arguments)
     }
 
-    /// The call shapes of inferred variadic tails, by `inferredTailCode`. The last one used
-    /// is checked first: a call site usually repeats its tail, and hashing the code costs
-    /// more than the rest of a dynamic call's dispatch.
-    struct InferredTargets {
-        private var last: (code: UInt64, target: CallTarget)?
-        private var byCode: [UInt64: CallTarget] = [:]
-
-        mutating func target(for code: UInt64) -> CallTarget? {
-            if let last, last.code == code { return last.target }
-            guard let found = byCode[code] else { return nil }
-            last = (code, found)
-            return found
+    /// One inferred variadic tail's call shape, by its `inferredTailCode`.
+    final class InferredTail: Sendable {
+        let code: UInt64
+        let target: CallTarget
+        init(code: UInt64, target: CallTarget) {
+            self.code = code
+            self.target = target
         }
+    }
 
-        mutating func insert(_ target: CallTarget, for code: UInt64, limit: Int) {
-            if byCode.count >= limit { byCode.removeAll() }
-            byCode[code] = target
-            last = (code, target)
+    /// The call shapes of inferred variadic tails, by `inferredTailCode`: kept for the
+    /// function's lifetime (`lastInferredTail` points into them), at most `limit`.
+    struct InferredTargets {
+        private var byCode: [UInt64: InferredTail] = [:]
+
+        func tail(for code: UInt64) -> InferredTail? { byCode[code] }
+
+        /// The new entry, or `nil` when the table is full (the call still goes ahead).
+        mutating func insert(_ target: CallTarget, for code: UInt64, limit: Int) -> InferredTail? {
+            if let existing = byCode[code] { return existing }
+            guard byCode.count < limit else { return nil }
+            let entry = InferredTail(code: code, target: target)
+            byCode[code] = entry
+            return entry
         }
     }
 
