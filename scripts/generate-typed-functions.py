@@ -54,7 +54,7 @@ for n in range(MAX_ARITY + 1):
         # The static half of the test folds away once the handle is specialised.
         tests = ["A%d.cRegisterClass != nil" % i for i in range(n)] + ["R.cRegisterResult != nil", "registerCall.address != 0"]
         w("        if %s {" % ", ".join(tests))
-        w("            var registers = CRegisterFile()")
+        w("            %s registers = CRegisterFile()" % ("var" if n else "let"))
         for i in range(n):
             w("            registers.place(a%d)" % i)
         w("            return registers.call(registerCall, returning: R.self)")
@@ -147,8 +147,22 @@ for n in range(MAX_CALLBACK_ARITY + 1):
     # Scalar and pointer types: the thunk calls `body` itself.
     w("        let indirect: (any IndirectCallbackBody)? =")
     w("            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody%d(body) : nil" % n)
+    # Integers, pointers, floats and doubles in registers: one closure type, called by the
+    # fixed register thunk with C's registers as they are (RegisterCallback.swift).
+    registers = ", ".join(["g%d" % i for i in range(6)] + ["v%d" % i for i in range(8)])
+    w("        let register: RegisterCallbackBody? =")
+    w("            Callback.passesInRegisters(signature, arguments: types, result: R.self)")
+    w("            ? RegisterCallbackBody { %s in" % registers)
+    if n:
+        w("                var registers = CRegisterFile(%s)" % registers)
+        w("                return body(%s).cRegisterWords" % ", ".join("registers.take(A%d.self)" % i for i in range(n)))
+    else:
+        w("                body().cRegisterWords")
+    w("            } : nil")
     call = "body(%s)" % ", ".join("A%d.fromCArgument(arguments[%d]!, valueClass: class%d)" % (i, i, i) for i in range(n))
-    w("        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {")
+    w("        return try Callback(")
+    w("            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register")
+    w("        ) {")
     w("            arguments, result in")
     w("            %s.toCResult(result)" % call)
     w("        }")

@@ -47,14 +47,18 @@ extension IndirectCallbackBody {
     private(set) var thunkEntry: CallbackEntry
     /// The typed closure itself, when the thunk can call it (checked in debug builds).
     private(set) var indirectBody: (any IndirectCallbackBody)?
+    /// The typed closure at register abstraction, for a register callback (checked in
+    /// debug builds).
+    private(set) var registerBody: RegisterCallbackBody?
     /// Set when the `Callback` is gone (debug builds keep the box to detect late calls).
     let released = Atomic<Bool>(false)
 
-    init(name: String, entry: @escaping CallbackEntry, indirect: (any IndirectCallbackBody)?) {
+    init(name: String, entry: @escaping CallbackEntry, indirect: (any IndirectCallbackBody)?, register: RegisterCallbackBody?) {
         self.name = name
         self.entry = entry
         thunkEntry = entry
         indirectBody = indirect
+        registerBody = register
         #if DEBUG
             // Unowned: the box owns these closures, and a Callback (or the debug quarantine
             // of released ones) owns the box for as long as its thunk can be called.
@@ -63,6 +67,7 @@ extension IndirectCallbackBody {
                 self.entry(arguments, result)
             }
             indirectBody = indirect?.checked(by: self)
+            registerBody = register?.checked(by: self)
         #endif
     }
 
@@ -198,6 +203,10 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
     public let backend: CallBackend
     /// Why the JIT does not serve it, when it does not.
     public let fallbackReason: String?
+    /// Whether C's argument registers reach the closure as they are (a register callback
+    /// of integers, pointers, floats and doubles: no spill, no result buffer; see
+    /// docs/callbacks.md), not through a shape's thunk or libffi.
+    public var callsClosureDirectly: Bool { backend == .jit && box.registerBody != nil }
     let signature: ValidatedSignature
     private let box: CallbackBox
     /// The JIT path: a pooled trampoline into the thunk of the callback's shape.
@@ -265,17 +274,39 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
     @usableFromInline
     init(
         signature: ValidatedSignature, name: String, backend: BindingOptions.Backend,
-        indirect: (any IndirectCallbackBody)? = nil, entry: @escaping CallbackEntry
+        indirect: (any IndirectCallbackBody)? = nil, register: RegisterCallbackBody? = nil,
+        entry: @escaping CallbackEntry
     ) throws(CallStubError) {
         self.signature = signature
         self.name = name
         self.type = signature.function
-        let box = CallbackBox(name: name, entry: entry, indirect: indirect)
+        let box = CallbackBox(name: name, entry: entry, indirect: indirect, register: register)
         self.box = box
         let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
 
         var jitFailure: String?
-        if backend != .libffi {
+        if backend != .libffi, JITRuntime.disabled == nil, let register = box.registerBody {
+            // A register callback: a trampoline slot's register entry calls the closure
+            // (its thunk entry goes through the same code written as a function), no LLVM.
+            do throws(JITError) {
+                let words = register.closureWords
+                // A closure without a context (the optimiser dropped its captures) needs no
+                // %r13: the slot's thunk entry jumps straight to it, and it returns to C.
+                let direct = words.context == 0
+                let slot = try TrampolinePool.shared.allocate(
+                    function: words.function, context: words.context,
+                    thunk: direct ? UnsafeRawPointer(bitPattern: words.function)! : RegisterCallbackBody.thunk)
+                self.unsafePointer = CPointer(direct ? slot.code : slot.registerCode)
+                self.slot = slot
+                self.closure = nil
+                self.backend = .jit
+                self.fallbackReason = nil
+                return
+            } catch {
+                jitFailure = error.description
+            }
+            if backend == .jit { throw .backendUnavailable(.jit, reason: jitFailure ?? "") }
+        } else if backend != .libffi {
             switch JITRuntime.shared {
             case .success(let compiler):
                 let plan = X86_64SysV.plan(signature)
@@ -422,11 +453,17 @@ extension Callback {
 /// A Swift type a typed callback can receive: read from the argument's C bytes.
 public protocol CCallbackArgument: CArgumentConvertible {
     static func fromCArgument(_ pointer: UnsafeRawPointer, valueClass: CValueClass) -> Self
+    /// The value from the 64 bits of its register, in a register callback
+    /// (RegisterCallback.swift; only called when `cRegisterClass` is set).
+    static func fromCRegisterWord(_ word: UInt64) -> Self
 }
 
 /// A Swift type a typed callback can return: written as the C result.
 public protocol CCallbackResult: CResultConvertible {
     func toCResult(_ buffer: UnsafeMutableRawPointer)
+    /// The result as %rax and %xmm0 hold it, in a register callback (only read when
+    /// `cRegisterResult` is set).
+    var cRegisterWords: (integer: UInt64, vector: Double) { get }
 }
 
 extension CScalarConvertible {

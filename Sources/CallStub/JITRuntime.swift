@@ -26,8 +26,9 @@ enum JITRuntime {
         }
     }()
 
-    /// Why there is no JIT at all, before trying LLVM.
-    private static let disabled: JITError? =
+    /// Why there is no JIT at all, before trying LLVM (register callbacks, which need no
+    /// LLVM, obey it too).
+    static let disabled: JITError? =
         getenv("CALLSTUB_DISABLE_JIT") != nil ? .llvm("disabled by CALLSTUB_DISABLE_JIT") : nil
 
     /// The compiler once `shared` has made it (reading `shared` would load libLLVM).

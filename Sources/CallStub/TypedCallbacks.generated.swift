@@ -14,7 +14,14 @@ extension Callback {
         try Callback.checkTyped(signature, arguments: types, result: R.self)
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody0(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                body().cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body().toCResult(result)
         }
@@ -33,7 +40,15 @@ extension Callback {
         let class0 = signature.arguments[0].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody1(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0)).toCResult(result)
         }
@@ -53,7 +68,15 @@ extension Callback {
         let class1 = signature.arguments[1].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody2(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1)).toCResult(result)
         }
@@ -74,7 +97,15 @@ extension Callback {
         let class2 = signature.arguments[2].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody3(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2)).toCResult(result)
         }
@@ -96,7 +127,15 @@ extension Callback {
         let class3 = signature.arguments[3].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody4(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3)).toCResult(result)
         }
@@ -119,7 +158,15 @@ extension Callback {
         let class4 = signature.arguments[4].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody5(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4)).toCResult(result)
         }
@@ -143,7 +190,15 @@ extension Callback {
         let class5 = signature.arguments[5].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody6(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5)).toCResult(result)
         }
@@ -168,7 +223,15 @@ extension Callback {
         let class6 = signature.arguments[6].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody7(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6)).toCResult(result)
         }
@@ -194,7 +257,15 @@ extension Callback {
         let class7 = signature.arguments[7].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody8(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7)).toCResult(result)
         }
@@ -221,7 +292,15 @@ extension Callback {
         let class8 = signature.arguments[8].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody9(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8)).toCResult(result)
         }
@@ -249,7 +328,15 @@ extension Callback {
         let class9 = signature.arguments[9].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody10(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9)).toCResult(result)
         }
@@ -278,7 +365,15 @@ extension Callback {
         let class10 = signature.arguments[10].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody11(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self), registers.take(A10.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9), A10.fromCArgument(arguments[10]!, valueClass: class10)).toCResult(result)
         }
@@ -308,7 +403,15 @@ extension Callback {
         let class11 = signature.arguments[11].valueClass
         let indirect: (any IndirectCallbackBody)? =
             Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody12(body) : nil
-        return try Callback(signature: signature, name: name ?? declaration, backend: backend, indirect: indirect) {
+        let register: RegisterCallbackBody? =
+            Callback.passesInRegisters(signature, arguments: types, result: R.self)
+            ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
+                var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+                return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self), registers.take(A10.self), registers.take(A11.self)).cRegisterWords
+            } : nil
+        return try Callback(
+            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
+        ) {
             arguments, result in
             body(A0.fromCArgument(arguments[0]!, valueClass: class0), A1.fromCArgument(arguments[1]!, valueClass: class1), A2.fromCArgument(arguments[2]!, valueClass: class2), A3.fromCArgument(arguments[3]!, valueClass: class3), A4.fromCArgument(arguments[4]!, valueClass: class4), A5.fromCArgument(arguments[5]!, valueClass: class5), A6.fromCArgument(arguments[6]!, valueClass: class6), A7.fromCArgument(arguments[7]!, valueClass: class7), A8.fromCArgument(arguments[8]!, valueClass: class8), A9.fromCArgument(arguments[9]!, valueClass: class9), A10.fromCArgument(arguments[10]!, valueClass: class10), A11.fromCArgument(arguments[11]!, valueClass: class11)).toCResult(result)
         }

@@ -23,7 +23,7 @@ public struct TypedFunction0<R: CResultConvertible>: Sendable {
     @inlinable @inline(__always) @discardableResult
     public func callAsFunction() -> R {
         if R.cRegisterResult != nil, registerCall.address != 0 {
-            var registers = CRegisterFile()
+            let registers = CRegisterFile()
             return registers.call(registerCall, returning: R.self)
         }
         return withResultBuffer(target) { result in

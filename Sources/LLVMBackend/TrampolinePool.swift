@@ -1,11 +1,13 @@
-// Trampolines for pooled callbacks: a callback's C function pointer is a 32-byte slot of
-// fixed code that loads its slot's data address into the static-chain register (%r10)
-// and jumps to the thunk the data names; the thunk (one per shape, `StubCompiler.
-// pooledThunk`) reads the closure's two words from there. Code pages are written once and
-// made executable; each is followed by a data page of the same layout, so making a
-// callback writes three words and compiles nothing. A freed slot's jump goes to the page's
-// late-call stub, which stops the program naming the callback, until the slot is reused
-// (freed slots are reused oldest first).
+// Trampolines for pooled callbacks: a callback's C function pointer is one of the two
+// entries of a 32-byte slot of fixed code. Both load the slot's data address into the
+// static-chain register (%r10). The thunk entry jumps to the thunk the data names (one per
+// shape, `StubCompiler.pooledThunk`), which reads the closure's two words from there; the
+// register entry calls the closure itself with its context in %r13 (register callbacks,
+// whose closure takes C's registers as they are: CallStub/RegisterCallback.swift). Code
+// pages are written once and made executable; each is followed by a data page of the
+// same layout, so making a callback writes three words and compiles nothing. A freed
+// slot's entries go to the page's late-call stub, which stops the program naming the
+// callback, until the slot is reused (freed slots are reused oldest first).
 
 import Locks
 
@@ -13,10 +15,15 @@ import Locks
     import Glibc
 #endif
 
-/// A slot: the C function pointer (`code`) and the words its trampoline reads (`data`:
-/// the closure's function and context, then the thunk it jumps to).
+/// A slot: its two C function pointers and the words its trampolines read (`data`: the
+/// closure's function and context, then the thunk `code` jumps to).
 public struct TrampolineSlot: @unchecked Sendable, Hashable {
+    /// Into the thunk the data names, with the data's address in %r10.
     public let code: UnsafeRawPointer
+    /// Straight into the closure, for register callbacks (`callstub_register_callback_thunk`
+    /// written into the slot): %r13 saved, the closure's context put in it, the closure's
+    /// function called, %r13 restored. C's argument and result registers pass untouched.
+    public let registerCode: UnsafeRawPointer
     let data: UnsafeMutableRawPointer
 }
 
@@ -25,6 +32,8 @@ public final class TrampolinePool: @unchecked Sendable {
     public static let shared = TrampolinePool()
 
     static let slotSize = 32
+    /// Where a slot's thunk entry starts, after its register entry.
+    static let thunkEntryOffset = 19
     private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     private struct State {
@@ -33,6 +42,9 @@ public final class TrampolinePool: @unchecked Sendable {
         var free: [TrampolineSlot] = []
         var head = 0
         var pages = 0
+        /// Why a page could not be made (no executable memory): kept, so that later
+        /// callbacks go to libffi at once instead of trying again.
+        var failure: JITError?
     }
     private let state = Lock(State())
     /// The callback each freed slot belonged to, by data address, for the late-call report
@@ -43,9 +55,15 @@ public final class TrampolinePool: @unchecked Sendable {
     public func allocate(function: UInt, context: UInt, thunk: UnsafeRawPointer) throws(JITError) -> TrampolineSlot {
         let slot: TrampolineSlot = try state.withLock { state throws(JITError) in
             if state.head == state.free.count {
+                if let failure = state.failure { throw failure }
                 state.free.removeAll(keepingCapacity: true)
                 state.head = 0
-                try addPage(&state)
+                do throws(JITError) {
+                    try addPage(&state)
+                } catch {
+                    state.failure = error
+                    throw error
+                }
             }
             let slot = state.free[state.head]
             state.head += 1
@@ -68,7 +86,10 @@ public final class TrampolinePool: @unchecked Sendable {
     /// every slot freed before it.
     public func release(_ slot: TrampolineSlot, name: String) {
         Self.names.withLock { $0[UInt(bitPattern: slot.data)] = name }
+        // Both entries: the thunk entry jumps to the thunk word, the register entry calls
+        // the function word; the late-call stub finds the data in %r10 either way.
         slot.data.storeBytes(of: UInt(bitPattern: lateStub(of: slot)), toByteOffset: 16, as: UInt.self)
+        slot.data.storeBytes(of: UInt(bitPattern: lateStub(of: slot)), as: UInt.self)
         state.withLock { $0.free.append(slot) }
     }
 
@@ -96,10 +117,17 @@ public final class TrampolinePool: @unchecked Sendable {
         memset(memory, 0xCC, pageSize)  // int3 between and after trampolines
         for index in 0..<slots {
             let offset = index * Self.slotSize
+            // The register entry (19 bytes):
             // lea r10, [rip + (data slot)]   the data page is one page further, same offset
             put([0x4C, 0x8D, 0x15] + le32(pageSize - 7), at: offset)
-            // jmp qword ptr [rip + (data slot + 16)]
-            put([0xFF, 0x25] + le32(pageSize + 16 - 13), at: offset + 7)
+            put([0x41, 0x55], at: offset + 7)  // push r13 (callee-saved in C; aligns the stack)
+            put([0x4D, 0x8B, 0x6A, 0x08], at: offset + 9)  // mov r13, [r10 + 8]   the context
+            put([0x41, 0xFF, 0x12], at: offset + 13)  // call [r10]   the closure's function
+            put([0x41, 0x5D], at: offset + 16)  // pop r13
+            put([0xC3], at: offset + 18)  // ret
+            // The thunk entry (13 bytes): lea r10, [rip + (data slot)]; jmp [rip + (data slot + 16)]
+            put([0x4C, 0x8D, 0x15] + le32(pageSize - 26), at: offset + Self.thunkEntryOffset)
+            put([0xFF, 0x25] + le32(pageSize + 16 - 32), at: offset + 26)
         }
         // The late-call stub: report(r10) with the stack aligned; the report never returns.
         let late = pageSize - Self.slotSize
@@ -114,8 +142,9 @@ public final class TrampolinePool: @unchecked Sendable {
         }
         state.pages += 1
         for index in 0..<slots {
+            let code = UnsafeRawPointer(memory + index * Self.slotSize)
             state.free.append(TrampolineSlot(
-                code: UnsafeRawPointer(memory + index * Self.slotSize), data: memory + pageSize + index * Self.slotSize))
+                code: code + Self.thunkEntryOffset, registerCode: code, data: memory + pageSize + index * Self.slotSize))
         }
     }
 

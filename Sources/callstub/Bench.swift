@@ -541,8 +541,9 @@ struct DWARFFigures: Encodable {
     }
 }
 
-/// C calling Swift: a native `@convention(c)` function, a typed callback through an LLVM
-/// thunk and through a libffi closure, a dynamic one; and qsort with each comparator.
+/// C calling Swift: a native `@convention(c)` function, a typed JIT callback (a register
+/// callback: the slot jumps to the closure) and a libffi closure, a dynamic one (through
+/// an LLVM thunk); and qsort with each comparator.
 struct CallbackFigures: Encodable {
     let nativeNanoseconds: Double
     let thunkNanoseconds: Double
@@ -724,7 +725,7 @@ struct BenchReport: Encodable {
         }
         if let callbacks {
             lines.append(String(
-                format: "callbacks, C calling int(int): native @convention(c) %.2f ns, LLVM thunk %.2f ns, libffi closure %.2f ns, dynamic (thunk) %.2f ns",
+                format: "callbacks, C calling int(int): native @convention(c) %.2f ns, JIT callback %.2f ns, libffi closure %.2f ns, dynamic (thunk) %.2f ns",
                 callbacks.nativeNanoseconds, callbacks.thunkNanoseconds, callbacks.closureNanoseconds, callbacks.dynamicNanoseconds))
             lines.append(String(
                 format: "qsort of 1,000,000 ints: native comparator %.0f ms, thunk %.0f ms (%.2f×), libffi closure %.0f ms (thunk %.1f× faster)",

@@ -1,5 +1,6 @@
 // Typed register calls (RegisterCall.swift): a typed handle of integers, pointers, floats
-// and doubles calls the C function itself. The oracle is C: each function below has a
+// and doubles calls the C function itself; and register callbacks (RegisterCallback.swift),
+// whose closure C calls with its registers as they are. The oracle is C: each function below has a
 // driver compiled beside it that makes the same call, and the typed handle must return
 // what the driver does, on a library built by each installed compiler with -O2 (clang's
 // callees read narrow arguments as 32-bit values the caller extended; a variadic callee
@@ -9,6 +10,7 @@
 import CTestSupport
 import CallStub
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct RegisterCallTests {
@@ -52,6 +54,19 @@ import Testing
             return vmixed(13, 1L, 2.25, 3L, 4.5, 5L, 6.75, -7L, 8.0, 9L, 10.25, 11L, 12.5, 13L);
         }
         long double long_half(long double x) { return x / 2; }
+        typedef double (*vectors_callback)(long, double, int, float, void *, double, float,
+                                           double, double, double, double, short);
+        double drive_vectors(vectors_callback f) {
+            return f(-1, 0.5, -7, 0.25f, (void *)64, 1e3, -1.5f, -2.5, 3.5, 4.5, 5.5, -32768);
+        }
+        typedef long (*integers_callback)(long, int, void *, unsigned, signed char, unsigned short);
+        long drive_integers(integers_callback f) { return f(1L << 40, -7, (void *)64, 4000000000u, -5, 65000); }
+        int drive_narrow(signed char (*f)(short, unsigned char, _Bool)) { return f(-2, 200, 1) + 1000; }
+        unsigned drive_ushort(unsigned short (*f)(unsigned)) { return f(0x1234FFFEu) + 1u; }
+        float drive_float(float (*f)(float, int)) { return f(1.25f, -3) * 2; }
+        _Bool drive_bool(_Bool (*f)(int)) { return f(4) && !f(7); }
+        void *drive_pointer(void *(*f)(void *, long)) { return f((void *)0x1000, 8); }
+        long drive_void(void (*f)(long)) { f(42); return 1; }
         """
 
     static let declarations = """
@@ -73,6 +88,17 @@ import Testing
         long vmixed(int n, ...);
         long vmixed_driver(void);
         long double long_half(long double x);
+        typedef double (*vectors_callback)(long, double, int, float, void *, double, float,
+                                           double, double, double, double, short);
+        double drive_vectors(vectors_callback f);
+        typedef long (*integers_callback)(long, int, void *, unsigned, signed char, unsigned short);
+        long drive_integers(integers_callback f);
+        int drive_narrow(signed char (*f)(short, unsigned char, _Bool));
+        unsigned drive_ushort(unsigned short (*f)(unsigned));
+        float drive_float(float (*f)(float, int));
+        _Bool drive_bool(_Bool (*f)(int));
+        void *drive_pointer(void *(*f)(void *, long));
+        long drive_void(void (*f)(long));
         """
 
     /// The library built by each installed compiler (gcc, clang-19) with -O2.
@@ -152,6 +178,60 @@ import Testing
         #expect(vmixedShort(4, 1, 2.25, 3, 4.5) == ((1 * 31 + 9) * 31 + 3) * 31 + 18)
     }
 
+    /// Register callbacks: C (built by each compiler with -O2) calls the closure with the
+    /// arguments in its registers and reads the result from %rax or %xmm0. clang's caller
+    /// of `drive_narrow` adds to the `signed char` result as a 32-bit value, so it must come
+    /// back extended.
+    @Test(arguments: libraries, [BindingOptions.Backend.auto, .jit])
+    func registerCallbacksAgreeWithC(_ path: String, _ backend: BindingOptions.Backend) throws {
+        let library = try open(path, BindingOptions(backend: backend))
+        // All eight vector registers with four integers between them, then all six integer ones.
+        typealias Vectors = (Int, Double, Int32, Float, UnsafeRawPointer?, Double, Float, Double, Double, Double, Double, Int16)
+        let vectors = try Callback.typed("vectors_callback", Vectors.self, returning: Double.self, scope: library.declarations, backend: backend) {
+            a, b, c, d, e, f, g, h, i, j, k, l in
+            let integers: [Int] = [a, Int(c), Int(bitPattern: UInt(bitPattern: e)), Int(l)]
+            let floating: [Double] = [b, Double(d), f, Double(g), h, i, j, k]
+            return integers == [-1, -7, 64, -32768] && floating == [0.5, 0.25, 1e3, -1.5, -2.5, 3.5, 4.5, 5.5] ? 1 : -1
+        }
+        #expect(vectors.callsClosureDirectly)
+        #expect(try library.function("drive_vectors").typed(Callback.self, returning: Double.self)(vectors) == 1)
+        typealias Integers = (Int, Int32, UnsafeRawPointer?, UInt32, Int8, UInt16)
+        let integers = try Callback.typed("integers_callback", Integers.self, returning: Int.self, scope: library.declarations, backend: backend) {
+            a, b, c, d, e, f in
+            [a, Int(b), Int(bitPattern: UInt(bitPattern: c)), Int(d), Int(e), Int(f)] == [1 << 40, -7, 64, 4_000_000_000, -5, 65000] ? 1 : -1
+        }
+        #expect(integers.callsClosureDirectly)
+        #expect(try library.function("drive_integers").typed(Callback.self, returning: Int.self)(integers) == 1)
+
+        let narrow = try Callback.typed("signed char (*)(short, unsigned char, _Bool)", (Int16, UInt8, Bool).self, returning: Int8.self, backend: backend) {
+            a, b, c in a == -2 && b == 200 && c ? -100 : 0
+        }
+        #expect(narrow.callsClosureDirectly)
+        #expect(try library.function("drive_narrow").typed(Callback.self, returning: Int32.self)(narrow) == 900)
+        let ushort = try Callback.typed("unsigned short (*)(unsigned)", UInt32.self, returning: UInt16.self, backend: backend) {
+            UInt16(truncatingIfNeeded: $0)
+        }
+        #expect(try library.function("drive_ushort").typed(Callback.self, returning: UInt32.self)(ushort) == 0xFFFF)
+        let float = try Callback.typed("float (*)(float, int)", (Float, Int32).self, returning: Float.self, backend: backend) {
+            $0 * Float($1)
+        }
+        #expect(try library.function("drive_float").typed(Callback.self, returning: Float.self)(float) == -7.5)
+        let even = try Callback.typed("_Bool (*)(int)", Int32.self, returning: Bool.self, backend: backend) { $0 % 2 == 0 }
+        #expect(try library.function("drive_bool").typed(Callback.self, returning: Bool.self)(even))
+        let offset = try Callback.typed("void *(*)(void *, long)", (UnsafeRawPointer?, Int).self, returning: UnsafeRawPointer?.self, backend: backend) {
+            pointer, offset in pointer.map { $0 + offset }
+        }
+        #expect(try library.function("drive_pointer").typed(Callback.self, returning: UnsafeRawPointer?.self)(offset) == UnsafeRawPointer(bitPattern: 0x1008))
+        let seen = Mutex<Int>(0)
+        let record = try Callback.typed("void (*)(long)", Int.self, returning: CVoid.self, backend: backend) { value in
+            seen.withLock { $0 = value }
+            return CVoid()
+        }
+        #expect(record.callsClosureDirectly)
+        #expect(try library.function("drive_void").typed(Callback.self, returning: Int.self)(record) == 1)
+        #expect(seen.withLock { $0 } == 42)
+    }
+
     @Test(arguments: libraries)
     func otherHandlesKeepTheirPath(_ path: String) throws {
         // libffi asked for: the handle calls through libffi.
@@ -172,5 +252,12 @@ import Testing
         let half = try library.function("long_half").typed(Float80.self, returning: Float80.self)
         #expect(!half.callsFunctionDirectly)
         #expect(half(3) == 1.5)
+        // Callbacks: on libffi, or of a type that does not travel in registers.
+        let viaClosure = try Callback.typed("int (*)(int)", Int32.self, returning: Int32.self, backend: .libffi) { $0 }
+        #expect(!viaClosure.callsClosureDirectly)
+        let wide = try Callback.typed("long double (*)(long double)", Float80.self, returning: Float80.self) { $0 / 2 }
+        #expect(!wide.callsClosureDirectly)
+        #expect(try library.function("long_half").typed(Float80.self, returning: Float80.self)(3) == 1.5)
+        _ = wide
     }
 }

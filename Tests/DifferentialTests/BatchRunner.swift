@@ -364,6 +364,7 @@ final class BatchRunner {
                             resultType.map { CampaignSwiftTypes.swiftType(for: $0) } ?? CVoid.self,
                             scope: scope, backend: backend, relay: relay)
                         outcomes.append(path("\(prefix).typed", window: resultSize) { drive(typed.unsafePointer.raw, frame.slots, $0) })
+                        if typed.callsClosureDirectly { report.pathCalls["thunk.typed (register callback)", default: 0] += 1 }
                     }
                 } catch {
                     refuse("callback (\(backend)): \(error)", categories, into: &report)
