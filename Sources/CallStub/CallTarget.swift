@@ -272,8 +272,10 @@ public final class CallTarget: Sendable {
         }
     }
 
+    /// The fast conversions only; the first value they do not take sends the whole call
+    /// to `callGeneral` (conversions have no side effects), so that this path keeps no
+    /// string arena to release.
     private func call(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
-        var strings: StringArena?  // copies of .string arguments, made only when there are some
         let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         // The count was checked against this shape by the caller.
         let stepBase = steps.baseAddress.unsafelyUnwrapped
@@ -282,16 +284,34 @@ public final class CallTarget: Sendable {
         while index < values.count {
             let step = stepBase[index]
             let destination = base + step.offset
-            if !step.coder.store(valueBase + index, at: destination) {
-                try storeGeneral(values[index], index: index, at: destination, strings: &strings)
-            }
+            guard step.coder.store(valueBase + index, at: destination) else { return try callGeneral(values, scratch: base) }
             argumentArray[index] = destination
             index += 1
         }
+        return invokeAndLoad(argumentArray, scratch: base)
+    }
+
+    /// Every conversion, with copies of `.string` arguments kept until the call returns.
+    private func callGeneral(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
+        var strings: StringArena?  // made only when there are strings
+        let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+        for index in values.indices {
+            let step = steps[index]
+            let destination = base + step.offset
+            if !step.coder.store(values.baseAddress.unsafelyUnwrapped + index, at: destination) {
+                try storeGeneral(values[index], index: index, at: destination, strings: &strings)
+            }
+            argumentArray[index] = destination
+        }
+        return withExtendedLifetime(strings) { invokeAndLoad(argumentArray, scratch: base) }
+    }
+
+    /// Calls with the frame built and reads the result back as a value.
+    @inline(__always)
+    private func invokeAndLoad(_ argumentArray: UnsafeMutablePointer<UnsafeMutableRawPointer?>, scratch base: UnsafeMutableRawPointer) -> CValue {
         let result = base + resultOffset
         result.storeBytes(of: (0 as UInt64, 0 as UInt64), as: (UInt64, UInt64).self)
         invoke(argumentArray, result)
-        withExtendedLifetime(strings) {}
         if resultRecord != nil { return .record(recordResult(from: result)) }
         return resultCoder.load(from: result) ?? ValueCoding.load(signature.result.valueClass, from: result)
     }
