@@ -144,11 +144,8 @@ for n in range(MAX_CALLBACK_ARITY + 1):
     w("        try Callback.checkTyped(signature, arguments: types, result: R.self)")
     for i in range(n):
         w("        let class%d = signature.arguments[%d].valueClass" % (i, i))
-    # Scalar and pointer types: the thunk calls `body` itself.
-    w("        let indirect: (any IndirectCallbackBody)? =")
-    w("            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody%d(body) : nil" % n)
-    # Integers, pointers, floats and doubles in registers: one closure type, called by the
-    # fixed register thunk with C's registers as they are (RegisterCallback.swift).
+    # Integers, pointers, floats and doubles in registers: one closure type, which a
+    # trampoline slot calls with C's registers as they are (RegisterCallback.swift).
     registers = ", ".join(["g%d" % i for i in range(6)] + ["v%d" % i for i in range(8)])
     w("        let register: RegisterCallbackBody? =")
     w("            Callback.passesInRegisters(signature, arguments: types, result: R.self)")
@@ -159,6 +156,10 @@ for n in range(MAX_CALLBACK_ARITY + 1):
     else:
         w("                body().cRegisterWords")
     w("            } : nil")
+    # Other scalar and pointer types (complex, long double, __int128): the shape's LLVM
+    # thunk calls `body` itself.
+    w("        let indirect: (any IndirectCallbackBody)? =")
+    w("            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody%d(body) : nil" % n)
     call = "body(%s)" % ", ".join("A%d.fromCArgument(arguments[%d]!, valueClass: class%d)" % (i, i, i) for i in range(n))
     w("        return try Callback(")
     w("            signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register")

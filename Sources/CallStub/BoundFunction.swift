@@ -120,7 +120,9 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// locked table holds, which live as long as this function (the table stops growing
     /// at its limit instead of dropping them), so a reader needs no reference of its own.
     private let lastInferredTail = Atomic<Unmanaged<InferredTail>?>(nil)
-    /// Distinct variadic tails kept prepared; beyond this the cache starts over.
+    /// Distinct variadic tails kept prepared: beyond this the explicit tails' cache starts
+    /// over, and the inferred tails' stops growing (their entries live as long as the
+    /// function; a tail past the limit is found by its C types on each call).
     static let variadicCacheLimit = 256
 
     init(

@@ -30,13 +30,12 @@ import Synchronization
     func checked(by box: CallbackBox) -> any IndirectCallbackBody
 }
 
-extension IndirectCallbackBody {
-    /// The closure's two words: its function and its context (which `self` keeps alive).
-    var closureWords: (function: UInt, context: UInt) {
-        precondition(MemoryLayout<Self>.size == 2 * MemoryLayout<UInt>.size, "an indirect body is one closure")
-        var copy = self
-        return withUnsafeBytes(of: &copy) { ($0.load(as: UInt.self), $0.load(fromByteOffset: MemoryLayout<UInt>.size, as: UInt.self)) }
-    }
+/// The two words of the one closure `holder` (a struct) stores: its function and its
+/// context, which `holder` keeps alive. Read out of a struct: a closure handed to a
+/// generic function itself would first be wrapped in a reabstraction thunk.
+func closureWords<Holder>(of holder: Holder) -> (function: UInt, context: UInt) {
+    precondition(MemoryLayout<Holder>.size == 2 * MemoryLayout<UInt>.size, "\(Holder.self) holds one closure")
+    return withUnsafeBytes(of: holder) { ($0.load(as: UInt.self), $0.load(fromByteOffset: MemoryLayout<UInt>.size, as: UInt.self)) }
 }
 
 @usableFromInline final class CallbackBox: @unchecked Sendable {
@@ -85,15 +84,14 @@ extension IndirectCallbackBody {
     /// box keeps the context alive. `thunkEntry` is read out of a non-generic struct: handed
     /// to a generic function (`unsafeBitCast`), a closure would first be wrapped in a
     /// reabstraction thunk taking its arguments indirectly.
-    func closureWords() -> (function: UInt, context: UInt, indirect: Bool) {
+    func thunkClosure() -> (function: UInt, context: UInt, indirect: Bool) {
         if let indirectBody {
-            let words = indirectBody.closureWords
+            let words = closureWords(of: indirectBody)
             return (words.function, words.context, true)
         }
         struct Holder { var entry: CallbackEntry }
-        var holder = Holder(entry: thunkEntry)
-        let words = withUnsafeBytes(of: &holder) { $0.load(as: (UInt, UInt).self) }
-        return (words.0, words.1, false)
+        let words = closureWords(of: Holder(entry: thunkEntry))
+        return (words.function, words.context, false)
     }
 }
 
@@ -285,52 +283,14 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
         let context = UnsafeRawPointer(Unmanaged.passUnretained(box).toOpaque())
 
         var jitFailure: String?
-        if backend != .libffi, JITRuntime.disabled == nil, let register = box.registerBody {
-            // A register callback: a trampoline slot's register entry calls the closure
-            // (its thunk entry goes through the same code written as a function), no LLVM.
-            do throws(JITError) {
-                let words = register.closureWords
-                // A closure without a context (the optimiser dropped its captures) needs no
-                // %r13: the slot's thunk entry jumps straight to it, and it returns to C.
-                let direct = words.context == 0
-                let slot = try TrampolinePool.shared.allocate(
-                    function: words.function, context: words.context,
-                    thunk: direct ? UnsafeRawPointer(bitPattern: words.function)! : RegisterCallbackBody.thunk)
-                self.unsafePointer = CPointer(direct ? slot.code : slot.registerCode)
+        if backend != .libffi {
+            if let (pointer, slot) = Self.trampoline(for: box, signature: signature, failure: &jitFailure) {
+                self.unsafePointer = pointer
                 self.slot = slot
                 self.closure = nil
                 self.backend = .jit
                 self.fallbackReason = nil
                 return
-            } catch {
-                jitFailure = error.description
-            }
-            if backend == .jit { throw .backendUnavailable(.jit, reason: jitFailure ?? "") }
-        } else if backend != .libffi {
-            switch JITRuntime.shared {
-            case .success(let compiler):
-                let plan = X86_64SysV.plan(signature)
-                if let refusal = JITRuntime.refusal(plan) {
-                    jitFailure = refusal.description
-                } else {
-                    do throws(JITError) {
-                        // A trampoline slot holding the box's closure, into the one thunk of
-                        // this shape, which calls the closure directly, as Swift would.
-                        let words = box.closureWords()
-                        let thunk = try compiler.pooledThunk(for: plan, indirect: words.indirect)
-                        let slot = try TrampolinePool.shared.allocate(function: words.function, context: words.context, thunk: thunk)
-                        self.unsafePointer = CPointer(slot.code)
-                        self.slot = slot
-                        self.closure = nil
-                        self.backend = .jit
-                        self.fallbackReason = nil
-                        return
-                    } catch {
-                        jitFailure = error.description
-                    }
-                }
-            case .failure(let error):
-                jitFailure = error.description
             }
             if backend == .jit { throw .backendUnavailable(.jit, reason: jitFailure ?? "") }
         }
@@ -343,6 +303,39 @@ public final class Callback: @unchecked Sendable, CustomStringConvertible, Hasha
             self.fallbackReason = jitFailure
         } catch {
             throw .unsupportedSignature(backend: .libffi, reason: "\(error)" + (jitFailure.map { "; and the JIT: \($0)" } ?? ""))
+        }
+    }
+
+    /// The JIT path: a trampoline slot holding the box's closure and the C pointer into it,
+    /// or `nil` with the reason in `failure`. A register callback's slot needs no LLVM: it
+    /// calls the closure with C's registers as they are (jumping straight to a closure
+    /// without a context, which needs no %r13). Any other goes into the one LLVM thunk of
+    /// its shape, which calls the closure directly, as Swift would.
+    private static func trampoline(
+        for box: CallbackBox, signature: ValidatedSignature, failure: inout String?
+    ) -> (pointer: CPointer, slot: TrampolineSlot)? {
+        do throws(JITError) {
+            if JITRuntime.disabled == nil, let register = box.registerBody {
+                let words = closureWords(of: register)
+                let direct = words.context == 0
+                let slot = try TrampolinePool.shared.allocate(
+                    function: words.function, context: words.context,
+                    thunk: direct ? UnsafeRawPointer(bitPattern: words.function)! : nil)
+                return (CPointer(direct ? slot.code : slot.registerCode), slot)
+            }
+            let compiler = try JITRuntime.shared.get()
+            let plan = X86_64SysV.plan(signature)
+            if let refusal = JITRuntime.refusal(plan) {
+                failure = refusal.description
+                return nil
+            }
+            let words = box.thunkClosure()
+            let thunk = try compiler.pooledThunk(for: plan, indirect: words.indirect)
+            let slot = try TrampolinePool.shared.allocate(function: words.function, context: words.context, thunk: thunk)
+            return (CPointer(slot.code), slot)
+        } catch {
+            failure = error.description
+            return nil
         }
     }
 

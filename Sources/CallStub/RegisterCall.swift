@@ -106,23 +106,49 @@ struct CRegisterFile {
     @inlinable @inline(__always)
     init() {}
 
-    /// Places `value` in the next register of its class (psABI 3.2.3: left to right).
-    @inlinable @inline(__always)
-    mutating func place<A: CArgumentConvertible>(_ value: A) {
-        let word = value.cRegisterWord
-        if A.cRegisterClass == .integer {
-            switch integers {
-            case 0: g0 = word
-            case 1: g1 = word
-            case 2: g2 = word
-            case 3: g3 = word
-            case 4: g4 = word
-            default: g5 = word
+    /// The `index`th integer argument register's word (%rdi, %rsi, %rdx, %rcx, %r8, %r9).
+    @inlinable
+    subscript(integer index: Int) -> UInt64 {
+        @inline(__always) get {
+            switch index {
+            case 0: g0
+            case 1: g1
+            case 2: g2
+            case 3: g3
+            case 4: g4
+            default: g5
             }
-            integers += 1
-        } else {
-            let vector = Double(bitPattern: word)
-            switch vectors {
+        }
+        @inline(__always) set {
+            switch index {
+            case 0: g0 = newValue
+            case 1: g1 = newValue
+            case 2: g2 = newValue
+            case 3: g3 = newValue
+            case 4: g4 = newValue
+            default: g5 = newValue
+            }
+        }
+    }
+
+    /// The `index`th vector argument register's low 64 bits (%xmm0–%xmm7).
+    @inlinable
+    subscript(vector index: Int) -> UInt64 {
+        @inline(__always) get {
+            switch index {
+            case 0: v0.bitPattern
+            case 1: v1.bitPattern
+            case 2: v2.bitPattern
+            case 3: v3.bitPattern
+            case 4: v4.bitPattern
+            case 5: v5.bitPattern
+            case 6: v6.bitPattern
+            default: v7.bitPattern
+            }
+        }
+        @inline(__always) set {
+            let vector = Double(bitPattern: newValue)
+            switch index {
             case 0: v0 = vector
             case 1: v1 = vector
             case 2: v2 = vector
@@ -132,6 +158,18 @@ struct CRegisterFile {
             case 6: v6 = vector
             default: v7 = vector
             }
+        }
+    }
+
+    /// Places `value` in the next register of its class (psABI 3.2.3: left to right); the
+    /// counters are constants once the handle is specialised.
+    @inlinable @inline(__always)
+    mutating func place<A: CArgumentConvertible>(_ value: A) {
+        if A.cRegisterClass == .integer {
+            self[integer: integers] = value.cRegisterWord
+            integers += 1
+        } else {
+            self[vector: vectors] = value.cRegisterWord
             vectors += 1
         }
     }

@@ -5,30 +5,22 @@
 // %xmm0–%xmm7 in, %rax and %xmm0 out). Its C pointer is a trampoline slot's register
 // entry (TrampolinePool), which only puts the closure's context in %r13 and calls it: the
 // arguments stay in their registers, nothing is spilled, there is no result buffer, and no
-// LLVM is needed (docs/callbacks.md). The slot's other entry jumps to the same code written
-// as a function (`callstub_register_callback_thunk`, Sources/CRegisterCall).
+// LLVM is needed (docs/callbacks.md).
 
 import ABILowering
-import CRegisterCall
 
 /// The closure type of register callbacks.
 @usableFromInline typealias RegisterCallbackClosure = @Sendable (
     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, Double, Double, Double, Double, Double, Double, Double, Double
 ) -> (UInt64, Double)
 
-/// A typed callback's closure as the register thunk calls it. Its type is concrete, so
+/// A typed callback's closure as a slot's register entry calls it. Its type is concrete, so
 /// the closure is stored as Swift calls it (a generic one would be reabstracted to take
 /// its arguments by address).
 @usableFromInline struct RegisterCallbackBody: Sendable {
     @usableFromInline let body: RegisterCallbackClosure
 
     @inlinable init(_ body: @escaping RegisterCallbackClosure) { self.body = body }
-
-    /// The closure's two words: its function and its context (which `self` keeps alive).
-    var closureWords: (function: UInt, context: UInt) {
-        var copy = self
-        return withUnsafeBytes(of: &copy) { ($0.load(as: UInt.self), $0.load(fromByteOffset: MemoryLayout<UInt>.size, as: UInt.self)) }
-    }
 
     /// The same body, first checking that `box`'s callback is still alive (debug builds).
     func checked(by box: CallbackBox) -> RegisterCallbackBody {
@@ -37,12 +29,6 @@ import CRegisterCall
             box.checkAlive()
             return body(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
         }
-    }
-
-    /// The thunk every register callback's trampoline slot jumps to.
-    static var thunk: UnsafeRawPointer {
-        let entry: @convention(c) () -> Void = callstub_register_callback_thunk
-        return unsafeBitCast(entry, to: UnsafeRawPointer.self)
     }
 }
 
@@ -63,26 +49,10 @@ extension CRegisterFile {
     mutating func take<A: CCallbackArgument>(_: A.Type) -> A {
         if A.cRegisterClass == .integer {
             defer { integers += 1 }
-            switch integers {
-            case 0: return A.fromCRegisterWord(g0)
-            case 1: return A.fromCRegisterWord(g1)
-            case 2: return A.fromCRegisterWord(g2)
-            case 3: return A.fromCRegisterWord(g3)
-            case 4: return A.fromCRegisterWord(g4)
-            default: return A.fromCRegisterWord(g5)
-            }
+            return A.fromCRegisterWord(self[integer: integers])
         }
         defer { vectors += 1 }
-        switch vectors {
-        case 0: return A.fromCRegisterWord(v0.bitPattern)
-        case 1: return A.fromCRegisterWord(v1.bitPattern)
-        case 2: return A.fromCRegisterWord(v2.bitPattern)
-        case 3: return A.fromCRegisterWord(v3.bitPattern)
-        case 4: return A.fromCRegisterWord(v4.bitPattern)
-        case 5: return A.fromCRegisterWord(v5.bitPattern)
-        case 6: return A.fromCRegisterWord(v6.bitPattern)
-        default: return A.fromCRegisterWord(v7.bitPattern)
-        }
+        return A.fromCRegisterWord(self[vector: vectors])
     }
 }
 

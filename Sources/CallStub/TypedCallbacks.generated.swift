@@ -12,13 +12,13 @@ extension Callback {
         let signature = try Callback.signature(of: declaration, scope: scope)
         let types: [any CCallbackArgument.Type] = []
         try Callback.checkTyped(signature, arguments: types, result: R.self)
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody0(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 body().cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody0(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -38,14 +38,14 @@ extension Callback {
         let types: [any CCallbackArgument.Type] = [A0.self]
         try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody1(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody1(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -66,14 +66,14 @@ extension Callback {
         try Callback.checkTyped(signature, arguments: types, result: R.self)
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody2(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody2(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -95,14 +95,14 @@ extension Callback {
         let class0 = signature.arguments[0].valueClass
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody3(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody3(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -125,14 +125,14 @@ extension Callback {
         let class1 = signature.arguments[1].valueClass
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody4(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody4(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -156,14 +156,14 @@ extension Callback {
         let class2 = signature.arguments[2].valueClass
         let class3 = signature.arguments[3].valueClass
         let class4 = signature.arguments[4].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody5(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody5(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -188,14 +188,14 @@ extension Callback {
         let class3 = signature.arguments[3].valueClass
         let class4 = signature.arguments[4].valueClass
         let class5 = signature.arguments[5].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody6(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody6(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -221,14 +221,14 @@ extension Callback {
         let class4 = signature.arguments[4].valueClass
         let class5 = signature.arguments[5].valueClass
         let class6 = signature.arguments[6].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody7(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody7(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -255,14 +255,14 @@ extension Callback {
         let class5 = signature.arguments[5].valueClass
         let class6 = signature.arguments[6].valueClass
         let class7 = signature.arguments[7].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody8(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody8(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -290,14 +290,14 @@ extension Callback {
         let class6 = signature.arguments[6].valueClass
         let class7 = signature.arguments[7].valueClass
         let class8 = signature.arguments[8].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody9(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody9(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -326,14 +326,14 @@ extension Callback {
         let class7 = signature.arguments[7].valueClass
         let class8 = signature.arguments[8].valueClass
         let class9 = signature.arguments[9].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody10(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody10(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -363,14 +363,14 @@ extension Callback {
         let class8 = signature.arguments[8].valueClass
         let class9 = signature.arguments[9].valueClass
         let class10 = signature.arguments[10].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody11(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self), registers.take(A10.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody11(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {
@@ -401,14 +401,14 @@ extension Callback {
         let class9 = signature.arguments[9].valueClass
         let class10 = signature.arguments[10].valueClass
         let class11 = signature.arguments[11].valueClass
-        let indirect: (any IndirectCallbackBody)? =
-            Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody12(body) : nil
         let register: RegisterCallbackBody? =
             Callback.passesInRegisters(signature, arguments: types, result: R.self)
             ? RegisterCallbackBody { g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7 in
                 var registers = CRegisterFile(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
                 return body(registers.take(A0.self), registers.take(A1.self), registers.take(A2.self), registers.take(A3.self), registers.take(A4.self), registers.take(A5.self), registers.take(A6.self), registers.take(A7.self), registers.take(A8.self), registers.take(A9.self), registers.take(A10.self), registers.take(A11.self)).cRegisterWords
             } : nil
+        let indirect: (any IndirectCallbackBody)? =
+            register == nil && Callback.passesIndirectly(arguments: types, result: R.self) ? CallbackBody12(body) : nil
         return try Callback(
             signature: signature, name: name ?? declaration, backend: backend, indirect: indirect, register: register
         ) {

@@ -20,9 +20,9 @@ import Locks
 public struct TrampolineSlot: @unchecked Sendable, Hashable {
     /// Into the thunk the data names, with the data's address in %r10.
     public let code: UnsafeRawPointer
-    /// Straight into the closure, for register callbacks (`callstub_register_callback_thunk`
-    /// written into the slot): %r13 saved, the closure's context put in it, the closure's
-    /// function called, %r13 restored. C's argument and result registers pass untouched.
+    /// Straight into the closure, for register callbacks: %r13 saved, the closure's context
+    /// put in it, the closure's function called, %r13 restored. C's argument and result
+    /// registers pass untouched.
     public let registerCode: UnsafeRawPointer
     let data: UnsafeMutableRawPointer
 }
@@ -51,8 +51,9 @@ public final class TrampolinePool: @unchecked Sendable {
     /// (a lock of its own: a late call can come while another thread allocates).
     private static let names = Lock<[UInt: String]>([:])
 
-    /// A slot whose trampoline calls `thunk` with the closure `(function, context)`.
-    public func allocate(function: UInt, context: UInt, thunk: UnsafeRawPointer) throws(JITError) -> TrampolineSlot {
+    /// A slot holding the closure `(function, context)` whose thunk entry jumps to `thunk`;
+    /// `nil`: to the slot's own register entry, so that both entries call the closure.
+    public func allocate(function: UInt, context: UInt, thunk: UnsafeRawPointer?) throws(JITError) -> TrampolineSlot {
         let slot: TrampolineSlot = try state.withLock { state throws(JITError) in
             if state.head == state.free.count {
                 if let failure = state.failure { throw failure }
@@ -77,7 +78,7 @@ public final class TrampolinePool: @unchecked Sendable {
         // The thunk last: a slot is handed out only after all three words are in place.
         slot.data.storeBytes(of: function, as: UInt.self)
         slot.data.storeBytes(of: context, toByteOffset: 8, as: UInt.self)
-        slot.data.storeBytes(of: UInt(bitPattern: thunk), toByteOffset: 16, as: UInt.self)
+        slot.data.storeBytes(of: UInt(bitPattern: thunk ?? slot.registerCode), toByteOffset: 16, as: UInt.self)
         return slot
     }
 

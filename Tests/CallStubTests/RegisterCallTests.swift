@@ -54,6 +54,7 @@ import Testing
             return vmixed(13, 1L, 2.25, 3L, 4.5, 5L, 6.75, -7L, 8.0, 9L, 10.25, 11L, 12.5, 13L);
         }
         long double long_half(long double x) { return x / 2; }
+        long double drive_long_double(long double (*f)(long double)) { return f(3); }
         typedef double (*vectors_callback)(long, double, int, float, void *, double, float,
                                            double, double, double, double, short);
         double drive_vectors(vectors_callback f) {
@@ -88,6 +89,7 @@ import Testing
         long vmixed(int n, ...);
         long vmixed_driver(void);
         long double long_half(long double x);
+        long double drive_long_double(long double (*f)(long double));
         typedef double (*vectors_callback)(long, double, int, float, void *, double, float,
                                            double, double, double, double, short);
         double drive_vectors(vectors_callback f);
@@ -257,7 +259,6 @@ import Testing
         #expect(!viaClosure.callsClosureDirectly)
         let wide = try Callback.typed("long double (*)(long double)", Float80.self, returning: Float80.self) { $0 / 2 }
         #expect(!wide.callsClosureDirectly)
-        #expect(try library.function("long_half").typed(Float80.self, returning: Float80.self)(3) == 1.5)
-        _ = wide
+        #expect(try library.function("drive_long_double").typed(Callback.self, returning: Float80.self)(wide) == 1.5)
     }
 }

@@ -1,5 +1,4 @@
-// Register calls of variadic functions (Sources/CallStub/RegisterCall.swift) and the thunk
-// of register callbacks.
+// Register calls of variadic functions (Sources/CallStub/RegisterCall.swift).
 #ifndef CALLSTUB_REGISTER_CALL_H
 #define CALLSTUB_REGISTER_CALL_H
 
@@ -42,15 +41,5 @@ static inline __attribute__((always_inline)) double callstub_variadic_call_vecto
     default: return ((callstub_variadic_vector_result)function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7);
     }
 }
-
-// The thunk of register callbacks (Sources/CallStub/RegisterCallback.swift), the code of a
-// trampoline slot's register entry as a function, for the slot's thunk entry: entered
-// with %r10 pointing at the slot's data (the closure's function, then
-// its context), it calls the closure with Swift's calling convention, the context in
-// %r13 (swiftself; saved, since C expects it preserved). The closure's type takes six
-// integer and eight double arguments and returns (UInt64, Double), so Swift's registers
-// for it are C's (%rdi–%r9, %xmm0–%xmm7 in; %rax, %xmm0 out): the arguments pass through
-// untouched, and the result comes back where C reads it.
-void callstub_register_callback_thunk(void);
 
 #endif
