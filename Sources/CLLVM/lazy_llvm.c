@@ -38,6 +38,7 @@
     F(LLVMPositionBuilderAtEnd) F(LLVMPrintModuleToString) F(LLVMSetAlignment) F(LLVMSetInstructionCallConv) \
     F(LLVMStructTypeInContext) F(LLVMVectorType) F(LLVMVerifyModule) F(LLVMVoidTypeInContext) \
     F(LLVMX86FP80TypeInContext) F(LLVMOrcLLJITGetObjTransformLayer) F(LLVMOrcObjectTransformLayerSetTransform) \
+    F(LLVMOrcLLJITGetExecutionSession) F(LLVMOrcExecutionSessionSetErrorReporter) \
     F(LLVMGetBufferStart) F(LLVMGetBufferSize) F(LLVMInitializeX86TargetInfo) F(LLVMInitializeX86Target) \
     F(LLVMInitializeX86TargetMC) F(LLVMInitializeX86AsmPrinter) F(LLVMInitializeX86AsmParser)
 

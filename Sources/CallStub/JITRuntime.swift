@@ -17,6 +17,9 @@ enum JITRuntime {
     /// environment turns the JIT off (as on a machine that forbids executable memory).
     static let shared: Result<StubCompiler, JITError> = {
         if let disabled { return .failure(disabled) }
+        // Asked before libLLVM is loaded: a process that may not execute what it writes
+        // never maps it (ExecutableMemory).
+        if let denial = ExecutableMemory.probe() { return .failure(denial) }
         do throws(JITError) {
             let compiler = StubCompiler(session: try JITSession(), persistentCache: try? persistentCache.get())
             started.withLock { $0 = compiler }

@@ -76,6 +76,11 @@ public final class JITSession: Sendable {
             LLVMOrcObjectTransformLayerSetTransform(
                 LLVMOrcLLJITGetObjTransformLayer(created), ObjectCapture.transform,
                 Unmanaged.passUnretained(capture).toOpaque())
+            // ORC's default reporter prints to stderr ("JIT session error: …"); ours keeps
+            // the text for the failure the caller sees.
+            LLVMOrcExecutionSessionSetErrorReporter(
+                LLVMOrcLLJITGetExecutionSession(created), ObjectCapture.report,
+                Unmanaged.passUnretained(capture).toOpaque())
             return (
                 created, String(cString: LLVMOrcLLJITGetTripleString(created)),
                 String(cString: LLVMOrcLLJITGetDataLayoutStr(created)), LLVMOrcCreateNewThreadSafeContext()
@@ -140,7 +145,7 @@ public final class JITSession: Sendable {
                 var pointers: [UnsafeRawPointer] = []
                 for symbol in symbols {
                     var address: LLVMOrcExecutorAddress = 0
-                    if let error = LLVMOrcLLJITLookup(instance, &address, symbol) { throw .llvm(Self.consume(error)) }
+                    if let error = LLVMOrcLLJITLookup(instance, &address, symbol) { throw failure(Self.consume(error)) }
                     guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else { throw .symbolNotFound(symbol) }
                     pointers.append(pointer)
                 }
@@ -155,6 +160,16 @@ public final class JITSession: Sendable {
         return added
     }
 
+    /// The error for a lookup that failed with LLVM's `text`: the denial of executable
+    /// memory if that was the cause (kept for the process: nothing asks LLVM again), else
+    /// LLVM's text with what the session reported while materialising. Under the lock.
+    private func failure(_ text: String) -> JITError {
+        let reported = objectCapture.reported
+        objectCapture.reported = []
+        if let denial = ExecutableMemory.probe() { return denial }
+        return .llvm(reported.isEmpty ? text : "\(text): \(reported.joined(separator: "; "))")
+    }
+
     /// Frees a removable module's code and data. Its addresses must not be used after.
     /// (While the process exits the module stays: the gate is closed to LLVM.)
     func remove(_ module: RemovableModule) {
@@ -164,9 +179,11 @@ public final class JITSession: Sendable {
         }
     }
 
-    /// Runs `body` under the session's lock, unless the process is exiting (`LLVMExitGate`).
+    /// Runs `body` under the session's lock, unless the process is exiting (`LLVMExitGate`)
+    /// or may not execute what LLVM would write (`ExecutableMemory`).
     private func locked<Result>(_ body: () throws(JITError) -> Result) throws(JITError) -> Result {
-        try LLVMExitGate.run { () throws(JITError) -> Result in
+        if let denial = ExecutableMemory.denial { throw denial }
+        return try LLVMExitGate.run { () throws(JITError) -> Result in
             try lock.withLock { _ throws(JITError) -> Result in try body() }
         }
     }
@@ -228,7 +245,7 @@ public final class JITSession: Sendable {
             var address: LLVMOrcExecutorAddress = 0
             if let error = LLVMOrcLLJITLookup(instance, &address, symbol) {
                 let text = Self.consume(error)
-                return .failure(text.contains("Symbols not found") ? .symbolNotFound(symbol) : .llvm(text))
+                return .failure(text.contains("Symbols not found") ? .symbolNotFound(symbol) : failure(text))
             }
             return .success(address)
         }
@@ -266,7 +283,7 @@ public final class JITSession: Sendable {
 
     private static let nativeTargetReady: Bool = CLLVM_InitializeNativeTarget() == 0
 
-    private static func consume(_ error: LLVMErrorRef) -> String {
+    fileprivate static func consume(_ error: LLVMErrorRef) -> String {
         let message = LLVMGetErrorMessage(error)
         defer { LLVMDisposeErrorMessage(message) }
         return message.map { String(cString: $0) } ?? "unknown LLVM error"
@@ -279,10 +296,21 @@ public final class JITSession: Sendable {
     }
 }
 
-/// Copies of the objects LLVM emits, taken by the object transform layer while asked to.
+/// Copies of the objects LLVM emits, taken by the object transform layer while asked to,
+/// and the errors the session reports (materialisation runs on the looking-up thread,
+/// under the session's lock).
 private final class ObjectCapture: @unchecked Sendable {
     var isCapturing = false
     var objects: [[UInt8]] = []
+    var reported: [String] = []
+
+    /// The execution session's error reporter: keeps the text instead of printing it.
+    static let report: LLVMOrcErrorReporterFunction = { context, error in
+        let capture = Unmanaged<ObjectCapture>.fromOpaque(context!).takeUnretainedValue()
+        guard let error else { return }
+        let text = JITSession.consume(error)
+        if capture.reported.count < 8 { capture.reported.append(text) }
+    }
 
     /// LLJIT's object transform: leaves the object as it is, and copies it when capturing.
     static let transform: LLVMOrcObjectTransformLayerTransformFunction = { context, objectInOut in

@@ -73,6 +73,7 @@ public final class PersistentStubCache: Sendable {
     /// The stub of `shape` (without errno capture) from this process's loaded stubs or the
     /// directory, or nil. Uses no LLVM.
     public func stub(for shape: LoweredShape) -> StubEntry? {
+        if ExecutableMemory.denial != nil { return nil }
         let key = key(for: shape)
         let address: UInt? = state.withLock { state in
             if let known = state.loaded[key] { return known }
@@ -188,7 +189,7 @@ public final class PersistentStubCache: Sendable {
         guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED
         else { return nil }
         code.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: code.count) }
-        guard mprotect(memory, size, PROT_READ | PROT_EXEC) == 0 else {
+        guard ExecutableMemory.makeExecutable(memory, byteCount: size, what: "a persisted stub") == nil else {
             munmap(memory, size)
             return nil
         }

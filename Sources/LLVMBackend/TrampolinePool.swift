@@ -106,6 +106,7 @@ public final class TrampolinePool: @unchecked Sendable {
     /// Maps a code page and its data page, writes the trampolines, and makes the code
     /// executable (never writable again).
     private func addPage(_ state: inout State) throws(JITError) {
+        if let denial = ExecutableMemory.denial { throw denial }
         let size = 2 * pageSize
         guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED
         else { throw JITError.memory("mmap of \(size) bytes for callback trampolines failed (errno \(errno))") }
@@ -137,9 +138,9 @@ public final class TrampolinePool: @unchecked Sendable {
         put([0xFF, 0x15] + le32(pageSize + Self.slotSize - 8 - 13), at: late + 7)  // call [rip + (last data word)]
         let report: @convention(c) (UnsafeRawPointer?) -> Void = { TrampolinePool.lateCall(data: $0) }
         (memory + size - 8).storeBytes(of: unsafeBitCast(report, to: UInt.self), as: UInt.self)
-        guard mprotect(memory, pageSize, PROT_READ | PROT_EXEC) == 0 else {
+        if let failure = ExecutableMemory.makeExecutable(memory, byteCount: pageSize, what: "callback trampolines") {
             munmap(memory, size)
-            throw JITError.memory("mprotect of callback trampolines to read+execute failed (errno \(errno))")
+            throw failure
         }
         state.pages += 1
         for index in 0..<slots {

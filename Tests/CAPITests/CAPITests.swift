@@ -102,6 +102,25 @@ import Testing
         #expect(outcome.output.hasSuffix("0 failed\n"), "\(outcome.output.suffix(4000))")
     }
 
+    /// A process denied executable memory (a seccomp filter like systemd's
+    /// MemoryDenyWriteExecute, or PR_SET_MDWE from the start or after a JIT binding):
+    /// every binding and callback goes on through libffi, JIT bindings and callbacks fail
+    /// naming the denial at once (2,000 attempts grow the process by less than 64 pages),
+    /// libLLVM is never loaded when the denial came first, and nothing is printed (LLVM's
+    /// own reporter would write each failure to stderr).
+    @Test(arguments: ["seccomp", "mdwe", "later"])
+    func deniedExecutableMemoryFallsBackOnce(_ mode: String) throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/denied_executable_memory.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory, extra: ["-I", FixtureLibrary.sourceDirectory.path])
+        // Without the persistent stub cache, so that JIT bindings would compile.
+        let outcome = try run(executable, [fixture.path, mode], environment: ["CALLSTUB_STUB_CACHE": "off"])
+        if outcome.status == 77 && mode != "seccomp" { return }  // a kernel before 6.3: no PR_SET_MDWE
+        #expect(outcome.status == 0 && outcome.output == "0 failed\n", "\(outcome.output.suffix(4000))")
+    }
+
     /// The persistent stub cache: the first process compiles and writes the stub, later
     /// ones run it without loading libLLVM; damaged, foreign or exposed files are ignored
     /// and replaced, an exposed directory is not used, concurrent writers leave whole files.

@@ -13,7 +13,7 @@ import Testing
 
 @Suite struct CallbackLifetimeTests {
     /// The form a newcomer writes first: the callback made inline, in the argument list.
-    @Test(arguments: [BindingOptions.Backend.jit, .libffi])
+    @Test(arguments: backends)
     func anInlineTemporaryLivesForTheCall(_ backend: BindingOptions.Backend) throws {
         try inlineTemporaryCallback(backend: backend)
     }

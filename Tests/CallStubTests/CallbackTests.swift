@@ -16,7 +16,7 @@ import Testing
             let (x, y) = (a.raw!.load(as: Int32.self), b.raw!.load(as: Int32.self))
             return .int(x < y ? -1 : x > y ? 1 : 0)
         }
-        #expect(compare.backend == (backend == .libffi ? .libffi : .jit))
+        #expect(compare.backend == (goesThroughLibffi(backend) ? .libffi : .jit))
         var numbers: [Int32] = (0..<1000).map { Int32(($0 * 7919) % 1000) - 500 }
         try numbers.withUnsafeMutableBufferPointer { buffer in
             _ = try qsort.call([.pointer(CPointer(buffer.baseAddress)), .uint(UInt64(buffer.count)), .uint(4), .callback(compare)])
@@ -148,7 +148,7 @@ import Testing
     @Test(arguments: RecordShape.cases)
     func recordsByValue(_ fixture: FixtureLibrary, _ shape: RecordShape, _ backend: BindingOptions.Backend) throws {
         let library = try openFixture(fixture)
-        if shape.name == "LDS" && backend == .libffi { return }  // libffi cannot return X87-class records
+        if shape.name == "LDS" && goesThroughLibffi(backend) { return }  // libffi cannot return X87-class records
         // The callback checks what C passed (make_<S>(10)) and returns it; C weighs it.
         let seen = Lock<String?>(nil)
         let echo = try Callback("struct \(shape.name) (*)(struct \(shape.name), int)", scope: library.declarations, backend: backend) { values in

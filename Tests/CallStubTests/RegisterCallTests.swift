@@ -128,7 +128,7 @@ import Testing
         #expect(Self.libraries.count >= 1)
     }
 
-    @Test(arguments: libraries, [BindingOptions.Backend.auto, .jit])
+    @Test(arguments: libraries, [BindingOptions.Backend.auto, fastBackend])
     func registerCallsAgreeWithC(_ path: String, _ backend: BindingOptions.Backend) throws {
         let library = try open(path, BindingOptions(backend: backend))
         func driver<R: CResultConvertible>(_ name: String, _ type: R.Type) throws -> R {
@@ -184,7 +184,7 @@ import Testing
     /// arguments in its registers and reads the result from %rax or %xmm0. clang's caller
     /// of `drive_narrow` adds to the `signed char` result as a 32-bit value, so it must come
     /// back extended.
-    @Test(arguments: libraries, [BindingOptions.Backend.auto, .jit])
+    @Test(arguments: libraries, [BindingOptions.Backend.auto, fastBackend])
     func registerCallbacksAgreeWithC(_ path: String, _ backend: BindingOptions.Backend) throws {
         let library = try open(path, BindingOptions(backend: backend))
         // All eight vector registers with four integers between them, then all six integer ones.
@@ -195,20 +195,20 @@ import Testing
             let floating: [Double] = [b, Double(d), f, Double(g), h, i, j, k]
             return integers == [-1, -7, 64, -32768] && floating == [0.5, 0.25, 1e3, -1.5, -2.5, 3.5, 4.5, 5.5] ? 1 : -1
         }
-        #expect(vectors.callsClosureDirectly)
+        #expect(vectors.callsClosureDirectly == !goesThroughLibffi(backend))
         #expect(try library.function("drive_vectors").typed(Callback.self, returning: Double.self)(vectors) == 1)
         typealias Integers = (Int, Int32, UnsafeRawPointer?, UInt32, Int8, UInt16)
         let integers = try Callback.typed("integers_callback", Integers.self, returning: Int.self, scope: library.declarations, backend: backend) {
             a, b, c, d, e, f in
             [a, Int(b), Int(bitPattern: UInt(bitPattern: c)), Int(d), Int(e), Int(f)] == [1 << 40, -7, 64, 4_000_000_000, -5, 65000] ? 1 : -1
         }
-        #expect(integers.callsClosureDirectly)
+        #expect(integers.callsClosureDirectly == !goesThroughLibffi(backend))
         #expect(try library.function("drive_integers").typed(Callback.self, returning: Int.self)(integers) == 1)
 
         let narrow = try Callback.typed("signed char (*)(short, unsigned char, _Bool)", (Int16, UInt8, Bool).self, returning: Int8.self, backend: backend) {
             a, b, c in a == -2 && b == 200 && c ? -100 : 0
         }
-        #expect(narrow.callsClosureDirectly)
+        #expect(narrow.callsClosureDirectly == !goesThroughLibffi(backend))
         #expect(try library.function("drive_narrow").typed(Callback.self, returning: Int32.self)(narrow) == 900)
         let ushort = try Callback.typed("unsigned short (*)(unsigned)", UInt32.self, returning: UInt16.self, backend: backend) {
             UInt16(truncatingIfNeeded: $0)
@@ -229,7 +229,7 @@ import Testing
             seen.withLock { $0 = value }
             return CVoid()
         }
-        #expect(record.callsClosureDirectly)
+        #expect(record.callsClosureDirectly == !goesThroughLibffi(backend))
         #expect(try library.function("drive_void").typed(Callback.self, returning: Int.self)(record) == 1)
         #expect(seen.withLock { $0 } == 42)
     }
@@ -242,7 +242,7 @@ import Testing
         #expect(!viaFFI.callsFunctionDirectly)
         #expect(viaFFI(-2, -3, 65535, 255, true) == -2 * 1_000_003 - 3 * 1009 + 65535 * 17 + 255 * 3 + 1)
         // errno captured: the stub reads it right after the call.
-        var capturing = BindingOptions(backend: .jit)
+        var capturing = BindingOptions(backend: fastBackend)
         capturing.capturesErrno = true
         let withErrno = try open(path, capturing).function("scale").typed((Float, Int32).self, returning: Float.self)
         #expect(!withErrno.callsFunctionDirectly)

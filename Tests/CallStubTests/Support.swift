@@ -6,8 +6,18 @@ import CTestSupport
 import CallStub
 import Testing
 
-/// The backends every calling test runs on: libffi and the JIT must agree with C.
-let backends: [BindingOptions.Backend] = [.libffi, .jit]
+/// The backends every calling test runs on: libffi and the JIT must agree with C. Where
+/// executable memory is denied (scripts/test's second run), the automatic backend instead
+/// of the JIT: it must fall back to libffi and agree all the same.
+let backends: [BindingOptions.Backend] = [.libffi, fastBackend]
+
+/// The JIT, or where executable memory is denied the automatic backend.
+let fastBackend: BindingOptions.Backend = DeniedExecutableMemory.active ? .auto : .jit
+
+/// Whether bindings and callbacks of `backend` are served by libffi in this process.
+func goesThroughLibffi(_ backend: BindingOptions.Backend) -> Bool {
+    backend == .libffi || DeniedExecutableMemory.active
+}
 
 /// The fixture library of one compiler, with the fixture header declared, binding
 /// through `backend`.

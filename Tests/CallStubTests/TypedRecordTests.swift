@@ -75,7 +75,7 @@ struct FloatDD: CRecordConvertible { var a: Float; var pad: Float; var b: Double
 
     @Test(arguments: FixtureLibrary.built)
     func layoutsThatDifferAreRefused(_ fixture: FixtureLibrary) throws {
-        let library = try openFixture(fixture, .jit)
+        let library = try openFixture(fixture, fastBackend)
         func refusal<T: CRecordConvertible>(_ type: T.Type, _ function: String) throws -> String {
             do {
                 _ = try library.function(function).typed(T.self, returning: Double.self)
