@@ -21,9 +21,11 @@ struct StubKey: Hashable {
 /// A stub compiler over one JIT session.
 ///
 /// Stubs are shared and counted: every stub handed out by `stubs(for:errno:)` is one use,
-/// which `release(stubFor:errno:)` gives back. A module whose stubs are all unused is
-/// removed from the JIT, so a process that binds ever new signatures (and drops them)
-/// keeps a bounded amount of code and of memory mappings.
+/// which `release(stubFor:errno:)` gives back. A module whose stubs are all unused waits
+/// among the last `idleModuleLimit` such modules, so that binding the same shapes again
+/// (a bind/call/free loop) finds them compiled; older ones are removed from the JIT, so a
+/// process that binds ever new signatures (and drops them) keeps a bounded amount of code
+/// and of memory mappings.
 public final class StubCompiler: Sendable {
     private let session: JITSession
     /// Where stubs without errno capture are written after their first compile.
@@ -47,14 +49,20 @@ public final class StubCompiler: Sendable {
         /// Pooled callbacks' thunks, one per shape and closure kind, kept for good.
         var pooledThunks: [PooledThunkKey: UInt] = [:]
         var modules: [Int: CompiledModule] = [:]
+        /// Modules whose stubs are all unused, least recently released first.
+        var idle: [Int] = []
         var nextName = 0
         var compiledModules = 0
     }
     private let state = Lock(State())
 
-    public init(session: JITSession, persistentCache: PersistentStubCache? = nil) {
+    /// How many modules with no stub in use are kept compiled.
+    public let idleModuleLimit: Int
+
+    public init(session: JITSession, persistentCache: PersistentStubCache? = nil, idleModuleLimit: Int = 64) {
         self.session = session
         self.persistentCache = persistentCache
+        self.idleModuleLimit = idleModuleLimit
     }
 
     /// Whether the stub for `plan` is compiled and in memory now.
@@ -66,7 +74,7 @@ public final class StubCompiler: Sendable {
     public var stubCount: Int { state.withLock { $0.cache.count } }
     /// The number of LLVM modules added so far (one per batch), freed ones included.
     public var moduleCount: Int { state.withLock { $0.compiledModules } }
-    /// The number of stub modules whose code is in memory now.
+    /// The number of stub modules whose code is in memory now (idle ones included).
     public var liveModuleCount: Int { state.withLock { $0.modules.count } }
 
     /// The thunk every callback of `plan`'s shape enters through its trampoline slot
@@ -137,6 +145,7 @@ public final class StubCompiler: Sendable {
             }
             return .success(keys.map { key in
                 let stub = state.cache[key]!
+                if state.modules[stub.module]!.uses == 0 { state.idle.removeAll { $0 == stub.module } }
                 state.modules[stub.module]!.uses += 1
                 return stub.address
             })
@@ -144,18 +153,19 @@ public final class StubCompiler: Sendable {
         return try result.get().map { unsafeBitCast(UnsafeRawPointer(bitPattern: $0)!, to: StubEntry.self) }
     }
 
-    /// Gives back one use of the stub for `plan`; the module's code is freed when none of
-    /// its stubs is used any more (and compiled again if asked for later).
+    /// Gives back one use of the stub for `plan`. A module none of whose stubs is used
+    /// any more joins the idle ones; the least recently released idle module beyond
+    /// `idleModuleLimit` is freed (and compiled again if asked for later).
     public func release(stubFor plan: CallPlan, errno: ErrnoHooks? = nil) {
         let key = StubKey(shape: plan.shape, errno: errno)
         let freed: RemovableModule? = state.withLock { state in
-            guard let stub = state.cache[key], var module = state.modules[stub.module] else { return nil }
-            module.uses -= 1
-            guard module.uses <= 0 else {
-                state.modules[stub.module] = module
-                return nil
-            }
-            state.modules[stub.module] = nil
+            guard let stub = state.cache[key], state.modules[stub.module] != nil else { return nil }
+            state.modules[stub.module]!.uses -= 1
+            guard state.modules[stub.module]!.uses <= 0 else { return nil }
+            state.idle.append(stub.module)
+            guard state.idle.count > idleModuleLimit else { return nil }
+            let oldest = state.idle.removeFirst()
+            let module = state.modules.removeValue(forKey: oldest)!
             for key in module.keys { state.cache[key] = nil }
             return module.handle
         }

@@ -39,6 +39,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Skip the callback measurement.")
     var noCallbacks = false
 
+    @Flag(name: .long, help: "Skip the memory measurement over many bind/call/free and callback cycles.")
+    var noCycles = false
+
     @Flag(name: .long, help: "Skip the start-up measurement (this executable started afresh for a few commands).")
     var noStartup = false
 
@@ -92,6 +95,12 @@ struct Bench: ParsableCommand {
             if !json { printError("callbacks: int(int) and qsort of 1,000,000 ints") }
             callbacks = try CallbackFigures.measure(library: path, quick: quick)
         }
+        var memoryCycles: MemoryCycleFigures?
+        if !noCycles {
+            let cycles = quick ? 100_000 : 1_000_000
+            if !json { printError("memory: \(cycles) bind/call/free and callback cycles") }
+            memoryCycles = try MemoryCycleFigures.measure(library: path, cycles: cycles)
+        }
         if !noDWARF {
             if !json { printError("DWARF: glibc's debug info") }
             dwarf = DWARFFigures.measure()
@@ -133,7 +142,7 @@ struct Bench: ParsableCommand {
         }
         let report = BenchReport(
             rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, compactTypes: compactTypes,
-            callbacks: callbacks, startup: startup)
+            callbacks: callbacks, memoryCycles: memoryCycles, startup: startup)
         print(json ? report.jsonText() : report.table())
     }
 }
@@ -649,6 +658,7 @@ struct BenchReport: Encodable {
     let dwarf: DWARFFigures?
     let compactTypes: CompactTypeFigures?
     let callbacks: CallbackFigures?
+    let memoryCycles: MemoryCycleFigures?
     let startup: StartupFigures?
 
     func jsonText() -> String {
@@ -736,6 +746,7 @@ struct BenchReport: Encodable {
                 format: "callbacks made and freed: JIT (a trampoline slot) %.2f µs, libffi closure %.2f µs",
                 callbacks.makeAndFreeThunkMicroseconds, callbacks.makeAndFreeClosureMicroseconds))
         }
+        if let memoryCycles { lines += memoryCycles.lines() }
         if let dwarf {
             if let error = dwarf.error {
                 lines.append("DWARF: not measured: \(error)")

@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func sharedStubsLiveUntilTheirLastUseIsGivenBack() throws {
-        let compiler = StubCompiler(session: try JITSession())
+        let compiler = StubCompiler(session: try JITSession(), idleModuleLimit: 0)
         let two = try Self.plan(arguments: 2)
         let first = try compiler.stub(for: two)
         let second = try compiler.stub(for: two)
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func batchesAreFreedWhenAllTheirStubsAreUnused() throws {
-        let compiler = StubCompiler(session: try JITSession())
+        let compiler = StubCompiler(session: try JITSession(), idleModuleLimit: 0)
         let plans = try (0...3).map { try Self.plan(arguments: $0) }
         _ = try compiler.stubs(for: plans)
         #expect(compiler.liveModuleCount == 1)
@@ -57,8 +57,35 @@ import Testing
         #expect(compiler.liveModuleCount == 0)
     }
 
+    /// A module whose stubs are all given back waits among the last `idleModuleLimit`
+    /// idle ones: binding its shape again compiles nothing; the oldest idle module beyond
+    /// the limit is freed.
+    @Test func releasedModulesWaitIdleForTheNextBinding() throws {
+        let compiler = StubCompiler(session: try JITSession(), idleModuleLimit: 2)
+        let plans = try (0...2).map { try Self.plan(arguments: $0) }
+        for plan in plans {
+            _ = try compiler.stub(for: plan)
+            compiler.release(stubFor: plan)
+        }
+        #expect(compiler.moduleCount == 3)
+        #expect(compiler.liveModuleCount == 2, "the first released is freed, the last two wait")
+        for _ in 0..<100 {
+            _ = try compiler.stub(for: plans[2])
+            compiler.release(stubFor: plans[2])
+        }
+        #expect(compiler.moduleCount == 3, "an idle module's shape bound again is not compiled again")
+        // In use again, a module leaves the idle list: releasing others does not free it.
+        _ = try compiler.stub(for: plans[1])
+        _ = try compiler.stub(for: plans[0])
+        compiler.release(stubFor: plans[0])
+        #expect(compiler.moduleCount == 4 && compiler.liveModuleCount == 3)
+        compiler.release(stubFor: plans[1])
+        #expect(compiler.liveModuleCount == 2)
+        #expect(compiler.hasStub(for: plans[1]) && compiler.hasStub(for: plans[0]) && !compiler.hasStub(for: plans[2]))
+    }
+
     @Test func bindingAndDroppingManyShapesKeepsMappingsBounded() throws {
-        let compiler = StubCompiler(session: try JITSession())
+        let compiler = StubCompiler(session: try JITSession(), idleModuleLimit: 0)
         let plans = try (0...16).map { try Self.plan(arguments: $0) }
         // Warm up, then 3,000 compile-and-free rounds: each would add mappings if leaked.
         for plan in plans {
