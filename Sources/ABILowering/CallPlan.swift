@@ -197,6 +197,102 @@ extension LoweredShape: CustomStringConvertible {
     }
 }
 
+extension LoweredShape {
+    /// Every field as ASCII bytes, so that two shapes have the same bytes only if they are
+    /// equal (`ShapeKeyEncoder`). The persistent stub cache's key (like `description`, it
+    /// leaves out nothing that changes the stub), built without string formatting: it is
+    /// on the path of a new process's first call (issue 19).
+    public var keyBytes: [UInt8] { keyBytes(after: []) }
+
+    /// `prefix`, then `keyBytes`, in one array.
+    public func keyBytes(after prefix: [UInt8]) -> [UInt8] {
+        var key = ShapeKeyEncoder(prefix: prefix, argumentCount: arguments.count)
+        for argument in arguments { key.append(argument) }
+        return key.finish(
+            result: result, fixedArgumentCount: fixedArgumentCount, isVariadic: isVariadic, resultWidening: resultWidening)
+    }
+}
+
+/// Writes a lowered shape as ASCII: a tag character for each case (`0`…`9`), integers in
+/// base 32, low digits first, each digit a character of `@`…`_` but the last, which is one
+/// of `` ` ``…DEL. Every field is read in a fixed order, so the bytes determine the shape.
+/// ASCII, so that the stub cache can key a dictionary by it as a `String`.
+struct ShapeKeyEncoder {
+    private var bytes: [UInt8] = []
+
+    init(prefix: [UInt8], argumentCount: Int) {
+        bytes = prefix
+        bytes.reserveCapacity(prefix.count + 24 + 12 * argumentCount)
+        integer(argumentCount)
+    }
+
+    private mutating func integer(_ value: Int) {
+        var rest = UInt(bitPattern: value)
+        while rest >= 32 {
+            bytes.append(0x40 | UInt8(rest & 31))
+            rest >>= 5
+        }
+        bytes.append(0x60 | UInt8(rest))
+    }
+
+    private mutating func tag(_ value: UInt8) { bytes.append(0x30 + value) }
+
+    private mutating func tag(_ value: IntegerExtension) {
+        switch value {
+        case .none: tag(0)
+        case .sign: tag(1)
+        case .zero: tag(2)
+        }
+    }
+
+    private mutating func append(_ pieces: [Piece]) {
+        integer(pieces.count)
+        for piece in pieces {
+            integer(piece.offset)
+            switch piece.kind {
+            case .integer(let count): tag(1); integer(count)
+            case .pointer: tag(2)
+            case .float: tag(3)
+            case .double: tag(4)
+            case .floatPair: tag(5)
+            case .x87: tag(6)
+            case .int128: tag(7)
+            }
+            switch piece.location {
+            case .gpr(let index, let isResult): tag(isResult ? 2 : 1); integer(index)
+            case .xmm(let index): tag(3); integer(index)
+            case .x87(let index): tag(4); integer(index)
+            case .stack(let offset): tag(5); integer(offset)
+            }
+            tag(piece.extension_)
+        }
+    }
+
+    /// The next argument (as many as `argumentCount`, in order).
+    mutating func append(_ argument: ArgumentLowering) {
+        switch argument {
+        case .direct(let pieces): tag(1); append(pieces)
+        case .stackCopy(let offset, let size, let alignment): tag(2); integer(offset); integer(size); integer(alignment)
+        case .ignored: tag(3)
+        }
+    }
+
+    consuming func finish(
+        result: ResultLowering, fixedArgumentCount: Int, isVariadic: Bool, resultWidening: IntegerExtension
+    ) -> [UInt8] {
+        switch result {
+        case .void: tag(1)
+        case .direct(let pieces): tag(2); append(pieces)
+        case .sret(let size, let alignment): tag(3); integer(size); integer(alignment)
+        case .ignored: tag(4)
+        }
+        integer(fixedArgumentCount)
+        tag(isVariadic ? 1 : 0)
+        tag(resultWidening)
+        return bytes
+    }
+}
+
 /// The lowering of one call shape under one calling convention.
 public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     /// The convention's name (`x86-64 SysV`).
@@ -217,11 +313,28 @@ public struct CallPlan: Hashable, Sendable, CustomStringConvertible {
     public var signature: ValidatedSignature
 
     /// The plan without its C types: the cache key of stubs.
+    /// `prefix`, then `shape.keyBytes` (the persistent stub cache's key), without building
+    /// the shape: its array of lowerings is a generic instantiation a new process pays for
+    /// once.
+    public func shapeKeyBytes(after prefix: [UInt8] = []) -> [UInt8] {
+        var key = ShapeKeyEncoder(prefix: prefix, argumentCount: arguments.count)
+        for argument in arguments { key.append(argument.lowering) }
+        return key.finish(
+            result: result, fixedArgumentCount: fixedArgumentCount, isVariadic: isVariadic, resultWidening: resultWidening)
+    }
+
+    /// How a scalar integer result narrower than 64 bits is widened (`none` otherwise).
+    var resultWidening: IntegerExtension {
+        guard case .integer(let kind) = signature.result.valueClass, kind.size < 8 else { return .none }
+        return kind.isSigned ? .sign : .zero
+    }
+
     public var shape: LoweredShape {
-        var widening = IntegerExtension.none
-        if case .integer(let kind) = signature.result.valueClass, kind.size < 8 { widening = kind.isSigned ? .sign : .zero }
+        let widening = resultWidening
         return LoweredShape(
-            result: result, arguments: arguments.map(\.lowering), fixedArgumentCount: fixedArgumentCount,
+            // A closure, not a key path: a key path's first use instantiates its metadata
+            // at run time, on the persistent stub cache's first-call path.
+            result: result, arguments: arguments.map { $0.lowering }, fixedArgumentCount: fixedArgumentCount,
             isVariadic: isVariadic, resultWidening: widening)
     }
 

@@ -47,7 +47,7 @@ enum JITRuntime {
     private static func persistedStub(for plan: CallPlan, capturesErrno: Bool) -> StubEntry? {
         guard !capturesErrno, case .success(let cache) = persistentCache, refusal(plan) == nil else { return nil }
         if let compiler = started.withLock({ $0 }), compiler.hasStub(for: plan) { return nil }
-        return cache.stub(for: plan.shape)
+        return cache.stub(for: plan)
     }
 
     /// glibc's `__errno_location` and FFIBackend's per-thread errno slot.
@@ -144,7 +144,7 @@ public enum PersistentStubs {
     /// the shape was never compiled by a process using this cache (or cannot be kept).
     public static func stubAddress(for plan: CallPlan) -> UnsafeRawPointer? {
         guard case .success(let cache) = JITRuntime.persistentCache, plan.compilerDisagreement == nil,
-            let entry = cache.stub(for: plan.shape)
+            let entry = cache.stub(for: plan)
         else { return nil }
         return unsafeBitCast(entry, to: UnsafeRawPointer.self)
     }

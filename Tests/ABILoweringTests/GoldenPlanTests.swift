@@ -67,3 +67,35 @@ import Testing
         }
     }
 }
+
+/// The persistent stub cache's key: the same bytes exactly when the lowered shapes are
+/// equal (a collision would run one shape's stub for another), and the same whether built
+/// from the shape or straight from the plan. Over the fixture's plans and 2,000 random
+/// signatures, with variadic tails.
+@Suite struct ShapeKeyTests {
+    @Test func keysAreEqualExactlyWhenShapesAre() throws {
+        var plans: [CallPlan] = []
+        for header in [FixtureLibrary.header, RandomSignatures.make(count: 2000, seed: 0x5EED_0019).header] {
+            let parsed = try CDeclParser.parse(header)
+            for case .function(_, let type) in parsed.declarations {
+                for tail in type.isVariadic ? [[], [CQualType(.int)], [CQualType(.double), CQualType(.long)]] : [[]] {
+                    guard let signature = try? ValidatedSignature.validate(type, variadicTail: tail) else { continue }
+                    plans.append(X86_64SysV.plan(signature))
+                }
+            }
+        }
+        #expect(plans.count > 1500)
+        var shapeByKey: [[UInt8]: LoweredShape] = [:]
+        for plan in plans {
+            let key = plan.shapeKeyBytes()
+            #expect(key == plan.shape.keyBytes)
+            #expect(key.allSatisfy { $0 >= 0x30 && $0 < 0x80 }, "ASCII: the cache keys a dictionary by it as a String")
+            if let seen = shapeByKey[key] {
+                #expect(seen == plan.shape, "two shapes with one key: \(seen) and \(plan.shape)")
+            } else {
+                shapeByKey[key] = plan.shape
+            }
+        }
+        #expect(Set(plans.map(\.shape)).count == shapeByKey.count)
+    }
+}

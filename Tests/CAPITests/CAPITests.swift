@@ -200,6 +200,30 @@ import Testing
         #expect(try !loadsLLVM("after concurrent writers"))
     }
 
+    /// A cache directory on a file system mounted `noexec`: stub files cannot be mapped
+    /// executable, so their bytes are copied into pages of their own; later runs still use
+    /// them without libLLVM. Needs a tmpfs mount: run as root where mounting is allowed
+    /// (elsewhere the test ends at the mount).
+    @Test(.enabled(if: geteuid() == 0)) func stubsOnANoexecFileSystemAreCopied() throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/stub_cache.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
+        let mountPoint = directory.appendingPathComponent("noexec").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard try run("/bin/mount", ["-t", "tmpfs", "-o", "noexec,mode=0700", "tmpfs", mountPoint]).status == 0 else { return }
+        defer { _ = try? run("/bin/umount", [mountPoint]) }
+        func loadsLLVM(_ comment: Comment) throws -> Bool {
+            let outcome = try run(executable, [fixture.path], environment: ["CALLSTUB_STUB_CACHE": mountPoint + "/stubs"])
+            #expect(outcome.status == 0 && outcome.output.contains("sum=14 status=0"), "\(comment): \(outcome.output)")
+            return outcome.output.contains("llvm=1")
+        }
+        #expect(try loadsLLVM("a first run compiles"))
+        #expect(try !loadsLLVM("a second run copies the stub it cannot map"))
+        #expect(try !loadsLLVM("and a third"))
+    }
+
     /// The program of docs/c-api.md, as printed there.
     @Test func documentedExampleRuns() throws {
         let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/c-api.md"), encoding: .utf8)
