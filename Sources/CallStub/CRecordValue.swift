@@ -12,17 +12,36 @@ import CTypeModel
 ///     var copy = point
 ///     try copy.setField("x", to: .int(3))
 public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
+    /// The record, its bytes and its callbacks behind one reference, so that copying a
+    /// value (into the `[CValue]` of a dynamic call, say) retains and releases one object,
+    /// not three (issue 18). Written only while uniquely referenced (copy on write), so a
+    /// value shared between threads is never written.
+    @usableFromInline
+    final class Storage: @unchecked Sendable {
+        let record: CRecord
+        @exclusivity(unchecked) var bytes: [UInt8]
+        @exclusivity(unchecked) var callbacks: [Callback]
+
+        init(record: CRecord, bytes: [UInt8], callbacks: [Callback] = []) {
+            self.record = record
+            self.bytes = bytes
+            self.callbacks = callbacks
+        }
+    }
+
+    private var storage: Storage
+
     /// The struct or union type.
-    public let record: CRecord
+    public var record: CRecord { storage.record }
     /// The object's bytes (`sizeof` of the record), padding included.
-    public private(set) var bytes: [UInt8]
+    public var bytes: [UInt8] { storage.bytes }
     /// The callbacks stored in its fields (`.callback`), kept alive as long as this value
     /// and its copies: the bytes hold only their pointers. Not part of equality.
-    public private(set) var callbacks: [Callback] = []
+    public var callbacks: [Callback] { storage.callbacks }
 
     /// Records are equal when their types and bytes are.
     public static func == (left: CRecordValue, right: CRecordValue) -> Bool {
-        left.record == right.record && left.bytes == right.bytes
+        left.storage === right.storage || (left.record == right.record && left.bytes == right.bytes)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -35,8 +54,7 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
         guard let layout = record.definition?.layout else {
             throw .invalidField(record: record.description, path: "", reason: "incomplete type has no value")
         }
-        self.record = record
-        self.bytes = [UInt8](repeating: 0, count: layout.size)
+        storage = Storage(record: record, bytes: [UInt8](repeating: 0, count: layout.size))
     }
 
     /// A value holding `bytes`, which must be exactly the record's size.
@@ -46,7 +64,7 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
             throw .invalidField(
                 record: record.description, path: "", reason: "expected \(self.bytes.count) bytes, got \(bytes.count)")
         }
-        self.bytes = bytes
+        storage = Storage(record: record, bytes: bytes)
     }
 
     /// A value initialised like a C initializer list without designators: the elements go
@@ -67,8 +85,12 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(trusted record: CRecord, bytes: [UInt8]) {
-        self.record = record
-        self.bytes = bytes
+        storage = Storage(record: record, bytes: bytes)
+    }
+
+    /// A value of `storage` as it is (a call's recycled result).
+    init(storage: Storage) {
+        self.storage = storage
     }
 
     // MARK: - Members
@@ -153,11 +175,14 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
 
     mutating func store(_ value: CValue, at location: FieldLocation, path: String) throws(CallStubError) {
         let access = self.access
-        let stored = bytes.withUnsafeMutableBytes { raw -> Result<[Callback], CallStubError> in
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = Storage(record: storage.record, bytes: storage.bytes, callbacks: storage.callbacks)
+        }
+        let stored = storage.bytes.withUnsafeMutableBytes { raw -> Result<[Callback], CallStubError> in
             do throws(CallStubError) { return .success(try access.store(value, at: location, path: path, into: raw)) } catch {
                 return .failure(error)
             }
         }
-        callbacks += try stored.get()
+        storage.callbacks += try stored.get()
     }
 }

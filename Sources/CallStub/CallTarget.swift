@@ -60,11 +60,11 @@ public final class CallTarget: Sendable {
     /// a `CRecordValue` (read here, not from the signature, on every call).
     let resultRecord: CRecord?
     let resultSize: Int
-    /// The bytes of the last record result handed out, reused for the next one when the
+    /// The storage of the last record result handed out, reused for the next one when the
     /// caller has dropped it (a record result costs no allocation then); guarded by
     /// `recycledResultBusy`, taken without waiting: a thread that finds it busy allocates.
     /// (Exclusivity is what the flag guarantees: the run-time check cost ~150 instructions.)
-    @exclusivity(unchecked) nonisolated(unsafe) private var recycledResultBytes: [UInt8] = []
+    @exclusivity(unchecked) nonisolated(unsafe) private var recycledResult: CRecordValue.Storage?
     private let recycledResultBusy = Atomic<Bool>(false)
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
@@ -318,19 +318,24 @@ public final class CallTarget: Sendable {
 
     /// A record result as a value, in the recycled bytes when no other thread is using them.
     func recordResult(from buffer: UnsafeRawPointer) -> CRecordValue {
-        let record = resultRecord.unsafelyUnwrapped
+        // The record type is read only where a new storage is made: reading it first cost a
+        // retain and a release (two atomic operations) on every call.
         guard recycledResultBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            let record = resultRecord.unsafelyUnwrapped
             return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
         }
         defer { recycledResultBusy.store(false, ordering: .releasing) }
-        if recycledResultBytes.count == resultSize {
-            // Written in place when the last result was dropped (the array is uniquely
-            // referenced); else copy-on-write gives a new array, kept for the next call.
-            recycledResultBytes.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize) }
+        if isKnownUniquelyReferenced(&recycledResult) {
+            // The last result was dropped: its storage is written in place (its bytes too,
+            // unless someone kept them: then copy-on-write gives new ones).
+            recycledResult.unsafelyUnwrapped.bytes.withUnsafeMutableBytes {
+                $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize)
+            }
         } else {
-            recycledResultBytes = Array(UnsafeRawBufferPointer(start: buffer, count: resultSize))
+            let record = resultRecord.unsafelyUnwrapped
+            recycledResult = CRecordValue.Storage(record: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
         }
-        return CRecordValue(trusted: record, bytes: recycledResultBytes)
+        return CRecordValue(storage: recycledResult.unsafelyUnwrapped)
     }
 
     private func storeGeneral(
@@ -422,18 +427,7 @@ enum FastCoder {
             guard case .pointer(let pointer) = value.pointee else { return false }
             destination.storeBytes(of: pointer.address, as: UInt.self)
         case .record(let identity, let size):
-            guard case .record(let record) = value.pointee, ObjectIdentifier(record.record) == identity else { return false }
-            record.bytes.withUnsafeBytes { source in
-                let from = source.baseAddress.unsafelyUnwrapped
-                // The usual small sizes as whole words, without a call to memmove.
-                switch size {
-                case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                case 16:
-                    destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                    destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
-                default: destination.copyMemory(from: from, byteCount: size)
-                }
-            }
+            return value.pointee.storeRecordBytes(of: identity, size: size, at: destination)
         case .general:
             return false
         }
@@ -453,5 +447,28 @@ enum FastCoder {
         case .pointer: return .pointer(CPointer(address: source.load(as: UInt.self)))
         default: return nil
         }
+    }
+}
+
+extension CValue {
+    /// Copies the bytes of a `.record` value of the record `identity` (`size` bytes) to
+    /// `destination`; `false` for anything else. A method on the value where it lies
+    /// (`pointer.pointee.storeRecordBytes`), so that the record's storage is borrowed, not
+    /// retained and released, on every dynamic call.
+    @inline(__always)
+    func storeRecordBytes(of identity: ObjectIdentifier, size: Int, at destination: UnsafeMutableRawPointer) -> Bool {
+        guard case .record(let record) = self, ObjectIdentifier(record.record) == identity else { return false }
+        record.bytes.withUnsafeBytes { source in
+            let from = source.baseAddress.unsafelyUnwrapped
+            // The usual small sizes as whole words, without a call to memmove.
+            switch size {
+            case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            case 16:
+                destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            default: destination.copyMemory(from: from, byteCount: size)
+            }
+        }
+        return true
     }
 }

@@ -44,6 +44,40 @@ struct RecordShape: CustomStringConvertible, Sendable {
 }
 
 @Suite struct RecordCallTests {
+    /// Record values are values: a call's record result reuses the storage of the last
+    /// one only once the caller has dropped it (CallTarget.recordResult), copies share
+    /// storage until one is written, and bytes taken out of a value stay as they were.
+    @Test(arguments: FixtureLibrary.built, backends)
+    func recordResultsAreValues(_ fixture: FixtureLibrary, _ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(fixture, backend)
+        let make = try library.function("make_DD")
+        func made(_ seed: Int64) throws -> CRecordValue {
+            guard case .record(let value) = try make.call([.int(seed)]) else { throw CallStubError.declarationMismatch("no record") }
+            return value
+        }
+        let first = try made(1)
+        let firstText = first.description
+        let second = try made(2)  // while `first` is held
+        #expect(first.description == firstText && second.description != firstText)
+        var copy = second
+        try copy.setField("a", to: .double(-1))
+        let copiedA = try copy.field("a")
+        #expect(second.description != copy.description && copiedA == .double(-1))
+        var keptBytes = second.bytes
+        let secondText = second.description
+        for seed in 3..<20 {
+            // Each result dropped at once: its storage is reused for the next.
+            _ = try made(Int64(seed))
+        }
+        #expect(second.description == secondText && keptBytes == second.bytes)
+        keptBytes = try made(40).bytes  // the value dropped, its bytes kept
+        let keptText = keptBytes
+        _ = try made(41)
+        #expect(keptBytes == keptText)
+        let again = try made(40)
+        #expect(again == (try CRecordValue(first.record, bytes: keptText)))
+    }
+
     @Test(arguments: RecordShape.cases)
     func passesAndReturnsRecords(_ fixture: FixtureLibrary, _ shape: RecordShape, _ backend: BindingOptions.Backend) throws {
         let library = try openFixture(fixture, backend)
