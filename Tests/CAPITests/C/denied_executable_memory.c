@@ -8,21 +8,11 @@
 #define _GNU_SOURCE
 #include <callstub.h>
 #include "deny_executable_memory.h"
+#include "check.h"
 #include "llvm_mapped.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(condition, ...) \
-    do { \
-        if (!(condition)) { \
-            failures++; \
-            printf("FAIL line %d: ", __LINE__); \
-            printf(__VA_ARGS__); \
-            printf("\n"); \
-        } \
-    } while (0)
 
 static const char *const denied = "executable memory is denied in this process";
 

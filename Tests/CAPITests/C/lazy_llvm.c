@@ -3,20 +3,10 @@
  * maps it. Argument "missing" (run with CALLSTUB_LLVM_LIBRARY naming no file): a JIT
  * binding fails with CALLSTUB_ERROR_BACKEND naming the reason; libffi calls still work. */
 #include <callstub.h>
+#include "check.h"
 #include "llvm_mapped.h"
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(condition, ...) \
-    do { \
-        if (!(condition)) { \
-            failures++; \
-            printf("FAIL line %d: ", __LINE__); \
-            printf(__VA_ARGS__); \
-            printf("\n"); \
-        } \
-    } while (0)
 
 int main(int argc, char **argv) {
     if (argc < 3) {
