@@ -328,7 +328,7 @@ public final class CallTarget: Sendable {
         if isKnownUniquelyReferenced(&recycledResult) {
             // The last result was dropped: its storage is written in place (its bytes too,
             // unless someone kept them: then copy-on-write gives new ones).
-            recycledResult.unsafelyUnwrapped.bytes.withUnsafeMutableBytes {
+            recycledResult.unsafelyUnwrapped.withMutableBytes {
                 $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize)
             }
         } else {
@@ -457,17 +457,15 @@ extension CValue {
     /// retained and released, on every dynamic call.
     @inline(__always)
     func storeRecordBytes(of identity: ObjectIdentifier, size: Int, at destination: UnsafeMutableRawPointer) -> Bool {
-        guard case .record(let record) = self, ObjectIdentifier(record.record) == identity else { return false }
-        record.bytes.withUnsafeBytes { source in
-            let from = source.baseAddress.unsafelyUnwrapped
-            // The usual small sizes as whole words, without a call to memmove.
-            switch size {
-            case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            case 16:
-                destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
-            default: destination.copyMemory(from: from, byteCount: size)
-            }
+        guard case .record(let record) = self, ObjectIdentifier(record.storage.record) == identity else { return false }
+        let from = record.storage.address
+        // The usual small sizes as whole words, without a call to memmove.
+        switch size {
+        case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+        case 16:
+            destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+        default: destination.copyMemory(from: from, byteCount: size)
         }
         return true
     }

@@ -249,15 +249,17 @@ extension CRecordValue: CArgumentConvertible, CResultConvertible {
     public func withCArgument<Result>(
         for target: CallTarget, at index: Int, _ body: (UnsafeMutableRawPointer) -> Result
     ) -> Result {
-        if target.recordIdentities[index] != ObjectIdentifier(record) { target.checkRecordArgument(self, at: index) }
+        // The bytes read at their address (`bytes` would retain and release the array).
+        if target.recordIdentities[index] != ObjectIdentifier(storage.record) { target.checkRecordArgument(self, at: index) }
         let alignment = target.argumentAlignments[index]
         if alignment > 16 {
-            return withUnsafeTemporaryAllocation(byteCount: bytes.count, alignment: alignment) { copy in
-                bytes.withUnsafeBytes { copy.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let size = storage.bytes.count
+            return withUnsafeTemporaryAllocation(byteCount: size, alignment: alignment) { copy in
+                copy.baseAddress!.copyMemory(from: storage.address, byteCount: size)
                 return body(copy.baseAddress!)
             }
         }
-        return bytes.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
+        return body(UnsafeMutableRawPointer(mutating: storage.address))
     }
 
     public static func fromCResult(_ buffer: UnsafeRawPointer, target: CallTarget) -> CRecordValue {
