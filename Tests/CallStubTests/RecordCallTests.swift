@@ -63,6 +63,12 @@ struct RecordShape: CustomStringConvertible, Sendable {
         try copy.setField("a", to: .double(-1))
         let copiedA = try copy.field("a")
         #expect(second.description != copy.description && copiedA == .double(-1))
+        // Calls read a record argument at its storage's address: the written copy's bytes.
+        let weigh = try library.function("weigh_DD")
+        let fresh = try CRecordValue(copy.record, bytes: copy.bytes)
+        let typedWeigh = try weigh.typed(CRecordValue.self, returning: Double.self)
+        #expect(try weigh.call([.record(copy)]) == weigh.call([.record(fresh)]))
+        #expect(typedWeigh(copy) == typedWeigh(fresh) && typedWeigh(copy) != typedWeigh(second))
         var keptBytes = second.bytes
         let secondText = second.description
         for seed in 3..<20 {
