@@ -112,8 +112,10 @@ public final class PersistentStubCache: Sendable {
 
     /// The stub of `plan`'s shape (without errno capture) from this process's loaded stubs
     /// or the directory, or nil. Uses no LLVM.
+    /// Where memory may not be made executable (`ExecutableMemory`), stubs are still
+    /// served: mapping a file read+execute is what those policies allow (as for shared
+    /// libraries); only the copy a `noexec` file system needs is refused.
     public func stub(for plan: CallPlan) -> StubEntry? {
-        if ExecutableMemory.denial != nil { return nil }
         let key = plan.shapeKeyBytes(after: keyPrefix)
         let text = String(decoding: key, as: UTF8.self)  // ASCII: the same bytes
         let address: UInt? = state.withLock { state in
@@ -203,6 +205,7 @@ public final class PersistentStubCache: Sendable {
             guard errno == EPERM || errno == EACCES else { return nil }
             copying = true
         }
+        if ExecutableMemory.denial != nil { return nil }  // a copy could not be made executable
         var bytes = [UInt8](repeating: 0, count: size)
         let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
         guard count == size, let offset = bytes.withUnsafeBytes({ codeOffset($0, key: key) }) else { return nil }

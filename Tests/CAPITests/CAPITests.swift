@@ -121,6 +121,27 @@ import Testing
         #expect(outcome.status == 0 && outcome.output == "0 failed\n", "\(outcome.output.suffix(4000))")
     }
 
+    /// Where executable memory is denied, stubs already in the persistent cache still run:
+    /// their files are mapped read+execute, which such policies allow (as for shared
+    /// libraries). The program runs under systemd's seccomp filter after a run without it
+    /// wrote the stub; a shape not in the cache is refused (deniedExecutableMemoryFallsBackOnce).
+    @Test func cachedStubsRunWhereExecutableMemoryIsDenied() throws {
+        let fixture = try #require(FixtureLibrary.built.first)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = Self.repository.appendingPathComponent("Tests/CAPITests/C/stub_cache.c").path
+        let executable = try Self.build([program], compiler: fixture.compiler, in: directory)
+        let deny = directory.appendingPathComponent("deny_executable_memory").path
+        let wrapper = FixtureLibrary.sourceDirectory.appendingPathComponent("deny_executable_memory.c").path
+        let compiled = try run(fixture.compiler.path, ["-o", deny, wrapper])
+        try #require(compiled.status == 0, "\(compiled.output)")
+        let environment = ["CALLSTUB_STUB_CACHE": directory.appendingPathComponent("stubs").path]
+        let first = try run(executable, [fixture.path], environment: environment)
+        #expect(first.status == 0 && first.output.hasPrefix("llvm=1 sum=14 status=0"), "\(first.output)")
+        let denied = try run(deny, ["seccomp", executable, fixture.path], environment: environment)
+        #expect(denied.status == 0 && denied.output.hasPrefix("llvm=0 sum=14 status=0"), "\(denied.output)")
+    }
+
     /// The persistent stub cache: the first process compiles and writes the stub, later
     /// ones run it without loading libLLVM; damaged, foreign or exposed files are ignored
     /// and replaced, an exposed directory is not used, concurrent writers leave whole files.
