@@ -140,6 +140,20 @@ import Testing
         #expect(first.status == 0 && first.output.hasPrefix("llvm=1 sum=14 status=0"), "\(first.output)")
         let denied = try run(deny, ["seccomp", executable, fixture.path], environment: environment)
         #expect(denied.status == 0 && denied.output.hasPrefix("llvm=0 sum=14 status=0"), "\(denied.output)")
+        // And after refusals: the cached shape does not depend on what was bound first.
+        let refusing = Self.repository.appendingPathComponent("Tests/CAPITests/C/denied_executable_memory.c").path
+        // Each program in a directory of its own (`build` names the output by compiler).
+        let refusingDirectory = directory.appendingPathComponent("refusing"), lazyDirectory = directory.appendingPathComponent("lazy")
+        for made in [refusingDirectory, lazyDirectory] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
+        let refusingExecutable = try Self.build(
+            [refusing], compiler: fixture.compiler, in: refusingDirectory, extra: ["-I", FixtureLibrary.sourceDirectory.path])
+        let lazy = Self.repository.appendingPathComponent("Tests/CAPITests/C/lazy_llvm.c").path
+        let compiling = try Self.build([lazy], compiler: fixture.compiler, in: lazyDirectory)
+        // A cache of its own, holding isum2's stub only (isum3's, above, must be refused).
+        let isum2Only = ["CALLSTUB_STUB_CACHE": directory.appendingPathComponent("isum2-stubs").path]
+        _ = try run(compiling, [fixture.path, "ffi"], environment: isum2Only)  // writes isum2's stub
+        let afterRefusals = try run(refusingExecutable, [fixture.path, "cached"], environment: isum2Only)
+        #expect(afterRefusals.status == 0 && afterRefusals.output == "0 failed\n", "\(afterRefusals.output)")
     }
 
     /// The persistent stub cache: the first process compiles and writes the stub, later

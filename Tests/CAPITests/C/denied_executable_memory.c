@@ -1,6 +1,7 @@
 /* A process denied executable memory (issue 19, item 4). Argument "seccomp" or "mdwe":
  * denied from the start (deny_executable_memory.h), before anything is bound; "later":
- * a JIT binding first, then PR_SET_MDWE. Either way every binding and callback goes on
+ * a JIT binding first, then PR_SET_MDWE; "cached": as "seccomp", with isum2's stub in the
+ * persistent cache (CALLSTUB_STUB_CACHE), which must still run after the refusals. Either way every binding and callback goes on
  * through libffi, JIT bindings fail naming the denial, libLLVM is not loaded when the
  * denial came first, nothing is printed (LLVM reports its errors on stderr unless asked
  * not to), and failed attempts do not grow the process. Prints "N failed"; exits 77
@@ -46,8 +47,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s FIXTURE.so seccomp|mdwe|later\n", argv[0]);
         return 2;
     }
-    int later = strcmp(argv[2], "later") == 0;
-    if (!later && deny_executable_memory(argv[2]) != 0) {
+    int later = strcmp(argv[2], "later") == 0, cached = strcmp(argv[2], "cached") == 0;
+    if (!later && deny_executable_memory(cached ? "seccomp" : argv[2]) != 0) {
         printf("unsupported: %s: %s\n", argv[2], strerror(errno));
         return 77;
     }
@@ -90,6 +91,16 @@ int main(int argc, char **argv) {
     if (early) {
         sum = 0;
         CHECK(callstub_call(early, &sum, args) == CALLSTUB_OK && sum == 64, "the stub compiled before: %ld", sum);
+    }
+    if (cached) {
+        /* After the refusals above: a shape in the cache is mapped from its file, which the
+         * filter allows. */
+        callstub_function *from_cache = NULL;
+        CHECK(callstub_bind(fixture, "isum2", NULL, CALLSTUB_BACKEND_JIT, &from_cache) == CALLSTUB_OK,
+              "a cached stub after refusals: %s", callstub_last_error());
+        sum = 0;
+        CHECK(from_cache && callstub_call(from_cache, &sum, args) == CALLSTUB_OK && sum == 64, "cached stub: %ld", sum);
+        if (from_cache) callstub_function_free(from_cache);
     }
 
     callstub_callback *jit_callback = NULL;
