@@ -316,26 +316,30 @@ public final class CallTarget: Sendable {
         return resultCoder.load(from: result) ?? ValueCoding.load(signature.result.valueClass, from: result)
     }
 
-    /// A record result as a value, in the recycled bytes when no other thread is using them.
+    /// A record result as a value, in the recycled storage when no other thread is using it.
     func recordResult(from buffer: UnsafeRawPointer) -> CRecordValue {
-        // The record type is read only where a new storage is made: reading it first cost a
-        // retain and a release (two atomic operations) on every call.
         guard recycledResultBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            let record = resultRecord.unsafelyUnwrapped
-            return CRecordValue(trusted: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
+            return CRecordValue(storage: newResultStorage(from: buffer))
         }
         defer { recycledResultBusy.store(false, ordering: .releasing) }
         if isKnownUniquelyReferenced(&recycledResult) {
             // The last result was dropped: its storage is written in place (its bytes too,
             // unless someone kept them: then copy-on-write gives new ones).
-            recycledResult.unsafelyUnwrapped.withMutableBytes {
-                $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize)
+            // Through an unowned reference: `recycledResult` keeps the storage, and a strong
+            // one would retain and release it around the write.
+            Unmanaged.passUnretained(recycledResult.unsafelyUnwrapped)._withUnsafeGuaranteedRef {
+                $0.withMutableBytes { $0.baseAddress!.copyMemory(from: buffer, byteCount: resultSize) }
             }
         } else {
-            let record = resultRecord.unsafelyUnwrapped
-            recycledResult = CRecordValue.Storage(record: record, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
+            recycledResult = newResultStorage(from: buffer)
         }
         return CRecordValue(storage: recycledResult.unsafelyUnwrapped)
+    }
+
+    /// A storage of its own for a record result. The record type is read only here:
+    /// reading it on every call cost a retain and a release (two atomic operations).
+    private func newResultStorage(from buffer: UnsafeRawPointer) -> CRecordValue.Storage {
+        CRecordValue.Storage(record: resultRecord.unsafelyUnwrapped, bytes: Array(UnsafeRawBufferPointer(start: buffer, count: resultSize)))
     }
 
     private func storeGeneral(
@@ -427,7 +431,17 @@ enum FastCoder {
             guard case .pointer(let pointer) = value.pointee else { return false }
             destination.storeBytes(of: pointer.address, as: UInt.self)
         case .record(let identity, let size):
-            return value.pointee.storeRecordBytes(of: identity, size: size, at: destination)
+            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return false }
+            // The bytes at the storage's address: reading `bytes` would retain the array.
+            let from = record.storage.address
+            // The usual small sizes as whole words, without a call to memmove.
+            switch size {
+            case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            case 16:
+                destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            default: destination.copyMemory(from: from, byteCount: size)
+            }
         case .general:
             return false
         }
@@ -450,23 +464,3 @@ enum FastCoder {
     }
 }
 
-extension CValue {
-    /// Copies the bytes of a `.record` value of the record `identity` (`size` bytes) to
-    /// `destination`; `false` for anything else. A method on the value where it lies
-    /// (`pointer.pointee.storeRecordBytes`), so that the record's storage is borrowed, not
-    /// retained and released, on every dynamic call.
-    @inline(__always)
-    func storeRecordBytes(of identity: ObjectIdentifier, size: Int, at destination: UnsafeMutableRawPointer) -> Bool {
-        guard case .record(let record) = self, ObjectIdentifier(record.storage.record) == identity else { return false }
-        let from = record.storage.address
-        // The usual small sizes as whole words, without a call to memmove.
-        switch size {
-        case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-        case 16:
-            destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
-        default: destination.copyMemory(from: from, byteCount: size)
-        }
-        return true
-    }
-}

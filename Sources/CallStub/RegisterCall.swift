@@ -219,7 +219,7 @@ extension CallTarget {
     /// called through `CRegisterFile`: integers up to 8 bytes, pointers, `float` and
     /// `double`, at most six and eight of them, a result of those or void. `nil` for
     /// every other signature.
-    static func registerClasses(_ signature: ValidatedSignature) -> (arguments: [CRegisterClass], result: CRegisterClass)? {
+    private static func registerClasses(_ signature: ValidatedSignature) -> (arguments: [CRegisterClass], result: CRegisterClass)? {
         func registerClass(_ valueClass: CValueClass) -> CRegisterClass? {
             switch valueClass {
             case .integer(let kind): return kind.size <= 8 ? .integer : nil
@@ -239,6 +239,16 @@ extension CallTarget {
         return (arguments, result)
     }
 
+    /// Whether `signature` is called through `CRegisterFile` with these Swift types, or
+    /// calls back through it (RegisterCallback.swift): it has register classes, and each
+    /// Swift type travels in the register class of its C type.
+    static func passesInRegisters(
+        _ signature: ValidatedSignature, arguments: [any CArgumentConvertible.Type], result: any CResultConvertible.Type
+    ) -> Bool {
+        guard let classes = registerClasses(signature), classes.arguments.count == arguments.count else { return false }
+        return zip(arguments, classes.arguments).allSatisfy { $0.cRegisterClass == $1 } && result.cRegisterResult == classes.result
+    }
+
     /// Where a typed handle of these Swift types calls the function itself, or `.none`
     /// when it goes through the stub or libffi: the signature is not a register call, the
     /// Swift types travel otherwise, the binding captures errno (the stub reads it right
@@ -246,10 +256,7 @@ extension CallTarget {
     func registerCallEntry(
         arguments: [any CArgumentConvertible.Type], result: any CResultConvertible.Type
     ) -> RegisterCallEntry {
-        guard allowsRegisterCalls, !capturesErrno, let classes = Self.registerClasses(signature),
-            classes.arguments.count == arguments.count,
-            zip(arguments, classes.arguments).allSatisfy({ $0.cRegisterClass == $1 }),
-            result.cRegisterResult == classes.result
+        guard allowsRegisterCalls, !capturesErrno, Self.passesInRegisters(signature, arguments: arguments, result: result)
         else { return .none }
         return RegisterCallEntry(address: UInt(bitPattern: functionAddress), isVariadic: signature.isVariadic)
     }

@@ -106,16 +106,12 @@ extension CVoid {
 }
 
 extension Callback {
-    /// Whether a typed callback of these Swift types is a register callback: the signature's
-    /// arguments and result travel in registers (as for register calls), and each Swift
-    /// type in the register its C type does.
+    /// Whether a typed callback of these Swift types is a register callback: by the rule
+    /// of register calls, for a callback that is not variadic.
     @usableFromInline
     static func passesInRegisters(
         _ signature: ValidatedSignature, arguments: [any CCallbackArgument.Type], result: any CCallbackResult.Type
     ) -> Bool {
-        guard !signature.isVariadic, let classes = CallTarget.registerClasses(signature),
-            classes.arguments.count == arguments.count
-        else { return false }
-        return zip(arguments, classes.arguments).allSatisfy { $0.cRegisterClass == $1 } && result.cRegisterResult == classes.result
+        !signature.isVariadic && CallTarget.passesInRegisters(signature, arguments: arguments, result: result)
     }
 }

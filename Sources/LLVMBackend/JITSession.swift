@@ -173,16 +173,20 @@ public final class JITSession: Sendable {
     /// Frees a removable module's code and data. Its addresses must not be used after.
     /// (While the process exits the module stays: the gate is closed to LLVM.)
     func remove(_ module: RemovableModule) {
-        try? locked {
+        try? locked(makingCode: false) {
             if let error = LLVMOrcResourceTrackerRemove(module.tracker) { _ = Self.consume(error) }
             LLVMOrcReleaseResourceTracker(module.tracker)
         }
     }
 
-    /// Runs `body` under the session's lock, unless the process is exiting (`LLVMExitGate`)
-    /// or may not execute what LLVM would write (`ExecutableMemory`).
-    private func locked<Result>(_ body: () throws(JITError) -> Result) throws(JITError) -> Result {
-        if let denial = ExecutableMemory.denial { throw denial }
+    /// Runs `body` under the session's lock, unless the process is exiting (`LLVMExitGate`).
+    /// Adding and looking up code also refuse at once where the process may not execute
+    /// what LLVM would write (`ExecutableMemory`); removing code does not, so that modules
+    /// compiled before a denial are still freed.
+    private func locked<Result>(
+        makingCode: Bool = true, _ body: () throws(JITError) -> Result
+    ) throws(JITError) -> Result {
+        if makingCode, let denial = ExecutableMemory.denial { throw denial }
         return try LLVMExitGate.run { () throws(JITError) -> Result in
             try lock.withLock { _ throws(JITError) -> Result in try body() }
         }
