@@ -215,21 +215,36 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     /// Calls with dynamic values kept in the caller's own storage (an interpreter's value
     /// stack, say): nothing is copied or allocated for them.
     public func call(_ arguments: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
+        // The fixed shape is converted and called in this one frame (each nested call
+        // forwarding a typed error cost ~40 instructions, a quarter of a call of `f0`).
+        if arguments.count == fixedTarget.signature.fixedArgumentCount { return try fixedTarget.call(arguments) }
+        return try call(variadicOrMiscounted: arguments)
+    }
+
+    /// Calls with arguments beyond the fixed ones: a variadic tail, or a wrong count.
+    @inline(never)
+    private func call(variadicOrMiscounted arguments: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
         let fixed = fixedTarget.signature.fixedArgumentCount
         try checkCount(arguments.count)
-        if arguments.count == fixed { return try fixedTarget.call(arguments) }
         // Most tails are scalars: find their shape by a packed code of the value kinds,
         // without building or hashing C types.
         let code = Self.inferredTailCode(arguments[fixed...])
         if let code {
+            // The call is made inside the unretained reference: taking the target out of it
+            // retained and released it, two atomic operations (~9 ns) a call.
             if let last = lastInferredTail.load(ordering: .acquiring),
-                let target = last._withUnsafeGuaranteedRef({ $0.code == code ? $0.target : nil })
+                let result = last._withUnsafeGuaranteedRef({ entry -> Result<CValue, CallStubError>? in
+                    guard entry.code == code else { return nil }
+                    do throws(CallStubError) { return .success(try entry.target.callOutlined(arguments)) } catch {
+                        return .failure(error)
+                    }
+                })
             {
-                return try target.call(arguments)
+                return try result.get()
             }
             if let cached = inferredTargets.withLock({ $0.tail(for: code) }) {
                 lastInferredTail.store(Unmanaged.passUnretained(cached), ordering: .releasing)
-                return try cached.target.call(arguments)
+                return try cached.target.callOutlined(arguments)
             }
         }
         var tail: [CQualType] = []
@@ -240,7 +255,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         if let code, let entry = inferredTargets.withLock({ $0.insert(target, for: code, limit: Self.variadicCacheLimit) }) {
             lastInferredTail.store(Unmanaged.passUnretained(entry), ordering: .releasing)
         }
-        return try target.call(arguments)
+        return try target.callOutlined(arguments)
     }
 
     /// One inferred variadic tail's call shape, by its `inferredTailCode`.
@@ -275,9 +290,11 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
     static func inferredTailCode(_ tail: Slice<UnsafeBufferPointer<CValue>>) -> UInt64? {
         guard tail.count < 15 else { return nil }
         var code = UInt64(tail.count) << 60
-        for (index, value) in tail.enumerated() {
+        // Read in place (a value copied out of the slice went through the enum's outlined copy).
+        let values = tail.base.baseAddress.unsafelyUnwrapped + tail.startIndex
+        for index in 0..<tail.count {
             let kind: UInt64
-            switch value {
+            switch values[index] {
             case .bool: kind = 1
             case .int(let number): kind = Int32(exactly: number) != nil ? 1 : 2
             case .uint(let number): kind = UInt32(exactly: number) != nil ? 3 : 4
@@ -305,7 +322,7 @@ public final class BoundFunction: Sendable, CustomStringConvertible {
         guard arguments.count - fixed == variadicTypes.count else {
             throw .argumentCount(function: name, expected: fixed + variadicTypes.count, variadic: false, got: arguments.count)
         }
-        return try target(variadicTail: variadicTypes).call(arguments)
+        return try target(variadicTail: variadicTypes).callOutlined(arguments)
     }
 
     private func checkCount(_ count: Int) throws(CallStubError) {
@@ -437,6 +454,6 @@ public struct VariadicShape: Sendable {
             throw .argumentCount(
                 function: function.name, expected: target.signature.arguments.count, variadic: false, got: arguments.count)
         }
-        return try target.call(arguments)
+        return try target.callOutlined(arguments)
     }
 }

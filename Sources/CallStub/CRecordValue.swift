@@ -57,6 +57,18 @@ public struct CRecordValue: Hashable, Sendable, CustomStringConvertible {
     @inlinable public var record: CRecord { storage.record }
     /// The object's bytes (`sizeof` of the record), padding included.
     @inlinable public var bytes: [UInt8] { storage.bytes }
+    /// Calls `body` with the object's bytes in place, without copying them or retaining an
+    /// array (reading `bytes` does both); the pointer is valid only inside `body`.
+    ///
+    ///     let a = result.withUnsafeBytes { $0.load(as: Double.self) }
+    @inlinable
+    public func withUnsafeBytes<Result, Failure>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withExtendedLifetime(storage) { () throws(Failure) -> Result in
+            try body(UnsafeRawBufferPointer(start: storage.address, count: storage.bytes.count))
+        }
+    }
     /// The callbacks stored in its fields (`.callback`), kept alive as long as this value
     /// and its copies: the bytes hold only their pointers. Not part of equality.
     @inlinable public var callbacks: [Callback] { storage.callbacks }

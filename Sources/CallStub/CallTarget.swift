@@ -9,6 +9,10 @@ import LLVMBackend
 import Locks
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One prepared call shape of a bound function: opaque to users, it appears only in the
 /// `CArgumentConvertible` requirement so that record arguments can check their type.
 public final class CallTarget: Sendable {
@@ -61,11 +65,14 @@ public final class CallTarget: Sendable {
     let resultRecord: CRecord?
     let resultSize: Int
     /// The storage of the last record result handed out, reused for the next one when the
-    /// caller has dropped it (a record result costs no allocation then); guarded by
-    /// `recycledResultBusy`, taken without waiting: a thread that finds it busy allocates.
-    /// (Exclusivity is what the flag guarantees: the run-time check cost ~150 instructions.)
+    /// caller has dropped it (a record result costs no allocation then). Only the thread
+    /// in `recycledResultOwner` touches it; other threads allocate.
+    /// (Exclusivity is what the owner guarantees: the run-time check cost ~150 instructions.)
     @exclusivity(unchecked) nonisolated(unsafe) private var recycledResult: CRecordValue.Storage?
-    private let recycledResultBusy = Atomic<Bool>(false)
+    /// The first thread to return a record through this shape (`pthread_self`), or 0. A
+    /// flag claimed on every call instead cost a `cmpxchg` and a store, ~5 ns; a thread id
+    /// is unique among live threads, so one reused by a later thread is safe too.
+    private let recycledResultOwner = Atomic<UInt>(0)
 
     /// Prepares a call shape under `options`: `.libffi` prepares only libffi; `.jit`
     /// compiles a stub now and fails without one; `.auto` prepares libffi and compiles a
@@ -251,10 +258,19 @@ public final class CallTarget: Sendable {
     // MARK: - Dynamic calls
 
     /// Converts `values` into a frame, calls, and reads the result back as a value.
-    func call(_ values: [CValue]) throws(CallStubError) -> CValue {
+    func callOutlined(_ values: [CValue]) throws(CallStubError) -> CValue {
         try values.withUnsafeBufferPointer { (buffer) throws(CallStubError) -> CValue in try call(buffer) }
     }
 
+    /// `call(_:)` in a frame of its own, for the callers off the fixed shape's path.
+    @inline(never)
+    func callOutlined(_ values: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
+        try call(values)
+    }
+
+    /// Converts `values` into a frame, calls, and reads the result back as a value; inlined
+    /// into `BoundFunction.call`, so that a call of the fixed shape is one frame.
+    @inline(__always)
     func call(_ values: UnsafeBufferPointer<CValue>) throws(CallStubError) -> CValue {
         // One scratch block on the stack: the frame, the argument array, the result. A
         // constant size aligned to 16 keeps the allocation free (a larger alignment sends
@@ -275,6 +291,7 @@ public final class CallTarget: Sendable {
     /// The fast conversions only; the first value they do not take sends the whole call
     /// to `callGeneral` (conversions have no side effects), so that this path keeps no
     /// string arena to release.
+    @inline(__always)
     private func call(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
         let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         // The count was checked against this shape by the caller.
@@ -292,6 +309,7 @@ public final class CallTarget: Sendable {
     }
 
     /// Every conversion, with copies of `.string` arguments kept until the call returns.
+    @inline(never)
     private func callGeneral(_ values: UnsafeBufferPointer<CValue>, scratch base: UnsafeMutableRawPointer) throws(CallStubError) -> CValue {
         var strings: StringArena?  // made only when there are strings
         let argumentArray = (base + argumentArrayOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
@@ -316,12 +334,15 @@ public final class CallTarget: Sendable {
         return resultCoder.load(from: result) ?? ValueCoding.load(signature.result.valueClass, from: result)
     }
 
-    /// A record result as a value, in the recycled storage when no other thread is using it.
+    /// A record result as a value, in the recycled storage when this thread owns it.
     func recordResult(from buffer: UnsafeRawPointer) -> CRecordValue {
-        guard recycledResultBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            return CRecordValue(storage: newResultStorage(from: buffer))
+        let thread = UInt(pthread_self())
+        var owner = recycledResultOwner.load(ordering: .relaxed)
+        if owner == 0 {
+            owner = recycledResultOwner.compareExchange(expected: 0, desired: thread, ordering: .relaxed).original
+            if owner == 0 { owner = thread }
         }
-        defer { recycledResultBusy.store(false, ordering: .releasing) }
+        guard owner == thread else { return CRecordValue(storage: newResultStorage(from: buffer)) }
         if isKnownUniquelyReferenced(&recycledResult) {
             // The last result was dropped: its storage is written in place (its bytes too,
             // unless someone kept them: then copy-on-write gives new ones).

@@ -391,7 +391,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed((BenchDD, BenchDD).self, returning: BenchDD.self), try f.typed((BenchDD, BenchDD).self, returning: BenchDD.self))
             let typedX = BenchDD(a: 1, b: 2)
             return [c.direct("dd2"), try c.raw(j, [x.bytes, x.bytes]), { n in timed(n) { _ in jt(typedX, typedX).a } },
-                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return Double(r.bytes[0]) }; return 0 } },
+                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x), .record(x)]) { return r.withUnsafeBytes { $0.load(as: Double.self) } }; return 0 } },
                 try c.ffiCall(f, [x.bytes, x.bytes]), try c.raw(f, [x.bytes, x.bytes]), { n in timed(n) { _ in ft(typedX, typedX).a } }, c.buffered(j, [.record(x), .record(x)]), try c.capi(j, [x.bytes, x.bytes]), try c.dropIn(f, [x.bytes, x.bytes])]
         },
         BenchCase(name: "l4", declaration: "struct L4 l4(struct L4), L4 = { long a, b, c, d; } (32 bytes, memory)") { c in
@@ -400,7 +400,7 @@ struct BenchCase: Sendable {
             let (jt, ft) = (try j.typed(BenchL4.self, returning: BenchL4.self), try f.typed(BenchL4.self, returning: BenchL4.self))
             let typedX = BenchL4(a: 1, b: 2, c: 3, d: 4)
             return [c.direct("l4"), try c.raw(j, [x.bytes]), { n in timed(n) { _ in Double(jt(typedX).a) } },
-                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return Double(r.bytes[0]) }; return 0 } },
+                { n in timed(n) { _ in if case .record(let r) = try! j.call([.record(x)]) { return r.withUnsafeBytes { Double($0.load(as: Int.self)) } }; return 0 } },
                 try c.ffiCall(f, [x.bytes]), try c.raw(f, [x.bytes]), { n in timed(n) { _ in Double(ft(typedX).a) } }, c.buffered(j, [.record(x)]), try c.capi(j, [x.bytes]), try c.dropIn(f, [x.bytes])]
         },
         BenchCase(name: "fid", declaration: "double fid(struct { float a; int b; double c; })") { c in
