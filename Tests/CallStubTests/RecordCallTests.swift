@@ -84,6 +84,38 @@ struct RecordShape: CustomStringConvertible, Sendable {
         #expect(again == (try CRecordValue(first.record, bytes: keptText)))
     }
 
+    /// A shape's recycled result storage belongs to one thread (CallTarget.recordResult):
+    /// threads calling the same function at once each get values of their own, held
+    /// results keep their bytes while every thread calls on.
+    @Test(arguments: backends)
+    func recordResultsOnManyThreadsStayApart(_ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(try #require(FixtureLibrary.built.first), backend)
+        let make = try library.function("make_DD")
+        let typedMake = try make.typed(Int32.self, returning: CRecordValue.self)
+        let failures = onThreadsAtOnce(4) { (thread: Int) -> Int in
+            var failures = 0
+            var held: [(seed: Int32, value: CRecordValue)] = []
+            for call in 0..<5_000 {
+                let seed = Int32(thread * 100_000 + call)
+                let value: CRecordValue
+                if call % 2 == 0, case .record(let dynamic)? = try? make.call([CValue.int(Int64(seed))]) {
+                    value = dynamic
+                } else {
+                    value = typedMake(seed)
+                }
+                if call % 50 == 0 { held.append((seed, value)) }  // the others are dropped at once
+                for (heldSeed, heldValue) in held.suffix(3) {
+                    let fields = heldValue.withUnsafeBytes { ($0.load(as: Double.self), $0.load(fromByteOffset: 8, as: Double.self)) }
+                    if fields != (Double(heldSeed), Double(heldSeed) + 1) { failures += 1 }
+                }
+                let fields = value.withUnsafeBytes { ($0.load(as: Double.self), $0.load(fromByteOffset: 8, as: Double.self)) }
+                if fields != (Double(seed), Double(seed) + 1) { failures += 1 }
+            }
+            return failures
+        }
+        #expect(failures == [0, 0, 0, 0])
+    }
+
     @Test(arguments: RecordShape.cases)
     func passesAndReturnsRecords(_ fixture: FixtureLibrary, _ shape: RecordShape, _ backend: BindingOptions.Backend) throws {
         let library = try openFixture(fixture, backend)
