@@ -190,17 +190,15 @@ struct CRegisterFile {
                 function, Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
             return R.fromCRegisters(integer: result, vector: 0)
         }
+        // Exactly the registers the signature uses (register_call.generated.h); `integers`
+        // and `vectors` are constants here.
         if R.cRegisterResult == .vector {
-            typealias Entry = @convention(c) (
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                Double, Double, Double, Double, Double, Double, Double, Double) -> Double
-            let result = unsafeBitCast(function, to: Entry.self)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+            let result = callstub_register_call_vector(
+                function, Int32(integers), Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
             return R.fromCRegisters(integer: 0, vector: result)
         }
-        typealias Entry = @convention(c) (
-            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-            Double, Double, Double, Double, Double, Double, Double, Double) -> UInt64
-        let result = unsafeBitCast(function, to: Entry.self)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
+        let result = callstub_register_call_integer(
+            function, Int32(integers), Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
         return R.fromCRegisters(integer: result, vector: 0)
     }
 }

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "register_call.generated.h"  // prototyped functions
+
 // A variadic function called with every integer argument register filled and `vectors`
 // doubles: C's own variadic call sets %al to the number of vector registers used (System
 // V x86-64 psABI 3.5.7), which a Swift call cannot. The six integer words are passed
