@@ -312,8 +312,13 @@ def test_cdef_declarations_and_function_pointers(built):
 
 
 def test_bad_calls_raise_naming_the_place(lib):
-    with pytest.raises(TypeError, match=r"echo_int\(\) takes 1 argument \(int echo_int\(int x\);\), 2 given"):
+    with pytest.raises(TypeError, match=r"isum2\(\) takes 2 arguments \(long isum2\(long a1, long a2\);\), 3 given"):
+        lib.isum2(1, 2, 3)
+    # One parameter: a METH_O builtin, whose count CPython checks.
+    with pytest.raises(TypeError, match=r"echo_int\(\) takes exactly one argument \(2 given\)"):
         lib.echo_int(1, 2)
+    with pytest.raises(TypeError, match=r"echo_int\(\) takes 1 argument \(int echo_int\(int x\);\), 2 given"):
+        lib.echo_int.__self__(1, 2)
     with pytest.raises(TypeError, match=r"echo_int\(\) argument 1 \(int\): expected an int, got str"):
         lib.echo_int("1")
     with pytest.raises(OverflowError, match=r"echo_uchar\(\) argument 1 \(unsigned char\): 256 does not fit"):
