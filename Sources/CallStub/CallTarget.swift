@@ -49,6 +49,10 @@ public final class CallTarget: Sendable {
     private let resultOffset: Int
     private let scratchSize: Int
     private let scratchAlignment: Int
+    /// Whether the scratch block fits the 512 bytes a dynamic call takes on the stack once
+    /// aligned there, and the mask that aligns it (both worked out here, not on each call).
+    private let scratchFitsOnStack: Bool
+    private let scratchAlignmentMask: UInt
     /// One step per argument of a dynamic call (where its value goes, how it converts),
     /// read without bounds checks or reference counting; written once in `init` and only
     /// read after (so shared across threads safely), freed in `deinit`.
@@ -149,6 +153,8 @@ public final class CallTarget: Sendable {
         argumentArrayOffset = (frameSize + 15) / 16 * 16
         resultOffset = (argumentArrayOffset + argumentCount * 8 + alignment - 1) / alignment * alignment
         scratchSize = resultOffset + resultBufferSize
+        scratchFitsOnStack = scratchSize + (alignment - 16) <= 512
+        scratchAlignmentMask = UInt(alignment - 1)
         steps = UnsafeMutableBufferPointer.allocate(capacity: max(1, signature.arguments.count))
         for (index, slot) in signature.arguments.enumerated() {
             steps.initializeElement(at: index, to: ArgumentStep(offset: offsets[index], coder: FastCoder(slot.valueClass)))
@@ -276,11 +282,11 @@ public final class CallTarget: Sendable {
         // constant size aligned to 16 keeps the allocation free (a larger alignment sends
         // it to the heap: posix_memalign, ~50 ns), so an over-aligned frame is aligned
         // inside the block; large frames take the general route.
-        if scratchSize + (scratchAlignment - 16) <= 512 {
+        if scratchFitsOnStack {
             return try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { (scratch) throws(CallStubError) -> CValue in
-                let base = scratch.baseAddress!
-                let aligned = base.alignedUp(toMultipleOf: scratchAlignment)
-                return try call(values, scratch: aligned)
+                let base = UInt(bitPattern: scratch.baseAddress.unsafelyUnwrapped)
+                let aligned = UnsafeMutableRawPointer(bitPattern: (base &+ scratchAlignmentMask) & ~scratchAlignmentMask)
+                return try call(values, scratch: aligned.unsafelyUnwrapped)
             }
         }
         return try withUnsafeTemporaryAllocation(byteCount: scratchSize, alignment: scratchAlignment) { (scratch) throws(CallStubError) -> CValue in
