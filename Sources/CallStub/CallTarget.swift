@@ -307,8 +307,8 @@ public final class CallTarget: Sendable {
         while index < values.count {
             let step = stepBase[index]
             let destination = base + step.offset
-            guard step.coder.store(valueBase + index, at: destination) else { return try callGeneral(values, scratch: base) }
-            argumentArray[index] = destination
+            guard let argument = step.coder.place(valueBase + index, at: destination) else { return try callGeneral(values, scratch: base) }
+            argumentArray[index] = argument
             index += 1
         }
         return invokeAndLoad(argumentArray, scratch: base)
@@ -322,10 +322,12 @@ public final class CallTarget: Sendable {
         for index in values.indices {
             let step = steps[index]
             let destination = base + step.offset
-            if !step.coder.store(values.baseAddress.unsafelyUnwrapped + index, at: destination) {
+            if let argument = step.coder.place(values.baseAddress.unsafelyUnwrapped + index, at: destination) {
+                argumentArray[index] = argument
+            } else {
                 try storeGeneral(values[index], index: index, at: destination, strings: &strings)
+                argumentArray[index] = destination
             }
-            argumentArray[index] = destination
         }
         return withExtendedLifetime(strings) { invokeAndLoad(argumentArray, scratch: base) }
     }
@@ -397,13 +399,14 @@ enum FastCoder {
     case float
     case double
     case pointer
-    /// A record: its identity and size (values of the same record copy their bytes).
-    case record(ObjectIdentifier, Int)
+    /// A record: its identity and size (values of the same record pass their bytes), and
+    /// whether they are passed in place: aligned to at most 16 bytes, as array storage is.
+    case record(ObjectIdentifier, Int, inPlace: Bool)
     case general
 
     init(_ valueClass: CValueClass) {
         switch valueClass {
-        case .record(let record): self = .record(ObjectIdentifier(record), valueClass.size)
+        case .record(let record): self = .record(ObjectIdentifier(record), valueClass.size, inPlace: valueClass.alignment <= 16)
         case .integer(let kind) where kind.size <= 8 && kind != .bool:
             self = kind.isSigned ? .signed(kind.size) : .unsigned(kind.size)
         case .floating(.float): self = .float
@@ -413,12 +416,33 @@ enum FastCoder {
         }
     }
 
-    /// Stores the value if this is a fast pair and the value fits; `false` sends it to the
-    /// general path (which also produces the error message). The value is read in place:
-    /// the switch on the coder comes first, so each case reads one payload kind without
-    /// copying the whole `CValue` (and retaining a record's storage).
+    /// Where the argument array points for this value: `destination`, with the value
+    /// stored there, or a record value's own bytes (calls only read a by-value argument's
+    /// bytes, libffi included; the caller's array keeps the value alive for the call);
+    /// `nil` sends the value to the general path (which also produces the error message).
+    /// The value is read in place: the switch on the coder comes first, so each case reads
+    /// one payload kind without copying the whole `CValue` (and retaining a record's
+    /// storage).
     @inline(__always)
-    func store(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> Bool {
+    func place(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        if case .record(let identity, let size, let inPlace) = self {
+            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
+            // The bytes at the storage's address: reading `bytes` would retain the array.
+            // Copying them into the frame cost more than the copy: a 32-byte record's
+            // bytes, read back by the stub a word at a time, waited for the copy's stores
+            // (store forwarding), as in the Python package (docs/benchmarks.md).
+            let from = UnsafeMutableRawPointer(mutating: record.storage.address)
+            if inPlace { return from }
+            destination.copyMemory(from: from, byteCount: size)
+            return destination
+        }
+        return store(value, at: destination) ? destination : nil
+    }
+
+    /// Stores a scalar value if this is a fast pair and the value fits; `false` sends it
+    /// to the general path.
+    @inline(__always)
+    private func store(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> Bool {
         switch self {
         case .double:
             if case .double(let number) = value.pointee {
@@ -457,19 +481,7 @@ enum FastCoder {
         case .pointer:
             guard case .pointer(let pointer) = value.pointee else { return false }
             destination.storeBytes(of: pointer.address, as: UInt.self)
-        case .record(let identity, let size):
-            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return false }
-            // The bytes at the storage's address: reading `bytes` would retain the array.
-            let from = record.storage.address
-            // The usual small sizes as whole words, without a call to memmove.
-            switch size {
-            case 8: destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            case 16:
-                destination.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                destination.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
-            default: destination.copyMemory(from: from, byteCount: size)
-            }
-        case .general:
+        case .record, .general:
             return false
         }
         return true

@@ -84,6 +84,32 @@ struct RecordShape: CustomStringConvertible, Sendable {
         #expect(again == (try CRecordValue(first.record, bytes: keptText)))
     }
 
+    /// A record aligned beyond 16 bytes goes by value from an aligned copy, on both
+    /// styles: a value's own bytes (array storage, 16-byte aligned) are read in place only
+    /// up to 16, since the stub copies the argument with the record's alignment.
+    @Test(.disabled(if: DeniedExecutableMemory.active, "needs the JIT"), arguments: FixtureLibrary.built)
+    func overAlignedRecordsGoFromAnAlignedCopy(_ fixture: FixtureLibrary) throws {
+        let library = try openFixture(fixture, .jit)
+        let weigh = try library.function("weigh_A32")
+        let typedWeigh = try weigh.typed(CRecordValue.self, returning: Double.self)
+        let record = try library.makeRecord("struct A32").record
+        // Values at both alignments of their storage modulo 32.
+        var values: [(seed: Int, value: CRecordValue)] = []
+        var seen = Set<Int>()
+        var held: [CRecordValue] = []  // all kept, so that each comes from another chunk
+        for seed in 1..<256 where seen.count < 2 {
+            let value = try CRecordValue(record, elements: [.double(Double(seed)), .int(Int64(seed))])
+            held.append(value)
+            let remainder = value.withUnsafeBytes { Int(bitPattern: $0.baseAddress) % 32 }
+            if seen.insert(remainder).inserted { values.append((seed, value)) }
+        }
+        #expect(seen.contains(16), "array storage 16 bytes past a 32-byte boundary (what the copy is for)")
+        for (seed, value) in values {
+            #expect(try weigh.call([.record(value)]) == .double(Double(3 * seed)))
+            #expect(typedWeigh(value) == Double(3 * seed))
+        }
+    }
+
     /// A shape's recycled result storage belongs to one thread (CallTarget.recordResult):
     /// threads calling the same function at once each get values of their own, held
     /// results keep their bytes while every thread calls on.

@@ -151,6 +151,7 @@ double two_records(struct LD x, struct DL y, struct F3 z) {
 union U echo_U(union U u) { return u; }
 struct BITS echo_BITS(struct BITS b) { return b; }
 struct PACKED echo_PACKED(struct PACKED p) { return p; }
+double weigh_A32(struct A32 a) { return a.a + 2.0 * a.b; }
 int bits_sum(struct BITS *b) { return (int)b->a + b->b + (int)b->c; }
 void bits_set(struct BITS *b, unsigned a, int bv, unsigned c) { b->a = a; b->b = bv; b->c = c; }
 

@@ -155,6 +155,9 @@ struct PACKED { char c; int i; } __attribute__((packed));
 union U echo_U(union U u);
 struct BITS echo_BITS(struct BITS b);
 struct PACKED echo_PACKED(struct PACKED p);
+/* Over-aligned: passed by value in memory, copied with the record's alignment. */
+struct A32 { double a; long b; } __attribute__((aligned(32)));
+double weigh_A32(struct A32 a);
 int bits_sum(struct BITS *b);
 void bits_set(struct BITS *b, unsigned a, int bv, unsigned c);
 

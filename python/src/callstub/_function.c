@@ -20,6 +20,7 @@ typedef struct {
     int path;
     size_t offset;          /* in the frame */
     size_t size;            /* of the type */
+    size_t alignment_mask;  /* of the type, less one */
     RecordTypeObject *record; /* a record by value: its type (the library's, shared by name) */
 } Parameter;
 
@@ -43,6 +44,7 @@ typedef struct {
     Py_ssize_t parameter_count;
     size_t frame_size;
     size_t result_size;
+    size_t result_alignment_mask; /* of the result type, less one */
     Parameter *parameters;
     PyMethodDef method;     /* of the builtin function calls go through (cs_function_new) */
     char *doc;              /* its __doc__: the declaration (malloc'd by libcallstub) */
@@ -437,7 +439,25 @@ static inline __attribute__((always_inline)) PyObject *short_call(FunctionObject
         char *slot = frame + parameter->offset;
         PyObject *value = values[index];
         arguments[index] = slot;
+        /* A record of the very type, aligned as its type: the call reads its bytes where
+         * they are (calls only read a by-value argument's bytes). */
+        if (parameter->path == SHORT_RECORD && Py_TYPE(value) == &RecordType &&
+            ((RecordObject *)value)->type == parameter->record &&
+            !((uintptr_t)((RecordObject *)value)->data & parameter->alignment_mask)) {
+            arguments[index] = ((RecordObject *)value)->data;
+            continue;
+        }
         if (!short_argument(parameter, value, slot)) return function_vectorcall(self, values, (size_t)count, NULL);
+    }
+    RecordObject *recycled = self->last_result;
+    if (self->result_path == SHORT_RECORD && recycled && Py_REFCNT(recycled) == 1 && !cs_live_callbacks &&
+        !self->release_gil && recycled->type->size >= self->result_size &&
+        !((uintptr_t)recycled->data & self->result_alignment_mask)) {
+        /* The last record result, dropped by the caller: the call writes into it (no Python
+         * code runs before it returns, so no one can take it meanwhile). */
+        if (enter(self, NULL, recycled->data, arguments) < 0) return NULL;
+        Py_CLEAR(recycled->keep);  /* pointers stored in it by the caller no longer matter */
+        return Py_NewRef((PyObject *)recycled);
     }
     if (enter(self, NULL, result_bytes, arguments) < 0) return NULL;
     if (self->result_path == SHORT_RECORD) return record_result(self, result_bytes);
@@ -577,6 +597,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
     self->release_gil = release_gil;
     self->parameter_count = (Py_ssize_t)type->count;
     self->result_size = callstub_result_size(function);
+    self->result_alignment_mask = signature->types[type->element].alignment - 1;
     self->parameters = PyMem_Calloc(type->count ? type->count : 1, sizeof(Parameter));
     PyObject_GC_Track(self);
     if (!self->parameters || !self->c_name) {
@@ -591,6 +612,7 @@ PyObject *cs_function_new(callstub_function *function, PyObject *name, PyObject 
         parameter->path = short_path(described);
         parameter->offset = offset;
         parameter->size = described->size;
+        parameter->alignment_mask = described->alignment ? described->alignment - 1 : 0;
         if (parameter->path == SHORT_RECORD &&
             !(parameter->record = cs_record_type(tables, parameter->type, registry))) {
             Py_DECREF(self);
