@@ -413,14 +413,19 @@ enum FastCoder {
     case float
     case double
     case pointer
-    /// A record: its identity and size (values of the same record pass their bytes), and
-    /// whether they are passed in place: aligned to at most 16 bytes, as array storage is.
-    case record(ObjectIdentifier, Int, inPlace: Bool)
+    /// A record aligned to at most 16 bytes, as array storage is: values of the same record
+    /// (this identity) pass their own bytes.
+    case recordInPlace(ObjectIdentifier)
+    /// A record aligned beyond 16 bytes: values of the same record are copied (this many
+    /// bytes) into the frame, aligned. (Two cases, not a flag in one: a third payload field
+    /// took the enum's tag into spare bits, and every case's test became three compares.)
+    case recordCopied(ObjectIdentifier, Int)
     case general
 
     init(_ valueClass: CValueClass) {
         switch valueClass {
-        case .record(let record): self = .record(ObjectIdentifier(record), valueClass.size, inPlace: valueClass.alignment <= 16)
+        case .record(let record):
+            self = valueClass.alignment <= 16 ? .recordInPlace(ObjectIdentifier(record)) : .recordCopied(ObjectIdentifier(record), valueClass.size)
         case .integer(let kind) where kind.size <= 8 && kind != .bool:
             self = kind.isSigned ? .signed(kind.size) : .unsigned(kind.size)
         case .floating(.float): self = .float
@@ -439,24 +444,6 @@ enum FastCoder {
     /// storage).
     @inline(__always)
     func place(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-        if case .record(let identity, let size, let inPlace) = self {
-            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
-            // The bytes at the storage's address: reading `bytes` would retain the array.
-            // Copying them into the frame cost more than the copy: a 32-byte record's
-            // bytes, read back by the stub a word at a time, waited for the copy's stores
-            // (store forwarding), as in the Python package (docs/benchmarks.md).
-            let from = UnsafeMutableRawPointer(mutating: record.storage.address)
-            if inPlace { return from }
-            destination.copyMemory(from: from, byteCount: size)
-            return destination
-        }
-        return store(value, at: destination) ? destination : nil
-    }
-
-    /// Stores a scalar value if this is a fast pair and the value fits; `false` sends it
-    /// to the general path.
-    @inline(__always)
-    private func store(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> Bool {
         switch self {
         case .double:
             if case .double(let number) = value.pointee {
@@ -464,41 +451,51 @@ enum FastCoder {
             } else if case .int(let number) = value.pointee {
                 destination.storeBytes(of: Double(number), as: Double.self)
             } else {
-                return false
+                return nil
             }
         case .float:
-            guard case .float(let number) = value.pointee else { return false }
+            guard case .float(let number) = value.pointee else { return nil }
             destination.storeBytes(of: number, as: Float.self)
         case .signed(let size):
-            guard case .int(let number) = value.pointee else { return false }
+            guard case .int(let number) = value.pointee else { return nil }
             switch size {
             case 8: destination.storeBytes(of: number, as: Int64.self)
             case 4:
-                guard let narrow = Int32(exactly: number) else { return false }
+                guard let narrow = Int32(exactly: number) else { return nil }
                 destination.storeBytes(of: narrow, as: Int32.self)
             case 2:
-                guard let narrow = Int16(exactly: number) else { return false }
+                guard let narrow = Int16(exactly: number) else { return nil }
                 destination.storeBytes(of: narrow, as: Int16.self)
             default:
-                guard let narrow = Int8(exactly: number) else { return false }
+                guard let narrow = Int8(exactly: number) else { return nil }
                 destination.storeBytes(of: narrow, as: Int8.self)
             }
         case .unsigned(let size):
-            guard case .uint(let number) = value.pointee else { return false }
+            guard case .uint(let number) = value.pointee else { return nil }
             switch size {
             case 8: destination.storeBytes(of: number, as: UInt64.self)
             case 4:
-                guard let narrow = UInt32(exactly: number) else { return false }
+                guard let narrow = UInt32(exactly: number) else { return nil }
                 destination.storeBytes(of: narrow, as: UInt32.self)
-            default: return false
+            default: return nil
             }
         case .pointer:
-            guard case .pointer(let pointer) = value.pointee else { return false }
+            guard case .pointer(let pointer) = value.pointee else { return nil }
             destination.storeBytes(of: pointer.address, as: UInt.self)
-        case .record, .general:
-            return false
+        case .recordInPlace(let identity):
+            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
+            // The bytes at the storage's address (reading `bytes` would retain the array).
+            // Copied into the frame, they cost more than the copy: a 32-byte record's bytes,
+            // read back by the stub a word at a time, waited for the copy's stores (store
+            // forwarding), as in the Python package (docs/benchmarks.md).
+            return UnsafeMutableRawPointer(mutating: record.storage.address)
+        case .recordCopied(let identity, let size):
+            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
+            destination.copyMemory(from: record.storage.address, byteCount: size)
+        case .general:
+            return nil
         }
-        return true
+        return destination
     }
 
     /// Reads a fast result kind, or `nil` for the general path.
