@@ -375,7 +375,7 @@ public final class CallTarget: Sendable {
         var offset = 0
         while offset < count {
             destination.storeBytes(of: source.load(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-            offset += 8
+            offset &+= 8
         }
     }
 
