@@ -186,12 +186,14 @@ static inline int short_argument(const Parameter *parameter, PyObject *value, ch
 /* CPython's own small ints (-5 to 256, which PyLong_FromLong returns shared), held here so
  * that a small integer result is one comparison and a reference, not a call into the
  * interpreter (~17 instructions of a ~100-instruction call). Filled when the first
- * function is bound. */
+ * function is bound. Python 3.11 made them static objects of the runtime; before, each
+ * interpreter had its own, so older versions take PyLong_FromLongLong. */
 enum { SMALL_INT_MIN = -5, SMALL_INT_MAX = 256 };
+#define SHARES_SMALL_INTS (PY_VERSION_HEX >= 0x030B0000)
 static PyObject *small_ints[SMALL_INT_MAX - SMALL_INT_MIN + 1];
 
 static int hold_small_ints(void) {
-    if (small_ints[0]) return 0;
+    if (!SHARES_SMALL_INTS || small_ints[0]) return 0;
     for (long value = SMALL_INT_MIN; value <= SMALL_INT_MAX; value++) {
         if (!(small_ints[value - SMALL_INT_MIN] = PyLong_FromLong(value))) return -1;
     }
@@ -199,12 +201,13 @@ static int hold_small_ints(void) {
 }
 
 static inline PyObject *signed_result(long long value) {
-    if (value >= SMALL_INT_MIN && value <= SMALL_INT_MAX) return Py_NewRef(small_ints[value - SMALL_INT_MIN]);
+    if (SHARES_SMALL_INTS && value >= SMALL_INT_MIN && value <= SMALL_INT_MAX)
+        return Py_NewRef(small_ints[value - SMALL_INT_MIN]);
     return PyLong_FromLongLong(value);
 }
 
 static inline PyObject *unsigned_result(unsigned long long value) {
-    if (value <= SMALL_INT_MAX) return Py_NewRef(small_ints[value - SMALL_INT_MIN]);
+    if (SHARES_SMALL_INTS && value <= SMALL_INT_MAX) return Py_NewRef(small_ints[value - SMALL_INT_MIN]);
     return PyLong_FromUnsignedLongLong(value);
 }
 
@@ -508,10 +511,10 @@ static void choose_vectorcall(FunctionObject *self) {
         self->method.ml_meth = (PyCFunction)(void (*)(void))(short_only ? function_fastcall_short : function_fastcall);
 }
 
-/* What users call: a builtin function (exactly PyCFunction, METH_FASTCALL) whose
- * __self__ is the Function. CPython specialises calls of builtin functions (3.11:
- * PRECALL_BUILTIN_FAST), which skips the generic vectorcall dispatch a call of any other
- * object takes. Steals `self`. */
+/* What users call: a builtin function (exactly PyCFunction: METH_O for one parameter,
+ * else METH_FASTCALL) whose __self__ is the Function. CPython specialises calls of builtin
+ * functions (3.11: PRECALL_NO_KW_BUILTIN_O, PRECALL_BUILTIN_FAST), which skips the generic
+ * vectorcall dispatch a call of any other object takes. Steals `self`. */
 static PyObject *builtin_of(FunctionObject *self) {
     callstub_describe(self->function, CALLSTUB_DESCRIBE_DECLARATION, &self->doc);
     int flags = self->parameter_count == 1 && !self->variadic ? METH_O : METH_FASTCALL;
