@@ -91,7 +91,11 @@ static int integer_value(PyObject *value, size_t size, bool is_signed, unsigned 
         }
     } else {
         unsigned char bytes[16];
+#if PY_VERSION_HEX >= 0x030D0000  /* 3.13 added the with_exceptions argument */
+        if (_PyLong_AsByteArray((PyLongObject *)value, bytes, 16, 1, is_signed, 1) < 0) {
+#else
         if (_PyLong_AsByteArray((PyLongObject *)value, bytes, 16, 1, is_signed) < 0) {
+#endif
             PyErr_Clear();
             result = fail(PyExc_OverflowError, place, signature, type, "%R does not fit", value);
         } else memcpy(bits, bytes, 16);
