@@ -9,9 +9,12 @@ struct BenchChart {
     let columns: [String]
     let title: String
 
+    /// One colour per column, none repeated for the matrix's ten columns and the five
+    /// peers (with twelve, the Python package, LuaJIT and libffi's plans took the colours
+    /// of direct, jit raw and jit typed).
     static let colours = [
         "#444444", "#1f77b4", "#6baed6", "#9ecae1", "#d62728", "#ff9896", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-        "#bcbd22",
+        "#bcbd22", "#17becf", "#b8860b", "#000080", "#98df8a",
     ]
 
     func svg() -> String {

@@ -62,6 +62,9 @@ import Testing
         for column in Self.columns + peers.compactMap({ $0["column"] as? String }) {
             #expect(svg.contains("<title>add2, \(column): "), "no bar for \(column)")
         }
+        // Each legend entry (column) has a colour of its own.
+        let legend = svg.components(separatedBy: #"width="12" height="12" fill=""#).dropFirst().map { $0.prefix(7) }
+        #expect(legend.count >= Self.columns.count && Set(legend).count == legend.count, "legend colours: \(legend)")
     }
 
     /// valgrind cannot run a sanitizer-instrumented binary: skipped under `--sanitize`.
