@@ -159,6 +159,26 @@ def test_records_returned_are_independent_values(lib):
     assert lib.make_NEST(5).p.a == 5
 
 
+def test_a_finalizer_run_by_recycling_a_result_cannot_take_it(lib):
+    # Recycling the dropped last result lets go of what it kept; a finalizer that runs
+    # then and calls the same function must get a record of its own, not the one being
+    # handed out (a record argument takes the short path, a dict the general one).
+    lib.echo_NP({"name": b"", "n": 0})  # binds it, so that its records are known
+    for argument in ({"name": b"outer", "n": 3}, lib.record("struct NP")({"name": b"outer", "n": 3})):
+        inner = []
+
+        class Finalized(ctypes.c_char_p):
+            def __del__(self):
+                inner.append(lib.echo_NP({"name": b"inner", "n": 2}))
+
+        record = lib.echo_NP({"name": b"x", "n": 1})
+        record.name = Finalized(b"y")  # kept by the record
+        del record
+        outer = lib.echo_NP(argument)
+        assert (outer.n, [record.n for record in inner]) == (3, [2])
+        assert outer.name == b"outer" and inner[0].name == b"inner"
+
+
 def test_functions_are_builtins_over_a_function_object(lib):
     # Calls go through a builtin function (CPython specialises calling those); what the
     # binding knows is its __self__.

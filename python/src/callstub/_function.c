@@ -156,30 +156,39 @@ static inline void copy_record(char *destination, const char *source, size_t siz
     }
 }
 
-/* A parameter's argument on its short path, written at `slot`: 1; else 0 (the signature
- * tables' conversion decides, or names the error). */
-static inline int short_argument(const Parameter *parameter, PyObject *value, char *slot) {
+/* A parameter's argument on its short path: where the call reads it (written at `slot`,
+ * or a record's own bytes), or NULL (the signature tables' conversion decides, or names
+ * the error). `in_place`: no Python code runs between here and the call's reading the
+ * arguments (the short call: exact types only, the GIL kept), so a record's bytes can be
+ * read where they are. */
+static inline char *short_argument(const Parameter *parameter, PyObject *value, char *slot, int in_place) {
     switch (parameter->path) {
     case SHORT_DOUBLE:
-        if (!PyFloat_CheckExact(value)) return 0;
+        if (!PyFloat_CheckExact(value)) return NULL;
         *(double *)slot = PyFloat_AS_DOUBLE(value);
-        return 1;
+        return slot;
     case SHORT_FLOAT:
-        if (!PyFloat_CheckExact(value)) return 0;
+        if (!PyFloat_CheckExact(value)) return NULL;
         *(float *)slot = (float)PyFloat_AS_DOUBLE(value);
-        return 1;
-    case SHORT_RECORD:
-        /* A record of the very type: its bytes (the registry shares types by name). */
-        if (Py_TYPE(value) != &RecordType || ((RecordObject *)value)->type != parameter->record) return 0;
-        copy_record(slot, ((RecordObject *)value)->data, parameter->size);
-        return 1;
+        return slot;
+    case SHORT_RECORD: {
+        /* A record of the very type (the registry shares types by name). Its bytes are read
+         * where they are when aligned as the type (calls only read a by-value argument's
+         * bytes): copied into the frame, the stub's word loads waited for the copy's
+         * stores (store forwarding; docs/benchmarks.md). */
+        if (Py_TYPE(value) != &RecordType || ((RecordObject *)value)->type != parameter->record) return NULL;
+        char *data = ((RecordObject *)value)->data;
+        if (in_place && !((uintptr_t)data & parameter->alignment_mask)) return data;
+        copy_record(slot, data, parameter->size);
+        return slot;
+    }
     case SHORT_POINTER:
-        return short_pointer(value, slot);
+        return short_pointer(value, slot) ? slot : NULL;
     case SHORT_NONE:
     case SHORT_VOID:
-        return 0;
+        return NULL;
     default:
-        return short_integer(parameter->path, value, slot);
+        return short_integer(parameter->path, value, slot) ? slot : NULL;
     }
 }
 
@@ -340,17 +349,26 @@ static inline __attribute__((always_inline)) int enter(FunctionObject *self, con
     return 0;
 }
 
+/* The last record result, written anew, handed out: referenced first, then what the
+ * caller stored pointers to let go (their finalizers may call this function again, which
+ * then finds the record held and makes another). */
+static inline PyObject *recycled_result(RecordObject *record) {
+    Py_INCREF(record);
+    Py_CLEAR(record->keep);
+    return (PyObject *)record;
+}
+
 /* A record result: the last one again when only this function still holds it (its
  * reference count is 1, so no Python code can see it change: the caller dropped it), else
  * a new record, kept as the last one. A loop that drops each result allocates nothing. */
 static PyObject *record_result(FunctionObject *self, const char *bytes) {
     RecordObject *record = self->last_result;
     if (record && Py_REFCNT(record) == 1) {
-        Py_CLEAR(record->keep);  /* pointers stored in it by the caller no longer matter */
-    } else {
-        if (!(record = (RecordObject *)cs_record_new(self->result_record, NULL))) return NULL;
-        Py_XSETREF(self->last_result, record);
+        copy_result(record->data, bytes, self->result_record->size);
+        return recycled_result(record);
     }
+    if (!(record = (RecordObject *)cs_record_new(self->result_record, NULL))) return NULL;
+    Py_XSETREF(self->last_result, record);
     copy_result(record->data, bytes, self->result_record->size);
     Py_INCREF(record);
     return (PyObject *)record;
@@ -379,8 +397,10 @@ static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *valu
         const Parameter *parameter = &self->parameters[index];
         char *slot = frame + parameter->offset;
         PyObject *value = values[index];
+        /* Records are copied here: converting a later argument can run Python code (an
+         * __index__, a callable made a callback) that changes an earlier record. */
+        if ((arguments[index] = short_argument(parameter, value, slot, 0))) continue;
         arguments[index] = slot;
-        if (short_argument(parameter, value, slot)) continue;
         cs_place place = {self->c_name, (int)index + 1, NULL, CS_FOR_THE_CALL};
         if (cs_to_c(self->signature, parameter->type, value, slot, &keep, &place) < 0) goto done;
     }
@@ -440,17 +460,8 @@ static inline __attribute__((always_inline)) PyObject *short_call(FunctionObject
     for (Py_ssize_t index = 0; index < count; index++) {
         const Parameter *parameter = &self->parameters[index];
         char *slot = frame + parameter->offset;
-        PyObject *value = values[index];
-        arguments[index] = slot;
-        /* A record of the very type, aligned as its type: the call reads its bytes where
-         * they are (calls only read a by-value argument's bytes). */
-        if (parameter->path == SHORT_RECORD && Py_TYPE(value) == &RecordType &&
-            ((RecordObject *)value)->type == parameter->record &&
-            !((uintptr_t)((RecordObject *)value)->data & parameter->alignment_mask)) {
-            arguments[index] = ((RecordObject *)value)->data;
-            continue;
-        }
-        if (!short_argument(parameter, value, slot)) return function_vectorcall(self, values, (size_t)count, NULL);
+        if (!(arguments[index] = short_argument(parameter, values[index], slot, 1)))
+            return function_vectorcall(self, values, (size_t)count, NULL);
     }
     RecordObject *recycled = self->last_result;
     if (self->result_path == SHORT_RECORD && recycled && Py_REFCNT(recycled) == 1 && !cs_live_callbacks &&
@@ -459,8 +470,7 @@ static inline __attribute__((always_inline)) PyObject *short_call(FunctionObject
         /* The last record result, dropped by the caller: the call writes into it (no Python
          * code runs before it returns, so no one can take it meanwhile). */
         if (enter(self, NULL, recycled->data, arguments) < 0) return NULL;
-        Py_CLEAR(recycled->keep);  /* pointers stored in it by the caller no longer matter */
-        return Py_NewRef((PyObject *)recycled);
+        return recycled_result(recycled);
     }
     if (enter(self, NULL, result_bytes, arguments) < 0) return NULL;
     if (self->result_path == SHORT_RECORD) return record_result(self, result_bytes);
