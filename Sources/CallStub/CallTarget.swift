@@ -263,9 +263,9 @@ public final class CallTarget: Sendable {
 
     // MARK: - Dynamic calls
 
-    /// Converts `values` into a frame, calls, and reads the result back as a value.
+    /// `callOutlined(_:)` on an array's elements.
     func callOutlined(_ values: [CValue]) throws(CallStubError) -> CValue {
-        try values.withUnsafeBufferPointer { (buffer) throws(CallStubError) -> CValue in try call(buffer) }
+        try values.withUnsafeBufferPointer { (buffer) throws(CallStubError) -> CValue in try callOutlined(buffer) }
     }
 
     /// `call(_:)` in a frame of its own, for the callers off the fixed shape's path.
