@@ -49,7 +49,7 @@ let package = Package(
             name: "CallStub",
             dependencies: [
                 "Locks", "CTypeModel", "CDeclParser", "ABILowering", "DWARFImport", "CTFImport", "LLVMBackend", "FFIBackend",
-                "CRegisterCall",
+                "CRegisterCall", "CSwiftRuntime",
             ]
         ),
         // The C API: @_cdecl functions over the public Swift API, nothing more; its three
@@ -64,6 +64,8 @@ let package = Package(
         .target(name: "CCrashReport"),
         // %al for typed register calls of variadic functions (naked entry points).
         .target(name: "CRegisterCall"),
+        // The Swift runtime's non-atomic retain, for objects one thread holds alone.
+        .target(name: "CSwiftRuntime"),
         .executableTarget(
             name: "callstub",
             dependencies: [

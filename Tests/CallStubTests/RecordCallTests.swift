@@ -3,6 +3,7 @@
 
 import CTestSupport
 import CallStub
+import Locks
 import Testing
 
 /// A fixture record: its name and the fields `make_<name>(10)` yields, flattened.
@@ -140,6 +141,49 @@ struct RecordShape: CustomStringConvertible, Sendable {
             return failures
         }
         #expect(failures == [0, 0, 0, 0])
+    }
+
+    /// Results handed out by the owning thread (with a non-atomic retain, CallTarget.
+    /// recordResult) and dropped on other threads while it calls on: each keeps its bytes
+    /// until dropped, and the storage is reused only once every other thread let go.
+    @Test(arguments: backends)
+    func recordResultsDroppedOnOtherThreadsKeepTheirBytes(_ backend: BindingOptions.Backend) throws {
+        let library = try openFixture(try #require(FixtureLibrary.built.first), backend)
+        let make = try library.function("make_DD")
+        let typedMake = try make.typed(Int32.self, returning: CRecordValue.self)
+        let queue = Lock<(values: [(seed: Int32, value: CRecordValue)], finished: Bool)>(([], false))
+        let calls: Int32 = 20_000
+        let failures = onThreadsAtOnce(3) { (thread: Int) -> Int in
+            var failures = 0
+            if thread == 0 {
+                // The owner: every result goes to the other threads, some after a check.
+                for seed in 0..<calls {
+                    let value: CRecordValue
+                    if seed % 2 == 0, case .record(let dynamic)? = try? make.call([CValue.int(Int64(seed))]) {
+                        value = dynamic
+                    } else {
+                        value = typedMake(seed)
+                    }
+                    let fields = value.withUnsafeBytes { ($0.load(as: Double.self), $0.load(fromByteOffset: 8, as: Double.self)) }
+                    if fields != (Double(seed), Double(seed) + 1) { failures += 1 }
+                    if seed % 3 != 0 { queue.withLock { $0.values.append((seed, value)) } }
+                }
+                queue.withLock { $0.finished = true }
+                return failures
+            }
+            while true {
+                let (taken, finished) = queue.withLock { state in
+                    defer { state.values.removeAll(keepingCapacity: true) }
+                    return (state.values, state.finished)
+                }
+                for (seed, value) in taken {
+                    let fields = value.withUnsafeBytes { ($0.load(as: Double.self), $0.load(fromByteOffset: 8, as: Double.self)) }
+                    if fields != (Double(seed), Double(seed) + 1) { failures += 1 }
+                }
+                if finished && taken.isEmpty { return failures }
+            }
+        }
+        #expect(failures == [0, 0, 0])
     }
 
     @Test(arguments: RecordShape.cases)
