@@ -265,8 +265,11 @@ enum BenchPeers {
     static let luaScript = #"""
         -- callstub bench --peers: the fixture functions called through LuaJIT's FFI.
         -- arg: library path, header file, calls, repetitions, case names (comma-separated).
-        -- Prints one JSON object like peer.py's (one column). Each case is a loop LuaJIT's trace compiler
-        -- turns into machine code with the C call inlined, as it does for any user's hot loop.
+        -- Prints one JSON object like peer.py's: LuaJIT's column, and the fixture's own C driver loop
+        -- (`direct_<case>`, the matrix's direct column) timed in this process, so that LuaJIT can be
+        -- read against a direct call in its own process as well as against the matrix's. Each case is
+        -- a loop LuaJIT's trace compiler turns into machine code with the C call inlined, as it does
+        -- for any user's hot loop.
         local ffi = require("ffi")
         local path, headerFile, calls, repetitions, wanted = arg[1], arg[2], tonumber(arg[3]), tonumber(arg[4]), arg[5]
         local file = assert(io.open(headerFile))
@@ -275,6 +278,8 @@ enum BenchPeers {
         ffi.cdef("struct callstub_timespec { long sec, nsec; }; int clock_gettime(int, struct callstub_timespec *);")
         local lib = ffi.load(path)
         local C = ffi.C
+        -- The C drivers: n direct calls through a volatile function pointer, in nanoseconds.
+        for name in wanted:gmatch("[^,]+") do ffi.cdef("double direct_" .. name .. "(long n);") end
         local clock = ffi.new("struct callstub_timespec")
         local function now()
           C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
@@ -316,20 +321,26 @@ enum BenchPeers {
           end
         end
         for _, name in ipairs(names) do cases[name][1](math.max(1, math.floor(calls / 10))) end  -- warm up (and compile)
-        local samples = {}
-        for _, name in ipairs(names) do samples[name] = {} end
+        local samples, direct = {}, {}
+        for _, name in ipairs(names) do samples[name], direct[name] = {}, {} end
+        -- The C driver takes turns with LuaJIT's loop, case by case, so that a slow phase of the
+        -- machine slows both alike.
         for _ = 1, repetitions do
           for _, name in ipairs(names) do
             local start = now()
             cases[name][1](calls)
             table.insert(samples[name], (now() - start) / calls)
+            table.insert(direct[name], lib["direct_" .. name](calls) / calls)
           end
         end
-        local parts = {}
-        for _, name in ipairs(names) do
-          parts[#parts + 1] = string.format('"%s": [%s]', name, table.concat(samples[name], ", "))
+        local function column(label, version, values)
+          local parts = {}
+          for _, name in ipairs(names) do
+            parts[#parts + 1] = string.format('"%s": [%s]', name, table.concat(values[name], ", "))
+          end
+          return string.format('{"name": "%s", "version": "%s", "samples": {%s}}', label, version, table.concat(parts, ", "))
         end
-        print(string.format('{"columns": [{"name": "LuaJIT", "version": "%s FFI", "samples": {%s}}]}', jit.version,
-                            table.concat(parts, ", ")))
+        print(string.format('{"columns": [%s, %s]}', column("LuaJIT", jit.version .. " FFI", samples),
+                            column("direct in LuaJIT", "the C driver loop, called once from LuaJIT", direct)))
         """#
 }
