@@ -175,23 +175,14 @@ struct CRegisterFile {
     }
 
     /// Calls the entry with the registers placed and reads the result `R` from the
-    /// register its class returns in.
+    /// register its class returns in: exactly the registers the signature uses, with %al
+    /// set as C's variadic calls set it (register_call.generated.h), so that variadic
+    /// functions need no path of their own (a test and a branch in every typed call's
+    /// loop: mixed8 1.60 against 1.54 ns in a C replica of the two loops).
     @inlinable @inline(__always)
     func call<R: CResultConvertible>(_ entry: RegisterCallEntry, returning: R.Type) -> R {
         let function = UnsafeRawPointer(bitPattern: entry.address).unsafelyUnwrapped
-        if entry.isVariadic {
-            // C's variadic call sets %al (register_call.h); `vectors` is a constant here.
-            if R.cRegisterResult == .vector {
-                let result = callstub_variadic_call_vector(
-                    function, Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
-                return R.fromCRegisters(integer: 0, vector: result)
-            }
-            let result = callstub_variadic_call_integer(
-                function, Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
-            return R.fromCRegisters(integer: result, vector: 0)
-        }
-        // Exactly the registers the signature uses (register_call.generated.h); `integers`
-        // and `vectors` are constants here.
+        // `integers` and `vectors` are constants here.
         if R.cRegisterResult == .vector {
             let result = callstub_register_call_vector(
                 function, Int32(integers), Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
@@ -206,10 +197,8 @@ struct CRegisterFile {
 /// Where a typed handle's register call goes: `address` 0 when it makes none.
 public struct RegisterCallEntry: Sendable {
     @usableFromInline let address: UInt
-    /// Whether the function is variadic (or unprototyped): the call sets %al.
-    @usableFromInline let isVariadic: Bool
 
-    static let none = RegisterCallEntry(address: 0, isVariadic: false)
+    static let none = RegisterCallEntry(address: 0)
 }
 
 extension CallTarget {
@@ -256,6 +245,6 @@ extension CallTarget {
     ) -> RegisterCallEntry {
         guard allowsRegisterCalls, !capturesErrno, Self.passesInRegisters(signature, arguments: arguments, result: result)
         else { return .none }
-        return RegisterCallEntry(address: UInt(bitPattern: functionAddress), isVariadic: signature.isVariadic)
+        return RegisterCallEntry(address: UInt(bitPattern: functionAddress))
     }
 }

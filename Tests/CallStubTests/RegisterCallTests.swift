@@ -44,6 +44,8 @@ import Testing
             va_end(list); return sum;
         }
         double vsum_doubles_driver(void) { return vsum_doubles(3, 1.5, -2.0, 0.25); }
+        /* The %al its caller set: the vector register count of a variadic call (psABI 3.5.7). */
+        __attribute__((naked)) long vector_count(int n, ...) { __asm__("movzbl %al, %eax; ret"); }
         long vmixed(int n, ...) {
             va_list list; va_start(list, n);
             long sum = 0;
@@ -86,6 +88,7 @@ import Testing
         long stored_value(void);
         double vsum_doubles(int n, ...);
         double vsum_doubles_driver(void);
+        long vector_count(int n, ...);
         long vmixed(int n, ...);
         long vmixed_driver(void);
         long double long_half(long double x);
@@ -171,6 +174,13 @@ import Testing
         let vsum = try library.function("vsum_doubles").typed((Int32, Double, Double, Double).self, returning: Double.self)
         #expect(vsum.callsFunctionDirectly)
         #expect(vsum(3, 1.5, -2.0, 0.25) == (try driver("vsum_doubles_driver", Double.self)))
+        // %al itself, as the callee found it (a callee that saves the vector registers
+        // whenever %al is not 0 passes the test above with any %al but 0).
+        let twoVectors = try library.function("vector_count").typed((Int32, Double, Int, Double).self, returning: Int.self)
+        #expect(twoVectors.callsFunctionDirectly)
+        #expect(twoVectors(3, 1.5, 7, 2.5) == 2)
+        let noVector = try library.function("vector_count").typed((Int32, Int).self, returning: Int.self)
+        #expect(noVector(1, 7) == 0)
         let vmixed = try library.function("vmixed").typed(
             (Int32, Int, Double, Int, Double, Int, Double, Int, Double, Int, Double, Int, Double, Int).self, returning: Int.self)
         #expect(!vmixed.callsFunctionDirectly, "seven integer arguments: one goes on the stack")
