@@ -8,6 +8,9 @@
 #endif
 
 enum ELFPrecheck {
+    /// The most program headers a file may have (e_phnum).
+    static let maximumProgramHeaders: UInt64 = 256
+
     /// Why the file at `path` cannot be a loadable x86-64 shared object, or `nil` when its
     /// header and loadable segments lie within the file. A file that cannot be opened or
     /// read is left for `dlopen` to report (`nil`).
@@ -36,6 +39,13 @@ enum ELFPrecheck {
         let programHeaderSize = UInt64(UInt16(header, 54))
         let programHeaderCount = UInt64(UInt16(header, 56))
         guard programHeaderSize == 56 else { return "malformed ELF header: e_phentsize is \(programHeaderSize), not 56" }
+        // glibc's loader copies a table it cannot find in its first read onto the calling
+        // thread's stack (alloca), next to a load command per entry: 65,535 entries (3.6 MB)
+        // overran a 512 KB thread's stack and killed the process (DebugInfoFuzzTests' random
+        // damage to e_phnum, dlopen on a GCD thread). Linkers write a dozen or two.
+        guard programHeaderCount <= maximumProgramHeaders else {
+            return "malformed ELF header: e_phnum is \(programHeaderCount), more than the \(maximumProgramHeaders) program headers accepted"
+        }
         let (tableSize, _) = programHeaderSize.multipliedReportingOverflow(by: programHeaderCount)
         let (tableEnd, overflow) = programHeaderOffset.addingReportingOverflow(tableSize)
         guard !overflow, tableEnd <= fileSize else {
@@ -46,14 +56,27 @@ enum ELFPrecheck {
         }
         var loads: [Segment] = []
         var dynamic: Segment?
+        // Where the loader reads (or, for PT_GNU_RELRO, changes the protection of) the mapped
+        // image once the segments are in: each must lie in a loadable segment.
+        var inImage: [(name: String, segment: Segment, size: UInt64)] = []
         for index in 0..<Int(programHeaderCount) {
             let entry = index * 56
             let segmentType = UInt32(table, entry)
-            // PT_LOAD (1) is mapped from the file; PT_DYNAMIC (2) is read by the loader.
-            guard segmentType == 1 || segmentType == 2 else { continue }
             let segment = Segment(
                 index: index, offset: UInt64(table, entry + 8), address: UInt64(table, entry + 16),
                 fileSize: UInt64(table, entry + 32), memorySize: UInt64(table, entry + 40))
+            switch segmentType {
+            // The program header table the loader scans backwards for notes (l_phdr).
+            case 6: inImage.append(("PT_PHDR", segment, programHeaderCount * 56))
+            case 4: inImage.append(("PT_NOTE", segment, segment.memorySize))
+            case 0x6474_e553: inImage.append(("PT_GNU_PROPERTY", segment, segment.memorySize))
+            // The TLS initialization image, copied into each thread's block.
+            case 7: inImage.append(("PT_TLS", segment, segment.fileSize))
+            case 0x6474_e552: inImage.append(("PT_GNU_RELRO", segment, segment.memorySize))
+            default: break
+            }
+            // PT_LOAD (1) is mapped from the file; PT_DYNAMIC (2) is read by the loader.
+            guard segmentType == 1 || segmentType == 2 else { continue }
             let (end, overflow) = segment.offset.addingReportingOverflow(segment.fileSize)
             guard !overflow, end <= fileSize else {
                 return "truncated: segment \(index) (\(segmentType == 1 ? "PT_LOAD" : "PT_DYNAMIC")) reaches byte \(end), past the file's \(fileSize) bytes"
@@ -64,6 +87,11 @@ enum ELFPrecheck {
             if segmentType == 1 { loads.append(segment) } else { dynamic = segment }
         }
         guard !loads.isEmpty else { return "malformed: no loadable segment" }
+        for (name, segment, size) in inImage where size > 0 {
+            guard loads.contains(where: { $0.holds(segment.address, size: size) }) else {
+                return "malformed: segment \(segment.index) (\(name), 0x\(String(segment.address, radix: 16)), \(size) bytes) lies outside every loadable segment"
+            }
+        }
         if let dynamic { return dynamicProblem(dynamic, loads: loads, descriptor: descriptor) }
         return nil
     }

@@ -16,6 +16,24 @@ import Testing
         return data
     }
 
+    /// `original` with its PT_GNU_STACK entry turned into a segment of `type` at `address`
+    /// (`size` bytes in memory): one the loader reads in the mapped image.
+    static func stackEntryRetyped(_ original: Data, type: UInt32, address: UInt64, size: UInt64) throws -> Data {
+        let tableOffset = Int(original.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 32, as: UInt64.self) })
+        let count = Int(original.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 56, as: UInt16.self) })
+        let entry = try #require((0..<count).map { tableOffset + $0 * 56 }.first { offset in
+            original.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) } == 0x6474_e551
+        })
+        var data = original
+        data.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: type, toByteOffset: entry, as: UInt32.self)
+            bytes.storeBytes(of: address, toByteOffset: entry + 16, as: UInt64.self)
+            bytes.storeBytes(of: size, toByteOffset: entry + 32, as: UInt64.self)
+            bytes.storeBytes(of: size, toByteOffset: entry + 40, as: UInt64.self)
+        }
+        return data
+    }
+
     @Test func truncatedAndForeignFilesAreTypedErrors() throws {
         let original = try Data(contentsOf: URL(fileURLWithPath: "/lib/x86_64-linux-gnu/libm.so.6"))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-hostile-\(UUID().uuidString)")
@@ -36,6 +54,16 @@ import Testing
             ("shifted-phoff.so", { var data = original; data[32] &+= 56; return data }(), "lies outside every loadable segment"),
             ("wild-relocation.so", try Self.relocationTargetDamaged(original, path: "/lib/x86_64-linux-gnu/libm.so.6"),
              "relocation writes at 0xffffff0000"),
+            // A thousand program headers, all in the file: glibc copies the table onto the calling
+            // thread's stack; DebugInfoFuzzTests' random damage to e_phnum overran a GCD thread's.
+            ("many-phdrs.so", { var data = original; data[56] = 0xE8; data[57] = 0x03; return data }(),
+             "e_phnum is 1000, more than the 256 program headers accepted"),
+            // Segments the loader reads once the image is mapped, pointing outside it: the table
+            // it scans for notes (PT_PHDR), a note.
+            ("stray-phdr.so", try Self.stackEntryRetyped(original, type: 6, address: 0x7fff_0000, size: 0),
+             "(PT_PHDR, 0x7fff0000, 616 bytes) lies outside every loadable segment"),
+            ("stray-note.so", try Self.stackEntryRetyped(original, type: 4, address: 0x7fff_0000, size: 64),
+             "(PT_NOTE, 0x7fff0000, 64 bytes) lies outside every loadable segment"),
         ]
         for (name, bytes, message) in cases {
             let path = directory.appendingPathComponent(name).path
