@@ -158,7 +158,7 @@ public final class CallTarget: Sendable {
         scratchAlignmentMask = UInt(alignment - 1)
         steps = UnsafeMutableBufferPointer.allocate(capacity: max(1, signature.arguments.count))
         for (index, slot) in signature.arguments.enumerated() {
-            steps.initializeElement(at: index, to: ArgumentStep(offset: offsets[index], coder: FastCoder(slot.valueClass)))
+            steps.initializeElement(at: index, to: ArgumentStep(offset: offsets[index], slot.valueClass))
         }
         resultCoder = FastCoder(signature.result.valueClass)
         recordIdentities = signature.arguments.map { slot in
@@ -308,7 +308,7 @@ public final class CallTarget: Sendable {
         while index < values.count {
             let step = stepBase[index]
             let destination = base + step.offset
-            guard let argument = step.coder.place(valueBase + index, at: destination) else { return try callGeneral(values, scratch: base) }
+            guard let argument = step.place(valueBase + index, at: destination) else { return try callGeneral(values, scratch: base) }
             argumentArray[index] = argument
             index += 1
         }
@@ -323,7 +323,7 @@ public final class CallTarget: Sendable {
         for index in values.indices {
             let step = steps[index]
             let destination = base + step.offset
-            if let argument = step.coder.place(values.baseAddress.unsafelyUnwrapped + index, at: destination) {
+            if let argument = step.place(values.baseAddress.unsafelyUnwrapped + index, at: destination) {
                 argumentArray[index] = argument
             } else {
                 try storeGeneral(values[index], index: index, at: destination, strings: &strings)
@@ -409,35 +409,20 @@ public final class CallTarget: Sendable {
 struct ArgumentStep {
     let offset: Int
     let coder: FastCoder
-}
+    /// For the record kinds: the record's identity (values of the same record go fast) and,
+    /// for `recordCopied`, its size.
+    let record: ObjectIdentifier?
+    let size: Int
 
-/// The fast conversions of the dynamic path: the common pairs of value kind and C scalar,
-/// with no allocation or reference counting. Anything else takes `ValueCoding`'s general path.
-enum FastCoder {
-    case signed(Int)
-    case unsigned(Int)
-    case float
-    case double
-    case pointer
-    /// A record aligned to at most 16 bytes, as array storage is: values of the same record
-    /// (this identity) pass their own bytes.
-    case recordInPlace(ObjectIdentifier)
-    /// A record aligned beyond 16 bytes: values of the same record are copied (this many
-    /// bytes) into the frame, aligned. (Two cases, not a flag in one: a third payload field
-    /// took the enum's tag into spare bits, and every case's test became three compares.)
-    case recordCopied(ObjectIdentifier, Int)
-    case general
-
-    init(_ valueClass: CValueClass) {
-        switch valueClass {
-        case .record(let record):
-            self = valueClass.alignment <= 16 ? .recordInPlace(ObjectIdentifier(record)) : .recordCopied(ObjectIdentifier(record), valueClass.size)
-        case .integer(let kind) where kind.size <= 8 && kind != .bool:
-            self = kind.isSigned ? .signed(kind.size) : .unsigned(kind.size)
-        case .floating(.float): self = .float
-        case .floating(.double): self = .double
-        case .pointer: self = .pointer
-        default: self = .general
+    init(offset: Int, _ valueClass: CValueClass) {
+        self.offset = offset
+        coder = FastCoder(valueClass)
+        if case .record(let record) = valueClass {
+            self.record = ObjectIdentifier(record)
+            size = valueClass.size
+        } else {
+            record = nil
+            size = 0
         }
     }
 
@@ -450,6 +435,16 @@ enum FastCoder {
     /// storage).
     @inline(__always)
     func place(_ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        coder.place(value, at: destination, record: record, size: size)
+    }
+}
+
+extension FastCoder {
+    /// `ArgumentStep.place`, with the step's record identity and size.
+    @inline(__always)
+    func place(
+        _ value: UnsafePointer<CValue>, at destination: UnsafeMutableRawPointer, record: ObjectIdentifier?, size: Int
+    ) -> UnsafeMutableRawPointer? {
         switch self {
         case .double:
             if case .double(let number) = value.pointee {
@@ -462,46 +457,81 @@ enum FastCoder {
         case .float:
             guard case .float(let number) = value.pointee else { return nil }
             destination.storeBytes(of: number, as: Float.self)
-        case .signed(let size):
+        case .int64:
             guard case .int(let number) = value.pointee else { return nil }
-            switch size {
-            case 8: destination.storeBytes(of: number, as: Int64.self)
-            case 4:
-                guard let narrow = Int32(exactly: number) else { return nil }
-                destination.storeBytes(of: narrow, as: Int32.self)
-            case 2:
-                guard let narrow = Int16(exactly: number) else { return nil }
-                destination.storeBytes(of: narrow, as: Int16.self)
-            default:
-                guard let narrow = Int8(exactly: number) else { return nil }
-                destination.storeBytes(of: narrow, as: Int8.self)
-            }
-        case .unsigned(let size):
+            destination.storeBytes(of: number, as: Int64.self)
+        case .int32:
+            guard case .int(let number) = value.pointee, let narrow = Int32(exactly: number) else { return nil }
+            destination.storeBytes(of: narrow, as: Int32.self)
+        case .int16:
+            guard case .int(let number) = value.pointee, let narrow = Int16(exactly: number) else { return nil }
+            destination.storeBytes(of: narrow, as: Int16.self)
+        case .int8:
+            guard case .int(let number) = value.pointee, let narrow = Int8(exactly: number) else { return nil }
+            destination.storeBytes(of: narrow, as: Int8.self)
+        case .uint64:
             guard case .uint(let number) = value.pointee else { return nil }
-            switch size {
-            case 8: destination.storeBytes(of: number, as: UInt64.self)
-            case 4:
-                guard let narrow = UInt32(exactly: number) else { return nil }
-                destination.storeBytes(of: narrow, as: UInt32.self)
-            default: return nil
-            }
+            destination.storeBytes(of: number, as: UInt64.self)
+        case .uint32:
+            guard case .uint(let number) = value.pointee, let narrow = UInt32(exactly: number) else { return nil }
+            destination.storeBytes(of: narrow, as: UInt32.self)
         case .pointer:
             guard case .pointer(let pointer) = value.pointee else { return nil }
             destination.storeBytes(of: pointer.address, as: UInt.self)
-        case .recordInPlace(let identity):
-            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
+        case .recordInPlace:
+            guard case .record(let value) = value.pointee, ObjectIdentifier(value.storage.record) == record else { return nil }
             // The bytes at the storage's address (reading `bytes` would retain the array).
             // Copied into the frame, they cost more than the copy: a 32-byte record's bytes,
             // read back by the stub a word at a time, waited for the copy's stores (store
             // forwarding), as in the Python package (docs/benchmarks.md).
-            return UnsafeMutableRawPointer(mutating: record.storage.address)
-        case .recordCopied(let identity, let size):
-            guard case .record(let record) = value.pointee, ObjectIdentifier(record.storage.record) == identity else { return nil }
-            destination.copyMemory(from: record.storage.address, byteCount: size)
+            return UnsafeMutableRawPointer(mutating: value.storage.address)
+        case .recordCopied:
+            guard case .record(let value) = value.pointee, ObjectIdentifier(value.storage.record) == record else { return nil }
+            destination.copyMemory(from: value.storage.address, byteCount: size)
         case .general:
             return nil
         }
         return destination
+    }
+}
+
+/// The fast conversions of the dynamic path: the common pairs of value kind and C scalar,
+/// with no allocation or reference counting. Anything else takes `ValueCoding`'s general
+/// path. No payloads: a payload case (`signed(size)`, a record's identity) put the cases
+/// without one behind a shared tag and a compare on the payload, and the sizes behind a
+/// second switch (4 to 6 instructions an argument); the step holds what the record kinds need.
+enum FastCoder: UInt8 {
+    case int8, int16, int32, int64, uint32, uint64
+    case float
+    case double
+    case pointer
+    /// A record aligned to at most 16 bytes, as array storage is: values of the same record
+    /// (the step's identity) pass their own bytes.
+    case recordInPlace
+    /// A record aligned beyond 16 bytes: values of the same record are copied (the step's
+    /// size) into the frame, aligned.
+    case recordCopied
+    case general
+
+    init(_ valueClass: CValueClass) {
+        switch valueClass {
+        case .record:
+            self = valueClass.alignment <= 16 ? .recordInPlace : .recordCopied
+        case .integer(let kind) where kind.size <= 8 && kind != .bool:
+            switch (kind.isSigned, kind.size) {
+            case (true, 8): self = .int64
+            case (true, 4): self = .int32
+            case (true, 2): self = .int16
+            case (true, _): self = .int8
+            case (false, 8): self = .uint64
+            case (false, 4): self = .uint32
+            default: self = .general
+            }
+        case .floating(.float): self = .float
+        case .floating(.double): self = .double
+        case .pointer: self = .pointer
+        default: self = .general
+        }
     }
 
     /// Reads a fast result kind, or `nil` for the general path.
@@ -510,10 +540,10 @@ enum FastCoder {
         switch self {
         case .double: return .double(source.load(as: Double.self))
         case .float: return .float(source.load(as: Float.self))
-        case .signed(8): return .int(source.load(as: Int64.self))
-        case .signed(4): return .int(Int64(source.load(as: Int32.self)))
-        case .unsigned(8): return .uint(source.load(as: UInt64.self))
-        case .unsigned(4): return .uint(UInt64(source.load(as: UInt32.self)))
+        case .int64: return .int(source.load(as: Int64.self))
+        case .int32: return .int(Int64(source.load(as: Int32.self)))
+        case .uint64: return .uint(source.load(as: UInt64.self))
+        case .uint32: return .uint(UInt64(source.load(as: UInt32.self)))
         case .pointer: return .pointer(CPointer(address: source.load(as: UInt.self)))
         default: return nil
         }
