@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "CallStubC", dependencies: ["CallStub", "Locks", "CallStubCFastPath"]),
         // `callstub call`'s report of a crash inside the called function.
         .target(name: "CCrashReport"),
-        // %al for typed register calls of variadic functions (naked entry points).
+        // Typed register calls: C function types taking exactly the registers a signature uses.
         .target(name: "CRegisterCall"),
         // The Swift runtime's non-atomic retain, for objects one thread holds alone.
         .target(name: "CSwiftRuntime"),
