@@ -365,15 +365,12 @@ static inline PyObject *recycled_result(RecordObject *record) {
  * a new record, kept as the last one. A loop that drops each result allocates nothing. */
 static PyObject *record_result(FunctionObject *self, const char *bytes) {
     RecordObject *record = self->last_result;
-    if (record && Py_REFCNT(record) == 1) {
-        copy_result(record->data, bytes, self->result_record->size);
-        return recycled_result(record);
+    if (!record || Py_REFCNT(record) != 1) {
+        if (!(record = (RecordObject *)cs_record_new(self->result_record, NULL))) return NULL;
+        Py_XSETREF(self->last_result, record);
     }
-    if (!(record = (RecordObject *)cs_record_new(self->result_record, NULL))) return NULL;
-    Py_XSETREF(self->last_result, record);
     copy_result(record->data, bytes, self->result_record->size);
-    Py_INCREF(record);
-    return (PyObject *)record;
+    return recycled_result(record);  /* a new record keeps nothing yet */
 }
 
 static PyObject *function_vectorcall(FunctionObject *self, PyObject *const *values, size_t flags, PyObject *keywords) {
