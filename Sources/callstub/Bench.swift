@@ -54,8 +54,15 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python's ctypes, cffi and callstub package in one interpreter, taking turns; LuaJIT).")
     var peers = false
 
+    @Option(name: .long, help: "Processes the matrix is measured in, one after another, each followed by the peers; their samples are pooled (default 3, 1 with --quick). A process's code and stack addresses can slow one loop by a third.")
+    var processes: Int?
+
     @Option(name: .long, help: .hidden)
     var firstCallChild: String?
+
+    /// A matrix process's repetitions (the parent runs it with this).
+    @Option(name: .long, help: .hidden)
+    var matrixSamples: Int?
 
     func run() throws {
         if let firstCallChild { return try FirstFastCall.child(library: firstCallChild) }
@@ -66,26 +73,31 @@ struct Bench: ParsableCommand {
         if instructions && !BenchInstructions.isChild {
             return try BenchInstructions.run(filter: filter, json: json)
         }
-        let path = try BenchFixtures.build()
-        let context = try BenchContext(path: path)
-        if instructions {
-            return try BenchInstructions.measure(
-                context: context, cases: BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) })
-        }
-        let calls = quick ? 200_000 : 2_000_000
-        let repetitions = quick ? 5 : 11
-        var rows: [BenchRow] = []
         let cases = BenchCase.matrix.filter { filter == nil || $0.name.contains(filter!) }
+        let calls = quick ? 200_000 : 2_000_000
+        if let matrixSamples {
+            return try BenchRounds.matrixChild(cases: cases, calls: calls, repetitions: matrixSamples)
+        }
+        let path = try BenchFixtures.build()
+        if instructions {
+            return try BenchInstructions.measure(context: try BenchContext(path: path), cases: cases)
+        }
+        let processCount = processes ?? (quick ? 1 : 3)
+        guard (1...20).contains(processCount) else { throw ValidationError("--processes: from 1 to 20, not \(processCount)") }
+        // About fifteen samples a cell however many processes give them.
+        let repetitions = quick ? 5 : max(3, 15 / processCount)
+        let progress: (String) -> Void = { if !json { printError($0) } }
+        let peerRunners = peers
+            ? BenchPeers.prepare(library: path, cases: cases.map(\.name), calls: calls, repetitions: repetitions, progress: progress) : nil
+        let (rows, peerFigures, peerNotes) = try BenchRounds.measure(
+            cases: cases, fixture: path, processes: processCount, quick: quick, filter: filter, repetitions: repetitions,
+            peers: peerRunners, progress: progress)
         var dwarf: DWARFFigures?
         var compactTypes: CompactTypeFigures?
         var callbacks: CallbackFigures?
-        for (index, benchCase) in cases.enumerated() {
-            if !json { printError("[\(index + 1)/\(cases.count)] \(benchCase.name)") }
-            let paths = try benchCase.make(context)
-            rows.append(BenchRow.measure(benchCase, paths: paths, calls: calls, repetitions: repetitions))
-        }
-        // Right after the matrix: before the callback and DWARF measurements allocate and
-        // free memory that later stubs would reuse, hiding their resident cost.
+        // In this process, which has bound nothing yet: the callback and DWARF
+        // measurements allocate and free memory that later stubs would reuse, hiding their
+        // resident cost.
         var compile: CompileFigures?
         if !noCompile {
             if !json { printError("stub compilation: 1,000 shapes") }
@@ -112,13 +124,6 @@ struct Bench: ParsableCommand {
             if !json { printError("start-up: callstub started afresh") }
             startup = try StartupFigures.measure(rounds: quick ? 11 : 31, fixture: path)
         }
-        var peerFigures: [PeerFigures] = []
-        var peerNotes: [String] = []
-        if peers {
-            (peerFigures, peerNotes) = BenchPeers.measure(
-                library: path, cases: cases.map(\.name), calls: calls, repetitions: repetitions,
-                progress: { if !json { printError($0) } })
-        }
         if let chart {
             let machine = ProcessInfo.processInfo.hostName
             // Peers join the chart as columns of their own.
@@ -131,7 +136,7 @@ struct Bench: ParsableCommand {
             }
             let svg = BenchChart(
                 rows: charted, columns: BenchCase.columns + peerFigures.map(\.column),
-                title: "CallStub: ns per call by path (median of \(repetitions) interleaved runs of \(calls) calls; \(machine))"
+                title: "CallStub: ns per call by path (median of \(processCount) × \(repetitions) interleaved runs of \(calls) calls; \(machine))"
             ).svg()
             do {
                 try svg.write(toFile: chart, atomically: true, encoding: .utf8)
@@ -141,7 +146,7 @@ struct Bench: ParsableCommand {
             if !json { printError("chart written to \(chart)") }
         }
         let report = BenchReport(
-            rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, compactTypes: compactTypes,
+            processes: processCount, repetitions: repetitions, rows: rows, peers: peerFigures, peerNotes: peerNotes, compile: compile, dwarf: dwarf, compactTypes: compactTypes,
             callbacks: callbacks, memoryCycles: memoryCycles, startup: startup)
         print(json ? report.jsonText() : report.table())
     }
@@ -433,20 +438,15 @@ struct BenchRow: Encodable {
     var median: [String: Double]
     var spread: [String: Double]
 
-    static func measure(_ benchCase: BenchCase, paths: [TimedLoop], calls: Int, repetitions: Int) -> BenchRow {
+    /// Every repetition's ns per call of each path (warmed up first), the paths taking
+    /// turns within each repetition so that a slow phase of the machine slows all alike.
+    static func samples(paths: [TimedLoop], calls: Int, repetitions: Int) -> [[Double]] {
         var samples = Array(repeating: [Double](), count: paths.count)
         for path in paths { _ = path(calls / 10) }  // warm up
         for _ in 0..<repetitions {
             for (index, path) in paths.enumerated() { samples[index].append(path(calls) / Double(calls)) }
         }
-        var median: [String: Double] = [:]
-        var spread: [String: Double] = [:]
-        for (index, column) in BenchCase.columns.enumerated() {
-            let sorted = samples[index].sorted()
-            median[column] = sorted[sorted.count / 2]
-            spread[column] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
-        }
-        return BenchRow(name: benchCase.name, declaration: benchCase.declaration, median: median, spread: spread)
+        return samples
     }
 }
 
@@ -651,6 +651,9 @@ struct CallbackFigures: Encodable {
 }
 
 struct BenchReport: Encodable {
+    /// The matrix's processes, and each one's repetitions of every path.
+    let processes: Int
+    let repetitions: Int
     let rows: [BenchRow]
     let peers: [PeerFigures]
     let peerNotes: [String]
@@ -684,7 +687,9 @@ struct BenchReport: Encodable {
             return String(format: "%.1f×", top / bottom)
         }
         func padded(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-        var lines = ["ns per call (median of interleaved repetitions; ± interquartile range of jit raw)", ""]
+        var lines = [
+            "ns per call (median of \(processes) process\(processes == 1 ? "" : "es") × \(repetitions) interleaved repetitions; ± interquartile range of jit raw)", "",
+        ]
         let header = [padded("signature", 10)] + BenchCase.columns.map { padded($0, 11) }
             + [padded("jit−direct", 10), padded("jit/direct", 10), padded("ffi_call/jit", 12), "ffi raw/jit"]
         lines.append(header.joined(separator: " "))
@@ -709,7 +714,7 @@ struct BenchReport: Encodable {
             geometricMean("jit raw", over: "direct"), geometricMean("ffi_call", over: "C drop-in")))
         if !peers.isEmpty {
             lines.append("")
-            lines.append("peers (other FFIs after the matrix, the Python ones in one interpreter taking turns; ns per call from their language, median ± IQR, and × direct):")
+            lines.append("peers (other FFIs, each after each of the matrix's processes, the Python ones in one interpreter taking turns; ns per call from their language, median ± IQR, and × direct):")
             for peer in peers { lines.append("  \(peer.column): \(peer.version)") }
             lines.append(([padded("signature", 10), padded("direct", 8), padded("jit typed", 10)]
                 + peers.map { padded($0.column, 24) }).joined(separator: " "))

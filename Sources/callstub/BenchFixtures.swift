@@ -144,10 +144,13 @@ enum BenchFixtures {
     }
 
     /// Compiles the fixture library into a temporary directory and returns its path.
+    /// Names a fixture library a parent process built for its children.
+    static let builtVariable = "CALLSTUB_BENCH_FIXTURE"
+
     static func build() throws -> String {
         // A library already built (by the parent of a run under callgrind, where the child
-        // cannot start the compiler).
-        if let built = ProcessInfo.processInfo.environment["CALLSTUB_BENCH_FIXTURE"], FileManager.default.fileExists(atPath: built) {
+        // cannot start the compiler, or of the matrix's processes).
+        if let built = ProcessInfo.processInfo.environment[builtVariable], FileManager.default.fileExists(atPath: built) {
             return built
         }
         return try compile(source, named: "libcallstub-bench.so", flags: ["-O2", "-shared", "-fPIC"])

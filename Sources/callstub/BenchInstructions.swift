@@ -40,7 +40,7 @@ enum BenchInstructions {
         if !json { printError("running the matrix under callgrind…") }
         let fixture = try BenchFixtures.build()
         let (status, output) = try runProcess(
-            valgrind, arguments, environment: [childVariable: directory.path, "CALLSTUB_BENCH_FIXTURE": fixture])
+            valgrind, arguments, environment: [childVariable: directory.path, BenchFixtures.builtVariable: fixture])
         guard status == 0 else { throw BenchInstructionsError("the run under callgrind failed:\n\(output.suffix(3000))") }
         let order = try String(contentsOf: directory.appendingPathComponent("order.txt"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }

@@ -11,10 +11,11 @@ import Foundation
 enum BenchLibFFIPlans {
     static let version = "3.8.0"
 
-    /// The column, or a note saying why there is none.
-    static func measure(
+    /// The runner of the plans' driver (built now if need be), or a note saying why
+    /// there is no column.
+    static func prepare(
         library: String, cases: [String], calls: Int, repetitions: Int, progress: (String) -> Void
-    ) -> Result<PeerFigures, PeerNote> {
+    ) -> Result<BenchPeers.Runner, PeerNote> {
         let prefix: String
         switch build(progress: progress) {
         case .success(let built): prefix = built
@@ -31,14 +32,8 @@ enum BenchLibFFIPlans {
             "-Wl,-rpath,\(prefix)/lib", "-ldl",
         ])
         guard compiled.status == 0 else { return .failure(PeerNote("the driver did not compile: \(compiled.errors)")) }
-        progress("peer: libffi \(version) plans")
-        let outcome = BenchPeers.run([driver, library, String(calls), String(repetitions), cases.joined(separator: ",")])
-        guard outcome.status == 0, let report = try? JSONDecoder().decode(BenchPeers.Report.self, from: Data(outcome.output.utf8)),
-            let column = report.columns.first
-        else {
-            return .failure(PeerNote("the driver failed: \(outcome.errors.isEmpty ? "status \(outcome.status)" : outcome.errors)"))
-        }
-        return .success(BenchPeers.figures(column))
+        return .success(BenchPeers.Runner(
+            name: "libffi \(version) plans", arguments: [driver, library, String(calls), String(repetitions), cases.joined(separator: ",")]))
     }
 
     /// Why the column is missing.

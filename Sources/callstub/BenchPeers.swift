@@ -1,10 +1,11 @@
 // `callstub bench --peers`: the matrix's fixture functions called through other FFIs
 // installed on the machine (Python's ctypes and cffi, this repository's Python package,
-// LuaJIT's FFI), after the matrix, so their columns are marked as peers. The driver
+// LuaJIT's FFI, libffi 3.8's call plans), their columns marked as peers. The driver
 // scripts are written out next to the fixture library; each checks that every call
 // computes what C computes before timing it, and prints every repetition's ns per call as
-// JSON. The Python columns share one interpreter and take turns case by case, so that a
-// slow phase of the machine slows all of them alike and their ratios hold.
+// JSON. Each peer runs once after each of the matrix's processes (BenchRounds.swift). The
+// Python columns share one interpreter and take turns case by case, so that a slow phase
+// of the machine slows all of them alike and their ratios hold.
 
 import Foundation
 
@@ -45,14 +46,21 @@ enum BenchPeers {
              script: luaScript, scriptName: "peer.lua", callDivisor: 1),
     ]
 
-    /// Runs every installed peer over `cases`; the ones not installed, or failing, are
-    /// returned as notes instead.
-    static func measure(
+    /// A peer ready to measure: the command that runs it once, in a process of its own,
+    /// and prints a `Report`.
+    struct Runner {
+        let name: String
+        let arguments: [String]
+    }
+
+    /// The installed peers' runners over `cases`, each process doing `repetitions`; the
+    /// peers not installed, or that cannot be prepared, are returned as notes instead.
+    static func prepare(
         library: String, cases: [String], calls: Int, repetitions: Int, progress: (String) -> Void
-    ) -> (figures: [PeerFigures], notes: [String]) {
+    ) -> (runners: [Runner], notes: [String]) {
         let directory = URL(fileURLWithPath: library).deletingLastPathComponent()
         let headerFile = directory.appendingPathComponent("bench.h")
-        var figures: [PeerFigures] = []
+        var runners: [Runner] = []
         var notes: [String] = []
         do {
             try BenchFixtures.header.write(to: headerFile, atomically: true, encoding: .utf8)
@@ -64,7 +72,6 @@ enum BenchPeers {
                 notes.append("peer \(peer.name): not installed (`\(peer.probe.joined(separator: " "))` failed)")
                 continue
             }
-            progress("peer: \(peer.name)")
             let script = directory.appendingPathComponent(peer.scriptName)
             do {
                 try peer.script.write(to: script, atomically: true, encoding: .utf8)
@@ -72,58 +79,59 @@ enum BenchPeers {
                 notes.append("peer \(peer.name): cannot write \(script.path)")
                 continue
             }
-            let arguments = peer.command + [script.path] + peer.scriptArguments + [
+            runners.append(Runner(name: peer.name, arguments: peer.command + [script.path] + peer.scriptArguments + [
                 library, headerFile.path, String(max(1, calls / peer.callDivisor)), String(repetitions),
                 cases.joined(separator: ","),
-            ]
-            let outcome = run(arguments)
+            ]))
+        }
+        // libffi 3.8's call plans: the strongest slow path, built from its release tarball.
+        switch BenchLibFFIPlans.prepare(library: library, cases: cases, calls: calls, repetitions: repetitions, progress: progress) {
+        case .success(let runner): runners.append(runner)
+        case .failure(let note): notes.append(note.text)
+        }
+        return (runners, notes)
+    }
+
+    /// Runs each runner once, adding its columns' samples to `pool`. A runner that fails
+    /// leaves a note and is not run again.
+    static func round(_ runners: inout [Runner], into pool: inout SamplePool, notes: inout [String], progress: (String) -> Void) {
+        var failed: Set<String> = []
+        for runner in runners {
+            progress("peer: \(runner.name)")
+            let outcome = run(runner.arguments)
             guard outcome.status == 0, let report = try? JSONDecoder().decode(Report.self, from: Data(outcome.output.utf8))
             else {
                 let reason = outcome.errors.trimmingCharacters(in: .whitespacesAndNewlines)
-                notes.append("peer \(peer.name): failed (\(reason.isEmpty ? "status \(outcome.status)" : reason))")
+                notes.append("peer \(runner.name): failed (\(reason.isEmpty ? "status \(outcome.status)" : reason))")
+                failed.insert(runner.name)
                 continue
             }
-            notes += (report.missing ?? []).map { "peer \($0)" }
-            figures += report.columns.map(Self.figures)
+            // (The same FFIs are missing in every round.)
+            for missing in report.missing ?? [] where !notes.contains("peer \(missing)") { notes.append("peer \(missing)") }
+            report.columns.forEach { pool.add($0) }
         }
-        // libffi 3.8's call plans: the strongest slow path, built from its release tarball.
-        switch BenchLibFFIPlans.measure(library: library, cases: cases, calls: calls, repetitions: repetitions, progress: progress) {
-        case .success(let column): figures.append(column)
-        case .failure(let note): notes.append(note.text)
-        }
-        return (figures, notes)
-    }
-
-    /// A column's medians and spreads (interquartile range) per case.
-    static func figures(_ column: Column) -> PeerFigures {
-        var median: [String: Double] = [:]
-        var spread: [String: Double] = [:]
-        for (name, samples) in column.samples where !samples.isEmpty {
-            let sorted = samples.sorted()
-            median[name] = sorted[sorted.count / 2]
-            spread[name] = sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4]
-        }
-        return PeerFigures(column: "peer: \(column.name)", version: column.version, median: median, spread: spread)
+        runners.removeAll { failed.contains($0.name) }
     }
 
     /// A script's output: a column per FFI it ran, and the FFIs that were not there
     /// (`missing`, "name: reason").
-    struct Report: Decodable {
+    struct Report: Codable {
         let columns: [Column]
         let missing: [String]?
     }
 
-    struct Column: Decodable {
+    struct Column: Codable {
         let name: String
         let version: String
         let samples: [String: [Double]]
     }
 
     /// Runs a command found on PATH; standard error goes to a file so that neither pipe fills.
-    static func run(_ arguments: [String]) -> (status: Int32, output: String, errors: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = Pipe()
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("callstub-peer-\(getpid()).err")
         defer { try? FileManager.default.removeItem(at: errorFile) }

@@ -29,12 +29,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: chart) }
         let outcome = try run(ParseCommandTests.binary, [
             "bench", "--quick", "--filter", "add2", "--no-compile", "--no-dwarf", "--no-callbacks", "--peers", "--json",
-            "--chart", chart.path,
+            "--chart", chart.path, "--processes", "2",
         ])
         #expect(outcome.status == 0, "\(outcome.output.suffix(3000))")
         let json = try report(outcome.output)
         let rows = try #require(json["rows"] as? [[String: Any]])
         #expect(rows.count == 1)
+        // Two processes measured the matrix, each taking turns with the peers.
+        #expect(json["processes"] as? Int == 2 && json["repetitions"] as? Int == 5, "\(json["processes"] ?? "-") \(json["repetitions"] ?? "-")")
+        #expect(outcome.output.contains("[2/2] the matrix in a process of its own") == false, "progress went into --json's output")
         let median = try #require(rows.first?["median"] as? [String: Double])
         for column in Self.columns {
             #expect((median[column] ?? 0) > 0, "column \(column) was not measured: \(median)")
@@ -68,6 +71,14 @@ import Testing
         // Each legend entry (column) has a colour of its own.
         let legend = svg.components(separatedBy: #"width="12" height="12" fill=""#).dropFirst().map { $0.prefix(7) }
         #expect(legend.count >= Self.columns.count && Set(legend).count == legend.count, "legend colours: \(legend)")
+    }
+
+    /// The process count is checked before anything is measured.
+    @Test func processCountOutOfRange() throws {
+        for count in ["0", "21"] {
+            let outcome = try run(ParseCommandTests.binary, ["bench", "--quick", "--processes", count, "--no-compile"])
+            #expect(outcome.status != 0 && outcome.output.contains("--processes: from 1 to 20, not \(count)"), "\(outcome.output.suffix(2000))")
+        }
     }
 
     /// valgrind cannot run a sanitizer-instrumented binary: skipped under `--sanitize`.
