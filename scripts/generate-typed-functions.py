@@ -6,6 +6,10 @@ Fixed arity, not parameter packs: FIELD-NOTES.md measured a generic fixed-arity 
 at ~2.6 ns per call against 4.7-13 ns for pack-based ones, because each arity's call
 body is fully specialised. Run it after changing the template:
     python3 scripts/generate-typed-functions.py
+It also writes Sources/CRegisterCall/include/register_call.generated.h. SwiftPM does not
+rebuild the Swift modules that inline those C functions when only the header changes
+(an incremental release build kept the old %al setting in callstub's loops): touch
+Sources/CallStub/*.swift Sources/callstub/*.swift, or build afresh, before measuring.
 """
 import pathlib
 
