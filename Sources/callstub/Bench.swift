@@ -54,7 +54,7 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Also call the fixtures through the peer FFIs installed (Python's ctypes, cffi and callstub package in one interpreter, taking turns; LuaJIT).")
     var peers = false
 
-    @Option(name: .long, help: "Processes the matrix is measured in, one after another, each followed by the peers; their samples are pooled (default 3, 1 with --quick). A process's code and stack addresses can slow one loop by a third.")
+    @Option(name: .long, help: "Processes the matrix is measured in, one after another, each followed by the peers; their samples are pooled (default 3, 1 with --quick). One process can run a loop a third slower than the next for its whole life.")
     var processes: Int?
 
     @Option(name: .long, help: .hidden)
@@ -95,9 +95,9 @@ struct Bench: ParsableCommand {
         var dwarf: DWARFFigures?
         var compactTypes: CompactTypeFigures?
         var callbacks: CallbackFigures?
-        // In this process, which has bound nothing yet: the callback and DWARF
-        // measurements allocate and free memory that later stubs would reuse, hiding their
-        // resident cost.
+        // First in this process (the matrix ran in processes of its own): before the
+        // callback and DWARF measurements allocate and free memory that later stubs would
+        // reuse, hiding their resident cost.
         var compile: CompileFigures?
         if !noCompile {
             if !json { printError("stub compilation: 1,000 shapes") }

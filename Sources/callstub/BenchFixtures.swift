@@ -143,10 +143,10 @@ enum BenchFixtures {
         }
     }
 
-    /// Compiles the fixture library into a temporary directory and returns its path.
     /// Names a fixture library a parent process built for its children.
     static let builtVariable = "CALLSTUB_BENCH_FIXTURE"
 
+    /// Compiles the fixture library into a temporary directory and returns its path.
     static func build() throws -> String {
         // A library already built (by the parent of a run under callgrind, where the child
         // cannot start the compiler, or of the matrix's processes).

@@ -1,11 +1,10 @@
 // `callstub bench`: the matrix measured in several processes of its own, which take turns
-// with the peers, and every process's samples pooled. Each process draws its own code,
-// library and stack addresses (ASLR), and with them how a loop's branches share the
-// branch predictors: at the ~1.1 ns floor one process can run a loop a third slower than
-// the next process runs the same loop, while with ASLR off every process agrees
-// (docs/benchmarks.md, "One process is one draw"). The median over processes is what a
-// user's process can expect, and taking turns gives the matrix and the peers the same
-// phases of the machine.
+// with the peers, and every process's samples pooled. At the ~1.1 ns floor one process
+// can run a loop a third slower than the next process runs the same loop, for its whole
+// life: each draws its own code, library and stack addresses (ASLR) and physical pages
+// (with ASLR off the draws are rarer, not gone; docs/benchmarks.md, "One process is one
+// draw"). The median over processes is what a user's process can expect, and taking
+// turns gives the matrix and the peers the same phases of the machine.
 
 import ArgumentParser
 import Foundation
