@@ -156,15 +156,16 @@ public final class CallTarget: Sendable {
         scratchSize = resultOffset + resultBufferSize
         scratchFitsOnStack = scratchSize + (alignment - 16) <= 512
         scratchAlignmentMask = UInt(alignment - 1)
-        steps = UnsafeMutableBufferPointer.allocate(capacity: max(1, signature.arguments.count))
-        for (index, slot) in signature.arguments.enumerated() {
-            steps.initializeElement(at: index, to: ArgumentStep(offset: offsets[index], slot.valueClass))
-        }
-        resultCoder = FastCoder(signature.result.valueClass)
         recordIdentities = signature.arguments.map { slot in
             if case .record(let record) = slot.valueClass { return ObjectIdentifier(record) }
             return nil
         }
+        steps = UnsafeMutableBufferPointer.allocate(capacity: max(1, signature.arguments.count))
+        for (index, slot) in signature.arguments.enumerated() {
+            steps.initializeElement(
+                at: index, to: ArgumentStep(offset: offsets[index], slot.valueClass, record: recordIdentities[index]))
+        }
+        resultCoder = FastCoder(signature.result.valueClass)
         if case .record(let record) = signature.result.valueClass { resultRecord = record } else { resultRecord = nil }
         resultSize = signature.result.valueClass.size
     }
@@ -410,20 +411,17 @@ struct ArgumentStep {
     let offset: Int
     let coder: FastCoder
     /// For the record kinds: the record's identity (values of the same record go fast) and,
-    /// for `recordCopied`, its size.
+    /// for `recordCopied`, its size. (A copy of `CallTarget.recordIdentities`' entry, next
+    /// to the rest of the step the loop reads.)
     let record: ObjectIdentifier?
     let size: Int
 
-    init(offset: Int, _ valueClass: CValueClass) {
+    /// `record`: the argument's entry of `CallTarget.recordIdentities`.
+    init(offset: Int, _ valueClass: CValueClass, record: ObjectIdentifier?) {
         self.offset = offset
         coder = FastCoder(valueClass)
-        if case .record(let record) = valueClass {
-            self.record = ObjectIdentifier(record)
-            size = valueClass.size
-        } else {
-            record = nil
-            size = 0
-        }
+        self.record = record
+        size = record == nil ? 0 : valueClass.size
     }
 
     /// Where the argument array points for this value: `destination`, with the value
