@@ -437,6 +437,9 @@ struct BenchRow: Encodable {
     let declaration: String
     var median: [String: Double]
     var spread: [String: Double]
+    /// The fewest samples behind one of the row's cells: processes × repetitions when every
+    /// process measured every path.
+    var samples = 0
 
     /// Every repetition's ns per call of each path (warmed up first), the paths taking
     /// turns within each repetition so that a slow phase of the machine slows all alike.

@@ -23,10 +23,10 @@ struct SamplePool {
         for (name, values) in column.samples { samples[column.name, default: [:]][name, default: []] += values }
     }
 
-    /// The median and interquartile range of a column's samples for one case.
-    func figures(_ column: String, _ name: String) -> (median: Double, spread: Double)? {
+    /// The median, interquartile range and count of a column's samples for one case.
+    func figures(_ column: String, _ name: String) -> (median: Double, spread: Double, count: Int)? {
         guard let sorted = samples[column]?[name]?.sorted(), !sorted.isEmpty else { return nil }
-        return (sorted[sorted.count / 2], sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4])
+        return (sorted[sorted.count / 2], sorted[sorted.count * 3 / 4] - sorted[sorted.count / 4], sorted.count)
     }
 
     /// Each column as a peer's figures, in the order the columns first came.
@@ -83,10 +83,13 @@ enum BenchRounds {
         }
         let rows = cases.map { benchCase in
             var row = BenchRow(name: benchCase.name, declaration: benchCase.declaration, median: [:], spread: [:])
+            var counts: [Int] = []
             for column in BenchCase.columns {
                 guard let figures = matrix.figures(column, benchCase.name) else { continue }
                 (row.median[column], row.spread[column]) = (figures.median, figures.spread)
+                counts.append(figures.count)
             }
+            row.samples = counts.min() ?? 0
             return row
         }
         return (rows, peerPool.peerFigures, notes)

@@ -35,8 +35,10 @@ import Testing
         let json = try report(outcome.output)
         let rows = try #require(json["rows"] as? [[String: Any]])
         #expect(rows.count == 1)
-        // Two processes measured the matrix, each taking turns with the peers.
+        // Two processes measured the matrix, each taking turns with the peers: every cell
+        // pools both processes' five repetitions.
         #expect(json["processes"] as? Int == 2 && json["repetitions"] as? Int == 5, "\(json["processes"] ?? "-") \(json["repetitions"] ?? "-")")
+        #expect(rows.first?["samples"] as? Int == 10, "samples behind each cell: \(rows.first?["samples"] ?? "-")")
         #expect(outcome.output.contains("[2/2] the matrix in a process of its own") == false, "progress went into --json's output")
         let median = try #require(rows.first?["median"] as? [String: Double])
         for column in Self.columns {
