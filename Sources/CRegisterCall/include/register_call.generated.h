@@ -7,7 +7,9 @@
 // a scratch register), so prototyped and variadic functions take the same call. (No
 // argument at all is the one prototype: C17 has no `(...)`, and such a call passes no
 // variadic argument.) Inline, so that the switch folds once both counts are constants at
-// the Swift caller.
+// the Swift caller. Where a call has both kinds, an empty asm loads the vector values
+// before the integer registers are written (the loads' latency then overlaps the rest
+// of the call; scripts/generate-typed-functions.py has the measurement).
 #ifndef CALLSTUB_REGISTER_CALL_GENERATED_H
 #define CALLSTUB_REGISTER_CALL_GENERATED_H
 
@@ -26,59 +28,59 @@ static inline __attribute__((always_inline)) uint64_t callstub_register_call_int
     case 7: return ((uint64_t (*)(double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6);
     case 8: return ((uint64_t (*)(double, double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7);
     case 9: return ((uint64_t (*)(uint64_t, ...))function)(g0);
-    case 10: return ((uint64_t (*)(uint64_t, double, ...))function)(g0, v0);
-    case 11: return ((uint64_t (*)(uint64_t, double, double, ...))function)(g0, v0, v1);
-    case 12: return ((uint64_t (*)(uint64_t, double, double, double, ...))function)(g0, v0, v1, v2);
-    case 13: return ((uint64_t (*)(uint64_t, double, double, double, double, ...))function)(g0, v0, v1, v2, v3);
-    case 14: return ((uint64_t (*)(uint64_t, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4);
-    case 15: return ((uint64_t (*)(uint64_t, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5);
-    case 16: return ((uint64_t (*)(uint64_t, double, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5, v6);
-    case 17: return ((uint64_t (*)(uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 10: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, ...))function)(v0, g0); }
+    case 11: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, ...))function)(v0, v1, g0); }
+    case 12: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, ...))function)(v0, v1, v2, g0); }
+    case 13: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, g0); }
+    case 14: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0); }
+    case 15: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0); }
+    case 16: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0); }
+    case 17: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0); }
     case 18: return ((uint64_t (*)(uint64_t, uint64_t, ...))function)(g0, g1);
-    case 19: return ((uint64_t (*)(uint64_t, uint64_t, double, ...))function)(g0, g1, v0);
-    case 20: return ((uint64_t (*)(uint64_t, uint64_t, double, double, ...))function)(g0, g1, v0, v1);
-    case 21: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, v0, v1, v2);
-    case 22: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3);
-    case 23: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4);
-    case 24: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5);
-    case 25: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5, v6);
-    case 26: return ((uint64_t (*)(uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 19: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, ...))function)(v0, g0, g1); }
+    case 20: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1); }
+    case 21: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1); }
+    case 22: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1); }
+    case 23: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1); }
+    case 24: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1); }
+    case 25: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1); }
+    case 26: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1); }
     case 27: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2);
-    case 28: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, v0);
-    case 29: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, v0, v1);
-    case 30: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2);
-    case 31: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3);
-    case 32: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4);
-    case 33: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5);
-    case 34: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5, v6);
-    case 35: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 28: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2); }
+    case 29: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2); }
+    case 30: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2); }
+    case 31: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2); }
+    case 32: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2); }
+    case 33: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2); }
+    case 34: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2); }
+    case 35: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2); }
     case 36: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3);
-    case 37: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, v0);
-    case 38: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, v0, v1);
-    case 39: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2);
-    case 40: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3);
-    case 41: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4);
-    case 42: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5);
-    case 43: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5, v6);
-    case 44: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 37: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3); }
+    case 38: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3); }
+    case 39: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3); }
+    case 40: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3); }
+    case 41: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3); }
+    case 42: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3); }
+    case 43: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3); }
+    case 44: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3); }
     case 45: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4);
-    case 46: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, g4, v0);
-    case 47: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1);
-    case 48: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2);
-    case 49: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3);
-    case 50: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4);
-    case 51: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5);
-    case 52: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5, v6);
-    case 53: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 46: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4); }
+    case 47: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4); }
+    case 48: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4); }
+    case 49: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4); }
+    case 50: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4); }
+    case 51: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4); }
+    case 52: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4); }
+    case 53: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4); }
     case 54: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4, g5);
-    case 55: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, g4, g5, v0);
-    case 56: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1);
-    case 57: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2);
-    case 58: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3);
-    case 59: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4);
-    case 60: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5);
-    case 61: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6);
-    default: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 55: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4, g5); }
+    case 56: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4, g5); }
+    case 57: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4, g5); }
+    case 58: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4, g5); }
+    case 59: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4, g5); }
+    case 60: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4, g5); }
+    case 61: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4, g5); }
+    default: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4, g5); }
     }
 }
 
@@ -95,59 +97,59 @@ static inline __attribute__((always_inline)) double callstub_register_call_vecto
     case 7: return ((double (*)(double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6);
     case 8: return ((double (*)(double, double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7);
     case 9: return ((double (*)(uint64_t, ...))function)(g0);
-    case 10: return ((double (*)(uint64_t, double, ...))function)(g0, v0);
-    case 11: return ((double (*)(uint64_t, double, double, ...))function)(g0, v0, v1);
-    case 12: return ((double (*)(uint64_t, double, double, double, ...))function)(g0, v0, v1, v2);
-    case 13: return ((double (*)(uint64_t, double, double, double, double, ...))function)(g0, v0, v1, v2, v3);
-    case 14: return ((double (*)(uint64_t, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4);
-    case 15: return ((double (*)(uint64_t, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5);
-    case 16: return ((double (*)(uint64_t, double, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5, v6);
-    case 17: return ((double (*)(uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 10: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, ...))function)(v0, g0); }
+    case 11: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, ...))function)(v0, v1, g0); }
+    case 12: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, ...))function)(v0, v1, v2, g0); }
+    case 13: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, g0); }
+    case 14: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0); }
+    case 15: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0); }
+    case 16: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0); }
+    case 17: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0); }
     case 18: return ((double (*)(uint64_t, uint64_t, ...))function)(g0, g1);
-    case 19: return ((double (*)(uint64_t, uint64_t, double, ...))function)(g0, g1, v0);
-    case 20: return ((double (*)(uint64_t, uint64_t, double, double, ...))function)(g0, g1, v0, v1);
-    case 21: return ((double (*)(uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, v0, v1, v2);
-    case 22: return ((double (*)(uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3);
-    case 23: return ((double (*)(uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4);
-    case 24: return ((double (*)(uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5);
-    case 25: return ((double (*)(uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5, v6);
-    case 26: return ((double (*)(uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 19: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, ...))function)(v0, g0, g1); }
+    case 20: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1); }
+    case 21: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1); }
+    case 22: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1); }
+    case 23: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1); }
+    case 24: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1); }
+    case 25: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1); }
+    case 26: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1); }
     case 27: return ((double (*)(uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2);
-    case 28: return ((double (*)(uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, v0);
-    case 29: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, v0, v1);
-    case 30: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2);
-    case 31: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3);
-    case 32: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4);
-    case 33: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5);
-    case 34: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5, v6);
-    case 35: return ((double (*)(uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 28: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2); }
+    case 29: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2); }
+    case 30: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2); }
+    case 31: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2); }
+    case 32: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2); }
+    case 33: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2); }
+    case 34: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2); }
+    case 35: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2); }
     case 36: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3);
-    case 37: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, v0);
-    case 38: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, v0, v1);
-    case 39: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2);
-    case 40: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3);
-    case 41: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4);
-    case 42: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5);
-    case 43: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5, v6);
-    case 44: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 37: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3); }
+    case 38: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3); }
+    case 39: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3); }
+    case 40: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3); }
+    case 41: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3); }
+    case 42: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3); }
+    case 43: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3); }
+    case 44: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3); }
     case 45: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4);
-    case 46: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, g4, v0);
-    case 47: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1);
-    case 48: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2);
-    case 49: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3);
-    case 50: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4);
-    case 51: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5);
-    case 52: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5, v6);
-    case 53: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 46: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4); }
+    case 47: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4); }
+    case 48: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4); }
+    case 49: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4); }
+    case 50: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4); }
+    case 51: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4); }
+    case 52: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4); }
+    case 53: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4); }
     case 54: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4, g5);
-    case 55: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, ...))function)(g0, g1, g2, g3, g4, g5, v0);
-    case 56: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1);
-    case 57: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2);
-    case 58: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3);
-    case 59: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4);
-    case 60: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5);
-    case 61: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6);
-    default: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double, double, double, double, double, double, double, ...))function)(g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7);
+    case 55: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4, g5); }
+    case 56: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4, g5); }
+    case 57: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4, g5); }
+    case 58: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4, g5); }
+    case 59: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4, g5); }
+    case 60: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4, g5); }
+    case 61: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4, g5); }
+    default: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4, g5); }
     }
 }
 
