@@ -7,9 +7,10 @@
 // a scratch register), so prototyped and variadic functions take the same call. (No
 // argument at all is the one prototype: C17 has no `(...)`, and such a call passes no
 // variadic argument.) Inline, so that the switch folds once both counts are constants at
-// the Swift caller. Where a call has both kinds, an empty asm loads the vector values
-// before the integer registers are written (the loads' latency then overlaps the rest
-// of the call; scripts/generate-typed-functions.py has the measurement).
+// the Swift caller. Where a call has both kinds, the vector parameters come first and an
+// empty asm on their values makes the caller load them before it writes the integer
+// registers (their latency then overlaps the rest of the call; the generator has the
+// measurement).
 #ifndef CALLSTUB_REGISTER_CALL_GENERATED_H
 #define CALLSTUB_REGISTER_CALL_GENERATED_H
 
