@@ -66,6 +66,47 @@ import Testing
         }
     }
 
+    /// Complex values in and out of dynamic calls (stored and read as their two parts,
+    /// without the general path's conversions) against C's own calls of libm's complex
+    /// functions, at run time. `cpow`'s arguments do not commute and its parts do not
+    /// swap, so a part or an argument out of place shows.
+    @Test(arguments: backends)
+    func complexValuesAgreeWithC(_ backend: BindingOptions.Backend) throws {
+        let compiler = try #require(CCompiler.installed.first)
+        let printed = try compiler.compileAndRun("""
+            #include <complex.h>
+            #include <stdio.h>
+            int main(void) {
+                volatile double a = 1.5, b = -2.0, c = 0.25, d = 0.5;
+                volatile float e = 2.0f, f = 0.5f, g = -1.0f, h = 0.25f;
+                double complex z = cpow(CMPLX(a, b), CMPLX(c, d));
+                float complex w = cpowf(CMPLXF(e, f), CMPLXF(g, h));
+                double complex x = cpow(CMPLX(a, b), CMPLX((double)g, (double)h));
+                printf("%a %a %a %a %a %a\\n", creal(z), cimag(z), crealf(w), cimagf(w), creal(x), cimag(x));
+                return 0;
+            }
+            """, flags: ["-Wl,--no-as-needed", "-lm"])
+        let parts = printed.split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        try #require(parts.count == 6 && parts.allSatisfy { $0 != nil })
+        let expected = parts.map { $0! }
+        let libm = try SharedLibrary("libm.so.6", options: BindingOptions(backend: backend))
+        try libm.declare("double _Complex cpow(double _Complex, double _Complex); float _Complex cpowf(float _Complex, float _Complex);")
+        let cpow = try libm.function("cpow"), cpowf = try libm.function("cpowf")
+        #expect(
+            try cpow.call([.complexDouble(real: 1.5, imaginary: -2), .complexDouble(real: 0.25, imaginary: 0.5)])
+                == .complexDouble(real: expected[0], imaginary: expected[1]))
+        #expect(
+            try cpowf.call([.complexFloat(real: 2, imaginary: 0.5), .complexFloat(real: -1, imaginary: 0.25)])
+                == .complexFloat(real: Float(expected[2]), imaginary: Float(expected[3])))
+        // A float complex value for a double complex argument converts (the general path).
+        #expect(
+            try cpow.call([.complexDouble(real: 1.5, imaginary: -2), .complexFloat(real: -1, imaginary: 0.25)])
+                == .complexDouble(real: expected[4], imaginary: expected[5]))
+        // The typed path agrees.
+        let typed = try cpow.typed((CComplex<Double>, CComplex<Double>).self, returning: CComplex<Double>.self)
+        #expect(typed(CComplex(real: 1.5, imaginary: -2), CComplex(real: 0.25, imaginary: 0.5)) == CComplex(real: expected[0], imaginary: expected[1]))
+    }
+
     /// Narrow arguments must arrive sign- or zero-extended: clang-built callees read the
     /// whole register.
     @Test(arguments: FixtureLibrary.built, backends)
