@@ -9,7 +9,7 @@ import CTypeModel
 // MARK: - Protocols
 
 /// A Swift type that can be passed as a C argument in typed calls.
-public protocol CArgumentConvertible {
+public protocol CArgumentConvertible: SendableMetatype {
     /// `nil` when values of this type can be passed for a parameter of `valueClass`,
     /// else the reason they cannot (`"is 4 bytes; the C type has 8"`).
     static func cArgumentMismatch(for valueClass: CValueClass) -> String?
@@ -29,7 +29,7 @@ public protocol CArgumentConvertible {
 }
 
 /// A Swift type that a C result can be read as in typed calls.
-public protocol CResultConvertible {
+public protocol CResultConvertible: SendableMetatype {
     /// `nil` when a C result of `valueClass` can be read as this type, else why not.
     static func cResultMismatch(for valueClass: CValueClass) -> String?
     /// Reads the result from the result buffer of a call through `target`.
