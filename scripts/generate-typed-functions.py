@@ -238,21 +238,27 @@ lines = [
 ]
 parameters = "const void *function, int integers, int vectors, " + ", ".join(
     ["uint64_t g%d" % i for i in range(MAX_INTEGERS)] + ["double v%d" % i for i in range(MAX_VECTORS)])
-for result, name in (("uint64_t", "integer"), ("double", "vector")):
-    lines += ["", "static inline __attribute__((always_inline)) %s callstub_register_call_%s(" % (result, name),
-              "    %s) {" % parameters, "    switch (integers * %d + vectors) {" % (MAX_VECTORS + 1)]
-    for integers in range(MAX_INTEGERS + 1):
-        for vectors in range(MAX_VECTORS + 1):
-            types = ["double"] * vectors + ["uint64_t"] * integers
-            values = ["v%d" % i for i in range(vectors)] + ["g%d" % i for i in range(integers)]
-            last = integers == MAX_INTEGERS and vectors == MAX_VECTORS
-            label = "default" if last else "case %d" % (integers * (MAX_VECTORS + 1) + vectors)
-            call = "return ((%s (*)(%s))function)(%s);" % (
-                result, ", ".join(types + ["..."]) if types else "void", ", ".join(values))
-            if integers and vectors:
-                barrier = ", ".join('"+x"(v%d)' % i for i in range(vectors))
-                call = "{ __asm__ volatile(\"\" : %s); %s }" % (barrier, call)
-            lines.append("    %s: %s" % (label, call))
-    lines += ["    }", "}"]
+lines += [
+    "",
+    "/* %rax and %xmm0 after the call, whichever the function returns in: a struct of an INTEGER",
+    " * and an SSE eightbyte comes back in exactly those two registers (psABI 3.2.3), so one",
+    " * function type serves every result class and the caller reads the one it needs. */",
+    "struct callstub_registers { uint64_t integer; double vector; };",
+    "",
+    "static inline __attribute__((always_inline)) struct callstub_registers callstub_register_call(",
+    "    %s) {" % parameters, "    switch (integers * %d + vectors) {" % (MAX_VECTORS + 1)]
+for integers in range(MAX_INTEGERS + 1):
+    for vectors in range(MAX_VECTORS + 1):
+        types = ["double"] * vectors + ["uint64_t"] * integers
+        values = ["v%d" % i for i in range(vectors)] + ["g%d" % i for i in range(integers)]
+        last = integers == MAX_INTEGERS and vectors == MAX_VECTORS
+        label = "default" if last else "case %d" % (integers * (MAX_VECTORS + 1) + vectors)
+        call = "return ((struct callstub_registers (*)(%s))function)(%s);" % (
+            ", ".join(types + ["..."]) if types else "void", ", ".join(values))
+        if integers and vectors:
+            barrier = ", ".join('"+x"(v%d)' % i for i in range(vectors))
+            call = "{ __asm__ volatile(\"\" : %s); %s }" % (barrier, call)
+        lines.append("    %s: %s" % (label, call))
+lines += ["    }", "}"]
 lines += ["", "#endif"]
 finish("Sources/CRegisterCall/include/register_call.generated.h", lines)

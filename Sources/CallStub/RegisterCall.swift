@@ -182,15 +182,10 @@ struct CRegisterFile {
     @inlinable @inline(__always)
     func call<R: CResultConvertible>(_ entry: RegisterCallEntry, returning: R.Type) -> R {
         let function = UnsafeRawPointer(bitPattern: entry.address).unsafelyUnwrapped
-        // `integers` and `vectors` are constants here.
-        if R.cRegisterResult == .vector {
-            let result = callstub_register_call_vector(
-                function, Int32(integers), Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
-            return R.fromCRegisters(integer: 0, vector: result)
-        }
-        let result = callstub_register_call_integer(
+        // `integers` and `vectors` are constants here; the register `R` does not read is dead.
+        let result = callstub_register_call(
             function, Int32(integers), Int32(vectors), g0, g1, g2, g3, g4, g5, v0, v1, v2, v3, v4, v5, v6, v7)
-        return R.fromCRegisters(integer: result, vector: 0)
+        return R.fromCRegisters(integer: result.integer, vector: result.vector)
     }
 }
 

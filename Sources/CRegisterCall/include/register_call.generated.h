@@ -16,141 +16,77 @@
 
 #include <stdint.h>
 
-static inline __attribute__((always_inline)) uint64_t callstub_register_call_integer(
-    const void *function, int integers, int vectors, uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3, uint64_t g4, uint64_t g5, double v0, double v1, double v2, double v3, double v4, double v5, double v6, double v7) {
-    switch (integers * 9 + vectors) {
-    case 0: return ((uint64_t (*)(void))function)();
-    case 1: return ((uint64_t (*)(double, ...))function)(v0);
-    case 2: return ((uint64_t (*)(double, double, ...))function)(v0, v1);
-    case 3: return ((uint64_t (*)(double, double, double, ...))function)(v0, v1, v2);
-    case 4: return ((uint64_t (*)(double, double, double, double, ...))function)(v0, v1, v2, v3);
-    case 5: return ((uint64_t (*)(double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4);
-    case 6: return ((uint64_t (*)(double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5);
-    case 7: return ((uint64_t (*)(double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6);
-    case 8: return ((uint64_t (*)(double, double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7);
-    case 9: return ((uint64_t (*)(uint64_t, ...))function)(g0);
-    case 10: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, ...))function)(v0, g0); }
-    case 11: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, ...))function)(v0, v1, g0); }
-    case 12: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, ...))function)(v0, v1, v2, g0); }
-    case 13: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, g0); }
-    case 14: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0); }
-    case 15: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0); }
-    case 16: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0); }
-    case 17: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0); }
-    case 18: return ((uint64_t (*)(uint64_t, uint64_t, ...))function)(g0, g1);
-    case 19: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, ...))function)(v0, g0, g1); }
-    case 20: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1); }
-    case 21: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1); }
-    case 22: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1); }
-    case 23: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1); }
-    case 24: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1); }
-    case 25: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1); }
-    case 26: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1); }
-    case 27: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2);
-    case 28: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2); }
-    case 29: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2); }
-    case 30: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2); }
-    case 31: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2); }
-    case 32: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2); }
-    case 33: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2); }
-    case 34: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2); }
-    case 35: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2); }
-    case 36: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3);
-    case 37: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3); }
-    case 38: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3); }
-    case 39: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3); }
-    case 40: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3); }
-    case 41: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3); }
-    case 42: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3); }
-    case 43: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3); }
-    case 44: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3); }
-    case 45: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4);
-    case 46: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4); }
-    case 47: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4); }
-    case 48: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4); }
-    case 49: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4); }
-    case 50: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4); }
-    case 51: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4); }
-    case 52: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4); }
-    case 53: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4); }
-    case 54: return ((uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4, g5);
-    case 55: { __asm__ volatile("" : "+x"(v0)); return ((uint64_t (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4, g5); }
-    case 56: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((uint64_t (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4, g5); }
-    case 57: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((uint64_t (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4, g5); }
-    case 58: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((uint64_t (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4, g5); }
-    case 59: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((uint64_t (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4, g5); }
-    case 60: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((uint64_t (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4, g5); }
-    case 61: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((uint64_t (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4, g5); }
-    default: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((uint64_t (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4, g5); }
-    }
-}
+/* %rax and %xmm0 after the call, whichever the function returns in: a struct of an INTEGER
+ * and an SSE eightbyte comes back in exactly those two registers (psABI 3.2.3), so one
+ * function type serves every result class and the caller reads the one it needs. */
+struct callstub_registers { uint64_t integer; double vector; };
 
-static inline __attribute__((always_inline)) double callstub_register_call_vector(
+static inline __attribute__((always_inline)) struct callstub_registers callstub_register_call(
     const void *function, int integers, int vectors, uint64_t g0, uint64_t g1, uint64_t g2, uint64_t g3, uint64_t g4, uint64_t g5, double v0, double v1, double v2, double v3, double v4, double v5, double v6, double v7) {
     switch (integers * 9 + vectors) {
-    case 0: return ((double (*)(void))function)();
-    case 1: return ((double (*)(double, ...))function)(v0);
-    case 2: return ((double (*)(double, double, ...))function)(v0, v1);
-    case 3: return ((double (*)(double, double, double, ...))function)(v0, v1, v2);
-    case 4: return ((double (*)(double, double, double, double, ...))function)(v0, v1, v2, v3);
-    case 5: return ((double (*)(double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4);
-    case 6: return ((double (*)(double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5);
-    case 7: return ((double (*)(double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6);
-    case 8: return ((double (*)(double, double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7);
-    case 9: return ((double (*)(uint64_t, ...))function)(g0);
-    case 10: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, ...))function)(v0, g0); }
-    case 11: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, ...))function)(v0, v1, g0); }
-    case 12: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, ...))function)(v0, v1, v2, g0); }
-    case 13: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, g0); }
-    case 14: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0); }
-    case 15: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0); }
-    case 16: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0); }
-    case 17: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0); }
-    case 18: return ((double (*)(uint64_t, uint64_t, ...))function)(g0, g1);
-    case 19: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, ...))function)(v0, g0, g1); }
-    case 20: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1); }
-    case 21: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1); }
-    case 22: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1); }
-    case 23: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1); }
-    case 24: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1); }
-    case 25: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1); }
-    case 26: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1); }
-    case 27: return ((double (*)(uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2);
-    case 28: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2); }
-    case 29: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2); }
-    case 30: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2); }
-    case 31: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2); }
-    case 32: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2); }
-    case 33: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2); }
-    case 34: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2); }
-    case 35: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2); }
-    case 36: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3);
-    case 37: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3); }
-    case 38: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3); }
-    case 39: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3); }
-    case 40: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3); }
-    case 41: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3); }
-    case 42: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3); }
-    case 43: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3); }
-    case 44: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3); }
-    case 45: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4);
-    case 46: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4); }
-    case 47: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4); }
-    case 48: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4); }
-    case 49: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4); }
-    case 50: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4); }
-    case 51: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4); }
-    case 52: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4); }
-    case 53: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4); }
-    case 54: return ((double (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4, g5);
-    case 55: { __asm__ volatile("" : "+x"(v0)); return ((double (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4, g5); }
-    case 56: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((double (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4, g5); }
-    case 57: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((double (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4, g5); }
-    case 58: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((double (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4, g5); }
-    case 59: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((double (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4, g5); }
-    case 60: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((double (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4, g5); }
-    case 61: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((double (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4, g5); }
-    default: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((double (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4, g5); }
+    case 0: return ((struct callstub_registers (*)(void))function)();
+    case 1: return ((struct callstub_registers (*)(double, ...))function)(v0);
+    case 2: return ((struct callstub_registers (*)(double, double, ...))function)(v0, v1);
+    case 3: return ((struct callstub_registers (*)(double, double, double, ...))function)(v0, v1, v2);
+    case 4: return ((struct callstub_registers (*)(double, double, double, double, ...))function)(v0, v1, v2, v3);
+    case 5: return ((struct callstub_registers (*)(double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4);
+    case 6: return ((struct callstub_registers (*)(double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5);
+    case 7: return ((struct callstub_registers (*)(double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6);
+    case 8: return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7);
+    case 9: return ((struct callstub_registers (*)(uint64_t, ...))function)(g0);
+    case 10: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, ...))function)(v0, g0); }
+    case 11: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, ...))function)(v0, v1, g0); }
+    case 12: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, ...))function)(v0, v1, v2, g0); }
+    case 13: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, g0); }
+    case 14: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0); }
+    case 15: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0); }
+    case 16: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0); }
+    case 17: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0); }
+    case 18: return ((struct callstub_registers (*)(uint64_t, uint64_t, ...))function)(g0, g1);
+    case 19: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, uint64_t, ...))function)(v0, g0, g1); }
+    case 20: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1); }
+    case 21: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1); }
+    case 22: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1); }
+    case 23: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1); }
+    case 24: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1); }
+    case 25: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1); }
+    case 26: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1); }
+    case 27: return ((struct callstub_registers (*)(uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2);
+    case 28: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2); }
+    case 29: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2); }
+    case 30: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2); }
+    case 31: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2); }
+    case 32: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2); }
+    case 33: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2); }
+    case 34: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2); }
+    case 35: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2); }
+    case 36: return ((struct callstub_registers (*)(uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3);
+    case 37: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3); }
+    case 38: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3); }
+    case 39: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3); }
+    case 40: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3); }
+    case 41: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3); }
+    case 42: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3); }
+    case 43: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3); }
+    case 44: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3); }
+    case 45: return ((struct callstub_registers (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4);
+    case 46: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4); }
+    case 47: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4); }
+    case 48: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4); }
+    case 49: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4); }
+    case 50: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4); }
+    case 51: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4); }
+    case 52: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4); }
+    case 53: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4); }
+    case 54: return ((struct callstub_registers (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(g0, g1, g2, g3, g4, g5);
+    case 55: { __asm__ volatile("" : "+x"(v0)); return ((struct callstub_registers (*)(double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, g0, g1, g2, g3, g4, g5); }
+    case 56: { __asm__ volatile("" : "+x"(v0), "+x"(v1)); return ((struct callstub_registers (*)(double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, g0, g1, g2, g3, g4, g5); }
+    case 57: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2)); return ((struct callstub_registers (*)(double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, g0, g1, g2, g3, g4, g5); }
+    case 58: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3)); return ((struct callstub_registers (*)(double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, g0, g1, g2, g3, g4, g5); }
+    case 59: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4)); return ((struct callstub_registers (*)(double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, g0, g1, g2, g3, g4, g5); }
+    case 60: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5)); return ((struct callstub_registers (*)(double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, g0, g1, g2, g3, g4, g5); }
+    case 61: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, g0, g1, g2, g3, g4, g5); }
+    default: { __asm__ volatile("" : "+x"(v0), "+x"(v1), "+x"(v2), "+x"(v3), "+x"(v4), "+x"(v5), "+x"(v6), "+x"(v7)); return ((struct callstub_registers (*)(double, double, double, double, double, double, double, double, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ...))function)(v0, v1, v2, v3, v4, v5, v6, v7, g0, g1, g2, g3, g4, g5); }
     }
 }
 
